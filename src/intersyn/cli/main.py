@@ -1,0 +1,63 @@
+"""`intersyn` console script: one subcommand per job, each in its own module under `intersyn.cli`.
+
+A subcommand module exposes `add_parser(subparsers)` which registers its flags and sets
+`func=<handler(args) -> int>`. Errors a user can fix (`InterSynError`, missing files) print one
+line on stderr and exit with code 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from intersyn.errors import InterSynError
+
+# Module names under intersyn.cli, in the order `--help` lists them.
+SUBCOMMAND_MODULES: tuple[str, ...] = ("convert", "dataset")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (subcommand modules that are not installed yet are skipped)."""
+    parser = argparse.ArgumentParser(
+        prog="intersyn",
+        description="Text-driven motion synthesis interleaving solo actions and interactions.",
+    )
+    from intersyn import __version__
+
+    parser.add_argument("--version", action="version", version=f"intersyn {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in SUBCOMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"intersyn.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"intersyn.cli.{name}":
+                continue
+            raise
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse `argv`, run the subcommand, map user errors to exit code 2 with one stderr line."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except InterSynError as exc:
+        print(f"intersyn {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError) as exc:
+        print(f"intersyn {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"intersyn {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,350 @@
+"""Two-person representations (REFERENCE.md §2; SPEC.md §2.1).
+
+1. InterHuman's per-person 262-dim "global" feature as InterGen loads it, both directions, plus
+   the raw processed-file layout (Z-up, 30 fps) and InterGen's two-person canonicalisation.
+2. InterSyn's pair feature, `(P, T, 267)`: each person's HumanML3D 263-dim feature computed in
+   that person's own canonical frame, followed by 4 placement channels
+   `(cos ψ, sin ψ, x, z)` that place that frame inside person x's (person 0's) canonical frame.
+   Solo and interaction data share it (a solo person has placement (1, 0, 0, 0)), the
+   placement is repeated on every frame so a frame-wise model can predict it, and decoding
+   averages it over the frames where the person is present. Converting a pair to features and
+   back returns every person in one world frame, exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from intersyn._arrays import ArrayLike, as_motion_tensor, to_output
+from intersyn.errors import InterSynError
+from intersyn.kinematics import rotations as rot
+from intersyn.kinematics.fk import inverse_kinematics
+from intersyn.kinematics.representation import (
+    FEATURE_DIM,
+    _features_from_canonical,
+    canonicalize,
+    facing_root_rotation,
+    features_to_joints,
+)
+from intersyn.kinematics.skeleton import FOOT_JOINTS, NUM_JOINTS
+
+INTERHUMAN_DIM = 262
+INTERHUMAN_FPS = 30
+INTERHUMAN_RAW_MIN_COLUMNS = 312  # 62 joints' positions (186) + 21 joints' 6D rotations (126)
+INTERHUMAN_CONTACT_THRESHOLD = 0.001  # m² per frame of squared displacement
+INTERHUMAN_CONTACT_HEIGHTS = (0.12, 0.05, 0.12, 0.05)  # (l_ankle, l_foot, r_ankle, r_foot), metres
+PLACEMENT_DIM = 4
+PAIR_FEATURE_DIM = FEATURE_DIM + PLACEMENT_DIM  # 267
+
+# Z-up (InterHuman files) → Y-up: (x, y, z) → (x, z, −y), a −90° rotation about X.
+_ZUP_TO_YUP = torch.tensor(
+    [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]], dtype=torch.float64
+)
+
+
+class IH_SLICES:
+    """Named column ranges of InterHuman's 262-dim per-person feature (REFERENCE.md §2.3)."""
+
+    positions = slice(0, 66)  # joints 0..21, canonical frame, metres
+    velocities = slice(66, 132)  # p_{t+1} − p_t, same frame, m/frame (30 fps)
+    rotations_6d = slice(132, 258)  # joints 1..21, InterHuman row-by-row 6D layout
+    foot_contacts = slice(258, 262)  # (l_ankle, l_foot, r_ankle, r_foot)
+
+
+# ---------------------------------------------------------------------------------------------
+# Raw InterHuman files
+# ---------------------------------------------------------------------------------------------
+
+
+def zup_to_yup(points: torch.Tensor) -> torch.Tensor:
+    """Convert `(..., 3)` points from InterHuman's Z-up to Y-up."""
+    return points @ _ZUP_TO_YUP.to(points).T
+
+
+def yup_to_zup(points: torch.Tensor) -> torch.Tensor:
+    """Convert `(..., 3)` points from Y-up back to InterHuman's Z-up."""
+    return points @ _ZUP_TO_YUP.to(points)
+
+
+def raw_interhuman_to_joints(raw: ArrayLike) -> tuple[ArrayLike, ArrayLike]:
+    """Split a processed InterHuman file `(T, ≥312)` into Y-up joints `(T, 22, 3)` and 6D `(T, 21, 6)`."""
+    tensor, from_numpy = as_motion_tensor(raw, "raw InterHuman motion", (), min_frames=None)
+    if tensor.dim() != 2 or tensor.shape[1] < INTERHUMAN_RAW_MIN_COLUMNS:
+        raise InterSynError(
+            f"raw InterHuman motion: expected shape (T, >= {INTERHUMAN_RAW_MIN_COLUMNS}), "
+            f"got {tuple(tensor.shape)}"
+        )
+    joints = zup_to_yup(tensor[:, :66].reshape(-1, NUM_JOINTS, 3))
+    rot6d = tensor[:, 186:312].reshape(-1, 21, 6)
+    return to_output(joints, from_numpy, raw), to_output(rot6d, from_numpy, raw)
+
+
+def joints_to_raw_interhuman(joints: ArrayLike, rotations_6d: ArrayLike | None = None) -> ArrayLike:
+    """Write Y-up joints `(T, 22, 3)` as an InterHuman processed-file array `(T, 312)` (Z-up).
+
+    Columns 66–185 (hand and finger-tip positions in the real files) repeat the wrist positions,
+    since a 22-joint body has no hands. Without `rotations_6d` the chain-local swing rotations
+    of our inverse kinematics relative to each frame's facing are stored (InterHuman 6D
+    layout), not SMPL pose parameters.
+    """
+    tensor, from_numpy = as_motion_tensor(
+        joints, "joints", (NUM_JOINTS, 3), min_frames=1, expected="(T, 22, 3)"
+    )
+    if tensor.dim() != 3:
+        raise InterSynError(f"joints: expected shape (T, 22, 3), got {tuple(tensor.shape)}")
+    frames = tensor.shape[0]
+    if rotations_6d is None:
+        rot6d = _swing_rotations_6d(tensor)
+    else:
+        rot6d, _ = as_motion_tensor(rotations_6d, "rotations_6d", (21, 6))
+        rot6d = rot6d.to(tensor).reshape(frames, 21, 6)
+    zup = yup_to_zup(tensor)
+    hands = zup[:, [20, 21]].repeat(1, 20, 1)  # 40 placeholder joints = 120 columns
+    raw = torch.cat(
+        [zup.reshape(frames, 66), hands.reshape(frames, 120), rot6d.reshape(frames, 126)], 1
+    )
+    return to_output(raw, from_numpy, joints)
+
+
+# ---------------------------------------------------------------------------------------------
+# InterHuman 262-dim per-person feature
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A rigid yaw + floor translation: `canonical = rotate(R_y(−heading), world − origin)`."""
+
+    heading: torch.Tensor  # (B,) radians: the frame's forward direction in world coordinates
+    origin: torch.Tensor  # (B, 3) metres
+
+    def to_world(self, points: torch.Tensor) -> torch.Tensor:
+        """Map canonical points `(B, ..., 3)` back to world coordinates."""
+        shape = (-1,) + (1,) * (points.dim() - 2)
+        q = rot.yaw_quat(self.heading.to(points)).reshape(*shape, 4)
+        return rot.quat_rotate(q, points) + self.origin.to(points).reshape(*shape, 3)
+
+
+def _interhuman_canonicalize(joints: torch.Tensor) -> tuple[torch.Tensor, Placement]:
+    """InterGen's per-person canonical frame: own floor, frame-0 root at origin, hips face +Z."""
+    origin = torch.zeros(joints.shape[0], 3, dtype=joints.dtype, device=joints.device)
+    origin[:, 1] = joints[..., 1].amin(dim=(1, 2))
+    origin[:, 0] = joints[:, 0, 0, 0]
+    origin[:, 2] = joints[:, 0, 0, 2]
+    across = joints[:, 0, 2] - joints[:, 0, 1]  # right hip − left hip (hips only)
+    forward = torch.stack((across[:, 2], torch.zeros_like(across[:, 0]), -across[:, 0]), -1)
+    heading = rot.heading_angle(F.normalize(forward, dim=-1))
+    placement = Placement(heading, origin)
+    q = rot.yaw_quat(-heading)[:, None, None, :]
+    return rot.quat_rotate(q, joints - origin[:, None, None, :]), placement
+
+
+def _interhuman_features(glob: torch.Tensor, rot6d: torch.Tensor) -> torch.Tensor:
+    """Assemble `(B, T-1, 262)` from canonical joints `(B, T, 22, 3)` and 6D `(B, T, 21, 6)`."""
+    batch, frames = glob.shape[:2]
+    positions = glob[:, :-1].reshape(batch, frames - 1, 66)
+    velocities = (glob[:, 1:] - glob[:, :-1]).reshape(batch, frames - 1, 66)
+    feet = glob[:, :, list(FOOT_JOINTS)]
+    moving = ((feet[:, 1:] - feet[:, :-1]) ** 2).sum(-1)
+    heights = torch.tensor(INTERHUMAN_CONTACT_HEIGHTS, dtype=glob.dtype, device=glob.device)
+    contacts = (moving < INTERHUMAN_CONTACT_THRESHOLD) & (feet[:, :-1, :, 1] < heights)
+    return torch.cat(
+        [positions, velocities, rot6d[:, :-1].reshape(batch, frames - 1, 126), contacts.to(glob)],
+        -1,
+    )
+
+
+def _swing_rotations_6d(joints: torch.Tensor) -> torch.Tensor:
+    """IK swing rotations of joints 1–21 in each frame's own facing frame, InterHuman 6D layout.
+
+    Expressing every frame in its facing frame first makes the rotations independent of where
+    the person faces in the world (swings from a fixed rest direction are not yaw-equivariant).
+    """
+    flat = joints.reshape(-1, *joints.shape[-3:])
+    facing = facing_root_rotation(flat, smooth_sigma=0.0, identity_first=False)  # world → facing
+    body = rot.quat_rotate(facing[..., None, :], flat - flat[..., :1, :])
+    identity = torch.zeros_like(facing)
+    identity[..., 0] = 1.0
+    local = inverse_kinematics(body, identity)[..., 1:, :]
+    six = rot.cont6d_hml_to_interhuman(rot.quat_to_cont6d(local))
+    return six.reshape(*joints.shape[:-2], 21, 6)
+
+
+def interhuman_joints_to_features(
+    joints: ArrayLike, rotations_6d: ArrayLike | None = None
+) -> ArrayLike:
+    """InterHuman's 262-dim per-person feature of one person's Y-up joints (REFERENCE.md §2.3).
+
+    Args:
+        joints: `(..., T, 22, 3)` metres, Y up, T ≥ 2.
+        rotations_6d: `(..., T, 21, 6)` InterHuman-layout rotations copied into the feature (as
+            InterGen does with the file's SMPL rotations); default our IK swing rotations.
+
+    Returns:
+        `(..., T-1, 262)`.
+    """
+    tensor, from_numpy = as_motion_tensor(
+        joints, "joints", (NUM_JOINTS, 3), min_frames=2, expected="(..., T, 22, 3) with T >= 2"
+    )
+    lead = tensor.shape[:-3]
+    flat = tensor.reshape(-1, *tensor.shape[-3:])
+    if rotations_6d is None:
+        rot6d = _swing_rotations_6d(flat)
+    else:
+        rot6d, _ = as_motion_tensor(rotations_6d, "rotations_6d", (21, 6))
+        if rot6d.shape[:-2] != tensor.shape[:-2]:
+            raise InterSynError(
+                f"rotations_6d: expected shape {tuple(tensor.shape[:-2]) + (21, 6)}, "
+                f"got {tuple(rot6d.shape)}"
+            )
+        rot6d = rot6d.to(flat).reshape(*flat.shape[:2], 21, 6)
+    glob, _ = _interhuman_canonicalize(flat)
+    out = _interhuman_features(glob, rot6d)
+    return to_output(out.reshape(*lead, *out.shape[1:]), from_numpy, joints)
+
+
+def interhuman_features_to_joints(features: ArrayLike) -> ArrayLike:
+    """Joint positions `(..., T, 22, 3)` stored in InterHuman features `(..., T, 262)`."""
+    tensor, from_numpy = as_motion_tensor(
+        features, "features", (INTERHUMAN_DIM,), min_frames=1, expected="(..., T, 262)"
+    )
+    joints = tensor[..., IH_SLICES.positions].reshape(*tensor.shape[:-1], NUM_JOINTS, 3)
+    return to_output(joints, from_numpy, features)
+
+
+def interhuman_pair_features(joints_a: ArrayLike, joints_b: ArrayLike) -> ArrayLike:
+    """InterGen's two-person canonicalisation: both 262-dim features, B in A's frame, `(2, T-1, 262)`.
+
+    Each person keeps its own floor (as InterGen); person B's positions and velocities are
+    rotated and translated into A's canonical frame, its rotations and contacts are untouched.
+    """
+    a, from_numpy = as_motion_tensor(
+        joints_a, "joints_a", (NUM_JOINTS, 3), min_frames=2, expected="(T, 22, 3)"
+    )
+    b, _ = as_motion_tensor(
+        joints_b, "joints_b", (NUM_JOINTS, 3), min_frames=2, expected="(T, 22, 3)"
+    )
+    if a.dim() != 3 or a.shape != b.shape:
+        raise InterSynError(
+            f"joints_a/joints_b: expected two (T, 22, 3) arrays of equal shape, "
+            f"got {tuple(a.shape)} and {tuple(b.shape)}"
+        )
+    b = b.to(a)
+    both = torch.stack([a, b])
+    feats = torch.stack([_interhuman_features(*_one(both[i : i + 1])) for i in range(2)])[:, 0]
+    _, place = _interhuman_canonicalize(both)
+    rel_heading = place.heading[1] - place.heading[0]
+    q_a_inv = rot.yaw_quat(-place.heading[0])
+    shift = rot.quat_rotate(q_a_inv, place.origin[1] - place.origin[0])
+    shift[1] = 0.0  # each person keeps its own floor height
+    q_rel = rot.yaw_quat(rel_heading)
+    frames = feats.shape[1]
+    pos_b = rot.quat_rotate(q_rel, feats[1, :, :66].reshape(frames, 22, 3)) + shift
+    vel_b = rot.quat_rotate(q_rel, feats[1, :, 66:132].reshape(frames, 22, 3))
+    feats[1, :, :66] = pos_b.reshape(frames, 66)
+    feats[1, :, 66:132] = vel_b.reshape(frames, 66)
+    return to_output(feats, from_numpy, joints_a)
+
+
+def _one(joints: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    glob, _ = _interhuman_canonicalize(joints)
+    return glob, _swing_rotations_6d(joints)
+
+
+# ---------------------------------------------------------------------------------------------
+# InterSyn pair feature (263 + placement) in person x's frame
+# ---------------------------------------------------------------------------------------------
+
+
+def _reference_frame(joints: torch.Tensor) -> Placement:
+    """Person 0's HumanML3D canonical frame over the common floor of all people, `(B, P, T, 22, 3)`."""
+    canon_input = joints[:, 0]
+    _, facing, origin = canonicalize(canon_input, floor=False)
+    origin[:, 1] = joints[..., 1].amin(dim=(1, 2, 3))
+    forward = rot.quat_rotate(rot.quat_conjugate(facing), torch.tensor([0.0, 0.0, 1.0]).to(joints))
+    return Placement(rot.heading_angle(forward), origin)
+
+
+def pair_to_features(joints: ArrayLike, *, return_frame: bool = False):
+    """InterSyn pair features of P people sharing one world, person 0 as the reference (person x).
+
+    Args:
+        joints: `(..., P, T, 22, 3)` metres, Y up, T ≥ 2; all people in one world frame.
+        return_frame: also return the `Placement` of person 0's canonical frame in the input
+            world, so `features_to_pair(..., frame=...)` restores the original coordinates.
+
+    Returns:
+        `(..., P, T-1, 267)`: per person the 263-dim HumanML3D feature in its own canonical
+        frame, then `(cos ψ, sin ψ, x, z)` of that frame inside person 0's canonical frame.
+    """
+    tensor, from_numpy = as_motion_tensor(
+        joints, "joints", (NUM_JOINTS, 3), min_frames=2, expected="(..., P, T, 22, 3) with T >= 2"
+    )
+    if tensor.dim() < 4:
+        raise InterSynError(
+            f"joints: expected shape (..., P, T, 22, 3) with a person axis, got {tuple(tensor.shape)}"
+        )
+    lead = tensor.shape[:-4]
+    people, frames = tensor.shape[-4], tensor.shape[-3]
+    flat = tensor.reshape(-1, people, frames, NUM_JOINTS, 3)
+    frame = _reference_frame(flat)
+    q_ref = rot.yaw_quat(-frame.heading)[:, None, None, None, :]
+    in_ref = rot.quat_rotate(q_ref, flat - frame.origin[:, None, None, None, :])
+    persons = in_ref.reshape(-1, frames, NUM_JOINTS, 3)
+    glob, facing, origin = canonicalize(persons, floor=False)
+    feats = _features_from_canonical(glob)  # (B·P, T-1, 263)
+    forward = rot.quat_rotate(rot.quat_conjugate(facing), torch.tensor([0.0, 0.0, 1.0]).to(glob))
+    heading = rot.heading_angle(forward)
+    placement = torch.stack(
+        (torch.cos(heading), torch.sin(heading), origin[:, 0], origin[:, 2]), -1
+    )
+    placement = placement[:, None, :].expand(-1, frames - 1, -1)
+    out = torch.cat([feats, placement], -1).reshape(*lead, people, frames - 1, PAIR_FEATURE_DIM)
+    out = to_output(out, from_numpy, joints)
+    if return_frame:
+        return out, frame
+    return out
+
+
+def features_to_pair(
+    features: ArrayLike, *, presence: ArrayLike | None = None, frame: Placement | None = None
+) -> ArrayLike:
+    """Decode pair features `(..., P, T, 267)` to joints `(..., P, T, 22, 3)` in one frame.
+
+    Args:
+        features: pair features as `pair_to_features` makes them.
+        presence: optional bool `(..., P, T)`; the placement of each person is averaged over the
+            frames where it is present (all frames by default).
+        frame: optional `Placement` (from `pair_to_features(..., return_frame=True)`) to map the
+            result back to the original world; default person 0's canonical frame.
+    """
+    tensor, from_numpy = as_motion_tensor(
+        features, "features", (PAIR_FEATURE_DIM,), min_frames=1, expected="(..., P, T, 267)"
+    )
+    if tensor.dim() < 3:
+        raise InterSynError(f"features: expected shape (..., P, T, 267), got {tuple(tensor.shape)}")
+    lead = tensor.shape[:-2]
+    frames = tensor.shape[-2]
+    flat = tensor.reshape(-1, frames, PAIR_FEATURE_DIM)
+    if presence is None:
+        weights = torch.ones(flat.shape[:2], dtype=flat.dtype, device=flat.device)
+    else:
+        mask = torch.as_tensor(presence, device=flat.device)
+        if tuple(mask.shape) != tuple(tensor.shape[:-1]):
+            raise InterSynError(
+                f"presence: expected shape {tuple(tensor.shape[:-1])}, got {tuple(mask.shape)}"
+            )
+        weights = mask.reshape(flat.shape[:2]).to(flat.dtype)
+    weights = weights / weights.sum(1, keepdim=True).clamp_min(1.0)
+    placement = (flat[..., FEATURE_DIM:] * weights[..., None]).sum(1)  # (N, 4)
+    heading = torch.atan2(placement[:, 1], placement[:, 0])
+    origin = torch.stack((placement[:, 2], torch.zeros_like(heading), placement[:, 3]), -1)
+    local = features_to_joints(flat[..., :FEATURE_DIM])  # (N, T, 22, 3) own canonical frame
+    joints = Placement(heading, origin).to_world(local)
+    if frame is not None:
+        samples = frame.heading.shape[0]
+        joints = frame.to_world(joints.reshape(samples, -1, 3)).reshape(joints.shape)
+    return to_output(joints.reshape(*lead, frames, NUM_JOINTS, 3), from_numpy, features)

@@ -1,0 +1,64 @@
+"""The console script: help, the convert subcommand, one-line errors with exit code 2."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from intersyn.cli.main import main
+
+
+def test_module_entry_point_help():
+    result = subprocess.run(
+        [sys.executable, "-m", "intersyn", "--help"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0
+    assert "convert" in result.stdout
+
+
+def test_convert_round_trip(tmp_path, real_joints):
+    joints_path = tmp_path / "joints.npy"
+    np.save(joints_path, real_joints)
+    features_path = tmp_path / "features.npy"
+    assert main(["convert", "joints-to-features", str(joints_path), str(features_path)]) == 0
+    features = np.load(features_path)
+    assert features.shape == (169, 263) and features.dtype == np.float32
+    back_path = tmp_path / "back.npy"
+    assert main(["convert", "features-to-joints", str(features_path), str(back_path)]) == 0
+    assert np.load(back_path).shape == (169, 22, 3)
+    assert not list(tmp_path.glob(".*.tmp")), "temporary files left behind"
+
+
+def test_convert_refuses_to_overwrite(tmp_path, real_joints, capsys):
+    joints_path = tmp_path / "joints.npy"
+    np.save(joints_path, real_joints)
+    out = tmp_path / "out.npy"
+    out.write_bytes(b"user data")
+    assert main(["convert", "joints-to-features", str(joints_path), str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "exists; pass --overwrite" in err and err.count("\n") == 1
+    assert out.read_bytes() == b"user data"
+    assert main(["convert", "joints-to-features", str(joints_path), str(out), "--overwrite"]) == 0
+
+
+@pytest.mark.parametrize(
+    "content,fragment",
+    [
+        (np.zeros((10, 21, 3)), "expected shape (..., T, 22, 3)"),
+        (np.full((5, 22, 3), np.nan), "NaN"),
+        (None, "file not found"),
+        (b"not an npy file", "not a readable .npy array"),
+    ],
+)
+def test_convert_bad_input_is_one_line(tmp_path, capsys, content, fragment):
+    path = tmp_path / "in.npy"
+    if isinstance(content, np.ndarray):
+        np.save(path, content)
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    code = main(["convert", "joints-to-features", str(path), str(tmp_path / "o.npy")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert fragment in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "o.npy").exists()

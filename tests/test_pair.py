@@ -1,0 +1,135 @@
+"""InterHuman per-person feature and the InterSyn pair feature in person x's frame."""
+
+import numpy as np
+import pytest
+import torch
+
+from intersyn import InterSynError
+from intersyn.kinematics import rotations as rot
+from intersyn.kinematics.pair import (
+    IH_SLICES,
+    PAIR_FEATURE_DIM,
+    features_to_pair,
+    interhuman_features_to_joints,
+    interhuman_joints_to_features,
+    interhuman_pair_features,
+    joints_to_raw_interhuman,
+    pair_to_features,
+    raw_interhuman_to_joints,
+)
+from intersyn.kinematics.representation import joints_to_features
+
+from .conftest import yaw_and_shift
+
+MM = 1e-3
+
+
+@pytest.fixture(scope="module")
+def pair(real_joints) -> np.ndarray:
+    a = yaw_and_shift(real_joints, 0.7, (1.0, 0.0, -2.0))
+    b = yaw_and_shift(real_joints[::-1], 2.5, (0.3, 0.05, 1.5))
+    return np.stack([a, b])
+
+
+def test_pair_round_trip_restores_world_frame(pair):
+    features, frame = pair_to_features(pair, return_frame=True)
+    assert features.shape == (2, 169, PAIR_FEATURE_DIM)
+    back = features_to_pair(features, frame=frame)
+    err = np.abs(back - pair[:, :-1]).max()
+    assert err < MM * 1e-3, f"round trip error {err:.2e} m"
+
+
+def test_pair_round_trip_keeps_relative_placement(pair):
+    features = pair_to_features(pair)
+    local = features_to_pair(features)  # person x's canonical frame
+    # Person x starts at the origin facing +Z; the relative placement equals the world one.
+    assert np.allclose(local[0, 0, 0, [0, 2]], 0.0, atol=1e-9)
+    world_offsets = pair[1, :-1] - pair[0, :-1, :1]
+    local_offsets = local[1] - local[0, :, :1]
+    assert np.allclose(
+        np.linalg.norm(world_offsets, axis=-1), np.linalg.norm(local_offsets, axis=-1), atol=1e-9
+    )
+    # The common floor is kept: both people share the world's lowest point.
+    assert np.isclose(local[..., 1].min(), 0.0, atol=1e-9)
+
+
+def test_person_features_are_the_single_person_feature(pair):
+    features = pair_to_features(pair)
+    assert np.allclose(features[0, :, :263], joints_to_features(pair[0]), atol=1e-9)
+    assert np.allclose(features[0, :, 263:], [1.0, 0.0, 0.0, 0.0], atol=1e-9)
+
+
+def test_presence_weighted_placement(pair):
+    features = pair_to_features(pair).copy()
+    presence = np.ones(features.shape[:2], dtype=bool)
+    presence[1, :50] = False
+    features[1, :50, 263:] = 99.0  # garbage where person y is absent must be ignored
+    back = features_to_pair(features, presence=presence)
+    assert np.abs(back - features_to_pair(pair_to_features(pair))).max() < 1e-9
+
+
+def test_pair_batched_and_torch(pair):
+    batch = torch.from_numpy(np.stack([pair, pair[::-1].copy()]))
+    features = pair_to_features(batch)
+    assert isinstance(features, torch.Tensor) and features.shape == (2, 2, 169, 267)
+    assert torch.allclose(features[0], torch.from_numpy(pair_to_features(pair)), atol=1e-12)
+
+
+def test_pair_bad_input(pair):
+    with pytest.raises(InterSynError, match="person axis"):
+        pair_to_features(pair[0])
+    with pytest.raises(InterSynError, match="22, 3"):
+        pair_to_features(pair[0, :, 0])
+    with pytest.raises(InterSynError, match="267"):
+        features_to_pair(np.zeros((2, 10, 263)))
+    with pytest.raises(InterSynError, match="presence"):
+        features_to_pair(pair_to_features(pair), presence=np.ones((2, 5), bool))
+
+
+def test_interhuman_feature_layout(real_joints):
+    joints = yaw_and_shift(real_joints, -0.4, (2.0, 0.3, 1.0))
+    features = interhuman_joints_to_features(joints)
+    assert features.shape == (169, 262)
+    positions = interhuman_features_to_joints(features)
+    # Own floor, frame-0 root at the origin, hips facing +Z (REFERENCE.md §2.3).
+    assert np.isclose(positions[..., 1].min(), 0.0, atol=1e-9)
+    assert np.allclose(positions[0, 0, [0, 2]], 0.0, atol=1e-9)
+    across = positions[0, 2] - positions[0, 1]
+    assert abs(across[2]) < 1e-9 and across[0] < 0
+    velocities = features[:, IH_SLICES.velocities].reshape(-1, 22, 3)
+    assert np.allclose(velocities[:-1], positions[1:] - positions[:-1], atol=1e-9)
+    contacts = features[:, IH_SLICES.foot_contacts]
+    assert set(np.unique(contacts)) <= {0.0, 1.0} and contacts.mean() > 0.3
+    # Rotations are yaw-invariant (chain-local), so they match the unrotated clip's.
+    plain = interhuman_joints_to_features(real_joints.astype(np.float64))
+    assert np.allclose(
+        features[:, IH_SLICES.rotations_6d], plain[:, IH_SLICES.rotations_6d], atol=1e-6
+    )
+
+
+def test_interhuman_pair_places_b_in_a_frame(pair):
+    features = interhuman_pair_features(pair[0], pair[1])
+    assert features.shape == (2, 169, 262)
+    a_pos = interhuman_features_to_joints(features[0])
+    b_pos = interhuman_features_to_joints(features[1])
+    # Expected: B's world joints in A's canonical frame, on B's own floor.
+    a = pair[0]
+    across = a[0, 2] - a[0, 1]
+    psi = np.arctan2(across[2], -across[0])  # heading of forward = Y × across
+    m = rot.yaw_matrix(torch.tensor(-psi, dtype=torch.float64)).numpy()
+    origin = np.array([a[0, 0, 0], 0.0, a[0, 0, 2]])
+    expected_b = (pair[1, :-1] - origin) @ m.T
+    expected_b[..., 1] -= pair[1][..., 1].min()
+    assert np.abs(b_pos - expected_b).max() < 1e-9
+    assert np.allclose(a_pos[0, 0, [0, 2]], 0.0, atol=1e-9)
+
+
+def test_raw_interhuman_file_round_trip(real_joints):
+    raw = joints_to_raw_interhuman(real_joints.astype(np.float64))
+    assert raw.shape == (170, 312)
+    # Z-up on disk: the file's z column is the Y-up height.
+    assert np.allclose(raw[:, 2], real_joints[:, 0, 1])
+    joints, rot6d = raw_interhuman_to_joints(raw)
+    assert np.abs(joints - real_joints).max() < 1e-6 and rot6d.shape == (170, 21, 6)
+    with pytest.raises(InterSynError, match="312"):
+        raw_interhuman_to_joints(np.zeros((10, 200)))
