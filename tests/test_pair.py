@@ -59,13 +59,30 @@ def test_person_features_are_the_single_person_feature(pair):
     assert np.allclose(features[0, :, 263:], [1.0, 0.0, 0.0, 0.0], atol=1e-9)
 
 
-def test_presence_weighted_placement(pair):
-    features = pair_to_features(pair).copy()
-    presence = np.ones(features.shape[:2], dtype=bool)
-    presence[1, :50] = False
-    features[1, :50, 263:] = 99.0  # garbage where person y is absent must be ignored
-    back = features_to_pair(features, presence=presence)
-    assert np.abs(back - features_to_pair(pair_to_features(pair))).max() < 1e-9
+def test_presence_runs_round_trip(pair):
+    # Person y present in two separate runs (as in an s-i-s-i sample), absent elsewhere.
+    presence = np.ones(pair.shape[:2], dtype=bool)
+    presence[1, :40] = False
+    presence[1, 90:120] = False
+    features, rows = pair_to_features(pair, presence=presence)
+    assert features.shape == (2, 169, PAIR_FEATURE_DIM) and rows.shape == (2, 169)
+    assert np.array_equal(rows[1], presence[1, :-1] & presence[1, 1:])
+    assert np.all(features[1, ~rows[1]] == 0.0)
+    garbage = features.copy()
+    garbage[1, ~rows[1]] = 99.0  # whatever sits in absent rows must be ignored
+    back = features_to_pair(garbage, presence=rows)
+    reference = features_to_pair(pair_to_features(pair))
+    present = rows.astype(bool)
+    err = np.abs(back - reference)[present].max()
+    assert err < 1e-9, f"{err:.2e}"
+    assert np.all(back[1, ~present[1]] == 0.0)
+
+
+def test_presence_requires_reference_at_frame_zero(pair):
+    presence = np.ones(pair.shape[:2], dtype=bool)
+    presence[0, 0] = False
+    with pytest.raises(InterSynError, match="person 0 must be present at frame 0"):
+        pair_to_features(pair, presence=presence)
 
 
 def test_pair_batched_and_torch(pair):

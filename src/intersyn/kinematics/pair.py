@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -27,7 +28,7 @@ from intersyn.kinematics.representation import (
     _features_from_canonical,
     canonicalize,
     facing_root_rotation,
-    features_to_joints,
+    recover_joints,
 )
 from intersyn.kinematics.skeleton import FOOT_JOINTS, NUM_JOINTS
 
@@ -259,26 +260,47 @@ def _one(joints: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _reference_frame(joints: torch.Tensor) -> Placement:
-    """Person 0's HumanML3D canonical frame over the common floor of all people, `(B, P, T, 22, 3)`."""
-    canon_input = joints[:, 0]
-    _, facing, origin = canonicalize(canon_input, floor=False)
-    origin[:, 1] = joints[..., 1].amin(dim=(1, 2, 3))
+def _reference_frame(joints: torch.Tensor, presence: torch.Tensor | None = None) -> Placement:
+    """Person 0's HumanML3D canonical frame over the common floor of all present people.
+
+    `joints (B, P, T, 22, 3)`, `presence (B, P, T)` bool or None (everyone present).
+    """
+    _, facing, origin = canonicalize(joints[:, 0], floor=False)
+    heights = joints[..., 1].amin(dim=-1)  # (B, P, T) lowest joint per frame
+    if presence is not None:
+        heights = torch.where(
+            presence.to(joints.device), heights, torch.full_like(heights, torch.inf)
+        )
+    origin[:, 1] = heights.amin(dim=(1, 2))
     forward = rot.quat_rotate(rot.quat_conjugate(facing), torch.tensor([0.0, 0.0, 1.0]).to(joints))
     return Placement(rot.heading_angle(forward), origin)
 
 
-def pair_to_features(joints: ArrayLike, *, return_frame: bool = False):
+def presence_runs(presence: np.ndarray) -> list[tuple[int, int]]:
+    """Contiguous runs `[start, end)` of True in a 1-D bool array."""
+    padded = np.concatenate([[False], np.asarray(presence, dtype=bool), [False]])
+    edges = np.flatnonzero(padded[1:] != padded[:-1])
+    return list(zip(edges[0::2].tolist(), edges[1::2].tolist()))
+
+
+def pair_to_features(
+    joints: ArrayLike, *, presence: ArrayLike | None = None, return_frame: bool = False
+):
     """InterSyn pair features of P people sharing one world, person 0 as the reference (person x).
 
     Args:
         joints: `(..., P, T, 22, 3)` metres, Y up, T ≥ 2; all people in one world frame.
+        presence: optional bool `(..., P, T)` over joint frames; each contiguous run of present
+            frames is encoded on its own (its own canonical frame and placement), absent rows
+            are zero. Feature row t is present when joint frames t and t+1 both are; person 0
+            must be present at frame 0 (it defines the reference frame).
         return_frame: also return the `Placement` of person 0's canonical frame in the input
             world, so `features_to_pair(..., frame=...)` restores the original coordinates.
 
     Returns:
         `(..., P, T-1, 267)`: per person the 263-dim HumanML3D feature in its own canonical
         frame, then `(cos ψ, sin ψ, x, z)` of that frame inside person 0's canonical frame.
+        With `presence`, a tuple `(features, feature_presence (..., P, T-1))`.
     """
     tensor, from_numpy = as_motion_tensor(
         joints, "joints", (NUM_JOINTS, 3), min_frames=2, expected="(..., P, T, 22, 3) with T >= 2"
@@ -290,23 +312,59 @@ def pair_to_features(joints: ArrayLike, *, return_frame: bool = False):
     lead = tensor.shape[:-4]
     people, frames = tensor.shape[-4], tensor.shape[-3]
     flat = tensor.reshape(-1, people, frames, NUM_JOINTS, 3)
-    frame = _reference_frame(flat)
+    if presence is not None:
+        mask = np.asarray(presence.cpu() if isinstance(presence, torch.Tensor) else presence)
+        if mask.shape != tuple(tensor.shape[:-2]):
+            raise InterSynError(
+                f"presence: expected shape {tuple(tensor.shape[:-2])}, got {mask.shape}"
+            )
+        mask = mask.reshape(flat.shape[0], people, frames).astype(bool)
+        if not mask[:, 0, 0].all():
+            raise InterSynError(
+                "presence: person 0 must be present at frame 0 (it is the reference)"
+            )
+    frame = _reference_frame(flat, None if presence is None else torch.from_numpy(mask))
     q_ref = rot.yaw_quat(-frame.heading)[:, None, None, None, :]
     in_ref = rot.quat_rotate(q_ref, flat - frame.origin[:, None, None, None, :])
-    persons = in_ref.reshape(-1, frames, NUM_JOINTS, 3)
+    if presence is None:
+        persons = in_ref.reshape(-1, frames, NUM_JOINTS, 3)
+        feats = _encode_persons(persons).reshape(-1, people, frames - 1, PAIR_FEATURE_DIM)
+        feature_presence = None
+    else:
+        feats = torch.zeros(*flat.shape[:3], PAIR_FEATURE_DIM, dtype=flat.dtype, device=flat.device)
+        feats = feats[:, :, : frames - 1]
+        rows = mask[..., :-1] & mask[..., 1:]
+        for sample in range(flat.shape[0]):
+            for person in range(people):
+                for start, end in presence_runs(mask[sample, person]):
+                    if end - start < 2:
+                        continue
+                    run = in_ref[sample, person, start:end][None]
+                    feats[sample, person, start : end - 1] = _encode_persons(run)[0]
+        feature_presence = rows
+    out = feats.reshape(*lead, people, frames - 1, PAIR_FEATURE_DIM)
+    out = to_output(out, from_numpy, joints)
+    result = (
+        out
+        if feature_presence is None
+        else (out, feature_presence.reshape(*lead, people, frames - 1))
+    )
+    if return_frame:
+        return (*result, frame) if isinstance(result, tuple) else (result, frame)
+    return result
+
+
+def _encode_persons(persons: torch.Tensor) -> torch.Tensor:
+    """263-dim features + placement of clips `(N, T, 22, 3)` given in the reference frame."""
+    frames = persons.shape[1]
     glob, facing, origin = canonicalize(persons, floor=False)
-    feats = _features_from_canonical(glob)  # (B·P, T-1, 263)
+    feats = _features_from_canonical(glob)  # (N, T-1, 263)
     forward = rot.quat_rotate(rot.quat_conjugate(facing), torch.tensor([0.0, 0.0, 1.0]).to(glob))
     heading = rot.heading_angle(forward)
     placement = torch.stack(
         (torch.cos(heading), torch.sin(heading), origin[:, 0], origin[:, 2]), -1
     )
-    placement = placement[:, None, :].expand(-1, frames - 1, -1)
-    out = torch.cat([feats, placement], -1).reshape(*lead, people, frames - 1, PAIR_FEATURE_DIM)
-    out = to_output(out, from_numpy, joints)
-    if return_frame:
-        return out, frame
-    return out
+    return torch.cat([feats, placement[:, None, :].expand(-1, frames - 1, -1)], -1)
 
 
 def features_to_pair(
@@ -315,9 +373,11 @@ def features_to_pair(
     """Decode pair features `(..., P, T, 267)` to joints `(..., P, T, 22, 3)` in one frame.
 
     Args:
-        features: pair features as `pair_to_features` makes them.
-        presence: optional bool `(..., P, T)`; the placement of each person is averaged over the
-            frames where it is present (all frames by default).
+        features: pair features as `pair_to_features` (or U(·)) makes them.
+        presence: optional bool `(..., P, T)`. Each contiguous run of present frames is decoded
+            on its own: its root integration starts at that run's first frame and its placement
+            is the average over the run's frames (a partner who appears in two interaction
+            segments has two placements). Absent frames come out as zeros. Default: all present.
         frame: optional `Placement` (from `pair_to_features(..., return_frame=True)`) to map the
             result back to the original world; default person 0's canonical frame.
     """
@@ -330,21 +390,41 @@ def features_to_pair(
     frames = tensor.shape[-2]
     flat = tensor.reshape(-1, frames, PAIR_FEATURE_DIM)
     if presence is None:
-        weights = torch.ones(flat.shape[:2], dtype=flat.dtype, device=flat.device)
+        present = torch.ones(flat.shape[:2], dtype=torch.bool, device=flat.device)
     else:
-        mask = torch.as_tensor(presence, device=flat.device)
+        mask = torch.as_tensor(
+            np.asarray(presence) if not isinstance(presence, torch.Tensor) else presence
+        )
         if tuple(mask.shape) != tuple(tensor.shape[:-1]):
             raise InterSynError(
                 f"presence: expected shape {tuple(tensor.shape[:-1])}, got {tuple(mask.shape)}"
             )
-        weights = mask.reshape(flat.shape[:2]).to(flat.dtype)
-    weights = weights / weights.sum(1, keepdim=True).clamp_min(1.0)
-    placement = (flat[..., FEATURE_DIM:] * weights[..., None]).sum(1)  # (N, 4)
-    heading = torch.atan2(placement[:, 1], placement[:, 0])
-    origin = torch.stack((placement[:, 2], torch.zeros_like(heading), placement[:, 3]), -1)
-    local = features_to_joints(flat[..., :FEATURE_DIM])  # (N, T, 22, 3) own canonical frame
-    joints = Placement(heading, origin).to_world(local)
+        present = mask.reshape(flat.shape[:2]).to(device=flat.device, dtype=torch.bool)
+    previous = torch.zeros_like(present)
+    previous[:, 1:] = present[:, :-1]
+    run_start = present & ~previous
+    run_id = torch.cumsum(run_start.long(), dim=1).clamp_min(1) - 1  # (N, T)
+    weights = present.to(flat.dtype)
+    runs = frames  # upper bound on runs per row
+    sums = torch.zeros(flat.shape[0], runs, PLACEMENT_DIM, dtype=flat.dtype, device=flat.device)
+    sums.scatter_add_(
+        1,
+        run_id[..., None].expand(-1, -1, PLACEMENT_DIM),
+        flat[..., FEATURE_DIM:] * weights[..., None],
+    )
+    counts = torch.zeros(flat.shape[0], runs, dtype=flat.dtype, device=flat.device)
+    counts.scatter_add_(1, run_id, weights)
+    placement = (sums / counts.clamp_min(1.0)[..., None]).gather(
+        1, run_id[..., None].expand(-1, -1, PLACEMENT_DIM)
+    )  # (N, T, 4) per frame: its run's mean
+    heading = torch.atan2(placement[..., 1], placement[..., 0])
+    origin = torch.stack((placement[..., 2], torch.zeros_like(heading), placement[..., 3]), -1)
+    local = recover_joints(flat[..., :FEATURE_DIM], run_start)  # (N, T, 22, 3) own frame per run
+    q = rot.yaw_quat(heading)[:, :, None, :]
+    joints = rot.quat_rotate(q, local) + origin[:, :, None, :]
+    joints = joints * present[..., None, None].to(joints.dtype)
     if frame is not None:
         samples = frame.heading.shape[0]
         joints = frame.to_world(joints.reshape(samples, -1, 3)).reshape(joints.shape)
+        joints = joints * present[..., None, None].to(joints.dtype)
     return to_output(joints.reshape(*lead, frames, NUM_JOINTS, 3), from_numpy, features)

@@ -196,21 +196,52 @@ def joints_to_features(joints: ArrayLike, *, target_offsets: ArrayLike | None = 
     return to_output(out, from_numpy, joints)
 
 
-def features_to_root(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def run_start_index(run_start: torch.Tensor) -> torch.Tensor:
+    """For each frame, the index of the latest run start at or before it, `(B, T)` bool → `(B, T)` long.
+
+    Frame 0 always starts a run.
+    """
+    frames = torch.arange(run_start.shape[-1], device=run_start.device)
+    starts = run_start.clone()
+    starts[..., 0] = True
+    return torch.cummax(torch.where(starts, frames, torch.zeros_like(frames)), dim=-1).values
+
+
+def features_to_root(
+    features: torch.Tensor, run_start: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Root rotation quaternions and positions from features `(B, T, 263)` (REFERENCE §1.7 steps 1–2).
+
+    `run_start (B, T)` bool restarts the integration (heading 0, root at x = z = 0) at the
+    marked frames, so one row can hold several separately recorded runs (a partner who appears
+    in two interaction segments).
 
     Returns `(root_quat (B, T, 4) world→facing, root_position (B, T, 3))`.
     """
-    theta = torch.zeros_like(features[..., 0])
-    theta[:, 1:] = torch.cumsum(features[:, :-1, 0], dim=1)
+    exclusive = torch.zeros_like(features[..., 0])
+    exclusive[:, 1:] = torch.cumsum(features[:, :-1, 0], dim=1)
+    starts = None if run_start is None else run_start_index(run_start)
+    theta = exclusive if starts is None else exclusive - exclusive.gather(1, starts)
     zeros = torch.zeros_like(theta)
     root_quat = torch.stack((torch.cos(theta), zeros, torch.sin(theta), zeros), dim=-1)
     step = torch.zeros(*features.shape[:2], 3, dtype=features.dtype, device=features.device)
     step[:, 1:, 0] = features[:, :-1, 1]
     step[:, 1:, 2] = features[:, :-1, 2]
     position = torch.cumsum(rot.quat_rotate(rot.quat_conjugate(root_quat), step), dim=1)
+    if starts is not None:
+        position = position - position.gather(1, starts[..., None].expand(-1, -1, 3))
     position[..., 1] = features[..., 3]
     return root_quat, position
+
+
+def recover_joints(features: torch.Tensor, run_start: torch.Tensor | None = None) -> torch.Tensor:
+    """`recover_from_ric` on a flat batch `(B, T, 263)` → `(B, T, 22, 3)`, optionally run-wise."""
+    root_quat, root_pos = features_to_root(features, run_start)
+    ric = features[..., SLICES.ric_positions].reshape(*features.shape[:2], 21, 3)
+    body = rot.quat_rotate(rot.quat_conjugate(root_quat)[:, :, None, :], ric)
+    body[..., 0] += root_pos[:, :, None, 0]
+    body[..., 2] += root_pos[:, :, None, 2]
+    return torch.cat([root_pos[:, :, None, :], body], dim=2)
 
 
 def _features_tensor(features: ArrayLike) -> tuple[torch.Tensor, bool, tuple[int, ...]]:
@@ -231,12 +262,7 @@ def features_to_joints(features: ArrayLike) -> ArrayLike:
         `(..., T, 22, 3)` metres, Y up, frame-0 root at x = z = 0; same array type as the input.
     """
     flat, from_numpy, lead = _features_tensor(features)
-    root_quat, root_pos = features_to_root(flat)
-    ric = flat[..., SLICES.ric_positions].reshape(*flat.shape[:2], 21, 3)
-    body = rot.quat_rotate(rot.quat_conjugate(root_quat)[:, :, None, :], ric)
-    body[..., 0] += root_pos[:, :, None, 0]
-    body[..., 2] += root_pos[:, :, None, 2]
-    joints = torch.cat([root_pos[:, :, None, :], body], dim=2)
+    joints = recover_joints(flat)
     return to_output(joints.reshape(*lead, *joints.shape[1:]), from_numpy, features)
 
 
