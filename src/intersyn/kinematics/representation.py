@@ -72,7 +72,7 @@ def gaussian_smoothing_matrix(
 def _gaussian_smooth_time(x: torch.Tensor, sigma: float) -> torch.Tensor:
     """Gaussian filter along the time axis of `(B, T, C)` (SciPy 'nearest' edges, radius 4σ)."""
     weights = gaussian_smoothing_matrix(x.shape[1], sigma, x.dtype, x.device)
-    return torch.einsum("ts,bsc->btc", weights, x)
+    return torch.matmul(weights, x)  # (T, T) @ (B, T, C), broadcast over the batch
 
 
 def _forward_from_across(across: torch.Tensor) -> torch.Tensor:

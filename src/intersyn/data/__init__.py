@@ -1,0 +1,1 @@
+"""Datasets: official-layout loaders, the procedural generator and the interleave function U(·)."""
