@@ -1,0 +1,104 @@
+"""Training data path: interleaved and solo samples in one padded layout, alternating batches."""
+
+import numpy as np
+import pytest
+import torch
+
+from intersyn import InterSynError, joints_to_features
+from intersyn.data.interleave import InterleaveConfig, PairSource, SoloSource, resample
+from intersyn.data.loaders import (
+    NO_SEGMENT,
+    AlternatingBatches,
+    InterleavedDataset,
+    SoloDataset,
+    SourceBank,
+    make_loader,
+)
+from intersyn.data.schema import Caption, SoloItem
+from intersyn.kinematics.pair import features_to_pair
+
+from .conftest import yaw_and_shift
+
+
+@pytest.fixture(scope="module")
+def solo_items(real_joints):
+    clip = real_joints.astype(np.float64)
+    return [
+        SoloItem("a", joints_to_features(clip).astype(np.float32), (Caption("a person serves"),)),
+        SoloItem("b", joints_to_features(clip[:60]).astype(np.float32), (Caption("a short move"),)),
+    ]
+
+
+@pytest.fixture(scope="module")
+def bank(real_joints):
+    clip = real_joints.astype(np.float64)
+    solo = [SoloSource("a", clip, ("a person serves",))]
+    other = yaw_and_shift(clip, np.pi, (0.0, 0.0, 1.2))
+    pairs = [PairSource("1", resample(np.stack([clip, other]), 20, 30), ("two people mirror",))]
+    return SourceBank(solo, pairs)
+
+
+def test_interleaved_dataset_items(bank):
+    dataset = InterleavedDataset(bank, InterleaveConfig(), length=4, seed=3)
+    sample = dataset[0]
+    assert sample.features.shape == (2, 196, 267) and sample.features.dtype == np.float32
+    assert sample.presence.shape == (2, 196) and sample.valid.shape == (196,)
+    assert sample.solo_start == 0 and sample.interaction_start > 0
+    assert sample.boundaries and sample.boundaries[0] == sample.interaction_start
+    # The partner is present exactly in the interaction rows; absent rows are zero.
+    assert not sample.presence[1, : sample.interaction_start].any()
+    assert np.all(sample.features[1][~sample.presence[1]] == 0)
+    # Same index and epoch → same sample; a new epoch → a new one.
+    assert np.array_equal(dataset[0].features, sample.features)
+    dataset.set_epoch(1)
+    assert not np.array_equal(dataset[0].features, sample.features)
+
+
+def test_solo_dataset_layout(solo_items):
+    dataset = SoloDataset(solo_items, frames=196, seed=0)
+    sample = dataset[1]
+    assert sample.kind == "solo" and sample.interaction_start == NO_SEGMENT
+    length = int(sample.presence[0].sum())
+    assert length == 56 and length % 4 == 0  # 59 rows rounded down to a multiple of 4
+    assert not sample.presence[1].any() and np.all(sample.features[:, length:] == 0)
+    assert np.allclose(sample.features[0, :length, 263:], [1, 0, 0, 0])
+    decoded = features_to_pair(
+        sample.features[:1, :length].astype(np.float64), presence=sample.presence[:1, :length]
+    )
+    assert np.isfinite(decoded).all() and decoded[0, :, :, 1].max() > 1.0  # a standing body
+
+
+def test_alternating_batches_ratio_and_masks(bank, solo_items):
+    inter = make_loader(InterleavedDataset(bank, InterleaveConfig(), length=4), batch_size=2)
+    solo = make_loader(SoloDataset(solo_items), batch_size=2)
+    batches = AlternatingBatches(inter, solo, interleaved_fraction=0.5)
+    kinds = [next(batches).kinds[0] for _ in range(6)]
+    assert kinds == ["solo", "interleaved"] * 3
+    batch = next(AlternatingBatches(inter, None, interleaved_fraction=1.0))
+    assert batch.motion.shape == (2, 2, 196, 267) and batch.presence.dtype == torch.bool
+    assert batch.boundaries.shape[0] == 2 and (batch.boundaries[:, 0] > 0).all()
+    third = AlternatingBatches(inter, solo, interleaved_fraction=1 / 3)
+    assert [third.kind_at(i) for i in range(6)].count("interleaved") == 2
+
+
+def test_alternating_resume_state(bank, solo_items):
+    inter = make_loader(InterleavedDataset(bank, InterleaveConfig(), length=2), batch_size=2)
+    solo = make_loader(SoloDataset(solo_items), batch_size=2, shuffle=False)
+    first = AlternatingBatches(inter, solo)
+    for _ in range(5):
+        next(first)
+    resumed = AlternatingBatches(inter, solo)
+    resumed.load_state_dict(first.state_dict())
+    assert resumed.step == 5 and resumed.kind_at(resumed.step) == first.kind_at(first.step)
+    assert resumed.epochs == first.epochs
+
+
+def test_bad_arguments(bank, solo_items):
+    with pytest.raises(InterSynError, match="interleaved_fraction=1.5"):
+        AlternatingBatches(None, None, 1.5)
+    with pytest.raises(InterSynError, match="needs a solo loader"):
+        AlternatingBatches(make_loader(SoloDataset(solo_items), 1), None, 0.5)
+    with pytest.raises(InterSynError, match="at least 8 frames"):
+        SoloDataset([SoloItem("x", np.zeros((3, 263), np.float32), ())])
+    with pytest.raises(InterSynError, match="no solo clips and no interaction clips"):
+        SourceBank([], [])
