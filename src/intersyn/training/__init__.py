@@ -1,0 +1,1 @@
+"""Training: checkpoints, EMA, the loop and its two stages, multi-device helpers."""
