@@ -1,0 +1,115 @@
+"""The text-encoder interface: captions in, token features + token mask + pooled vector out."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import torch
+from torch.nn.utils.rnn import pad_sequence
+
+from intersyn.errors import InterSynError
+
+
+@dataclass(frozen=True)
+class CaptionFeatures:
+    """One caption's features without padding: `tokens (n, C)` float32, `pooled (C',)` float32."""
+
+    tokens: torch.Tensor
+    pooled: torch.Tensor
+
+
+@dataclass(frozen=True)
+class TextFeatures:
+    """A batch of encoded captions: `tokens (B, L, C)`, `token_mask (B, L)` bool, `pooled (B, C')`.
+
+    L is the longest caption of the batch (at most the encoder's `max_tokens`); padded positions
+    are False in `token_mask` and exactly zero in `tokens`, so features do not depend on which
+    other captions share the batch.
+    """
+
+    tokens: torch.Tensor
+    token_mask: torch.Tensor
+    pooled: torch.Tensor
+
+    def __post_init__(self) -> None:
+        b, length = self.token_mask.shape
+        if self.tokens.shape[:2] != (b, length) or self.pooled.shape[0] != b:
+            raise InterSynError(
+                f"TextFeatures: tokens {tuple(self.tokens.shape)}, token_mask "
+                f"{tuple(self.token_mask.shape)} and pooled {tuple(self.pooled.shape)} disagree; "
+                "expected (B, L, C), (B, L) and (B, C')"
+            )
+
+    def __len__(self) -> int:
+        return self.token_mask.shape[0]
+
+    @property
+    def lengths(self) -> torch.Tensor:
+        """Number of real tokens per caption, `(B,)` int64."""
+        return self.token_mask.sum(dim=1)
+
+    def to(self, device: torch.device | str) -> TextFeatures:
+        """Return the same features on `device`."""
+        return TextFeatures(
+            self.tokens.to(device), self.token_mask.to(device), self.pooled.to(device)
+        )
+
+    def unbatch(self) -> list[CaptionFeatures]:
+        """Split into one unpadded `CaptionFeatures` per caption (views of this batch)."""
+        lengths = self.lengths.tolist()
+        return [CaptionFeatures(self.tokens[i, :n], self.pooled[i]) for i, n in enumerate(lengths)]
+
+    @classmethod
+    def collate(cls, items: Sequence[CaptionFeatures]) -> TextFeatures:
+        """Pad per-caption features to the longest one and stack them into a batch."""
+        tokens = pad_sequence([item.tokens for item in items], batch_first=True)  # (B, L, C)
+        lengths = torch.tensor([item.tokens.shape[0] for item in items], device=tokens.device)
+        mask = torch.arange(tokens.shape[1], device=tokens.device) < lengths[:, None]  # (B, L)
+        return cls(tokens, mask, torch.stack([item.pooled for item in items]))
+
+
+@runtime_checkable
+class TextEncoder(Protocol):
+    """Anything that turns captions into `TextFeatures`; `name` identifies encoder and weights."""
+
+    name: str  # identity used as the cache key: encoder kind, weights hash or path, max_tokens
+    dim: int  # C, width of the token features
+    pooled_dim: int  # C', width of the pooled vector
+    max_tokens: int  # longer captions are truncated (with a warning)
+    device: torch.device  # where `encode` returns its tensors
+
+    def encode(self, captions: Sequence[str]) -> TextFeatures:
+        """Encode B captions into `TextFeatures` with `tokens (B, L, dim)`."""
+        ...
+
+
+def validate_captions(captions: Any) -> list[str]:
+    """Return `captions` as a list of non-empty strings, or raise `InterSynError` naming the bad one."""
+    if isinstance(captions, str):
+        raise InterSynError(
+            "captions: got a single str; expected a sequence of str (wrap one caption in a list)"
+        )
+    if not isinstance(captions, Sequence):
+        raise InterSynError(f"captions: got {type(captions).__name__}; expected a sequence of str")
+    if len(captions) == 0:
+        raise InterSynError("captions: got an empty sequence; expected at least one caption")
+    for i, caption in enumerate(captions):
+        if not isinstance(caption, str):
+            raise InterSynError(
+                f"caption {i} is {type(caption).__name__} ({caption!r:.40}); expected a str"
+            )
+        if not caption.strip():
+            raise InterSynError(f"caption {i} is empty; expected non-empty text")
+    return list(captions)
+
+
+def warn_truncated(index: int, caption: str, n_tokens: int, max_tokens: int) -> None:
+    """Warn that caption `index` had `n_tokens` tokens and only the first `max_tokens` are kept."""
+    shown = caption if len(caption) <= 80 else caption[:77] + "..."
+    warnings.warn(
+        f"caption {index} ({shown!r}) has {n_tokens} tokens; keeping the first {max_tokens}",
+        stacklevel=3,
+    )
