@@ -12,7 +12,6 @@ from intersyn.data.loaders import (
     InterleavedDataset,
     SoloDataset,
     SourceBank,
-    make_loader,
 )
 from intersyn.data.schema import Caption, SoloItem
 from intersyn.kinematics.pair import features_to_pair
@@ -39,7 +38,7 @@ def bank(real_joints):
 
 
 def test_interleaved_dataset_items(bank):
-    dataset = InterleavedDataset(bank, InterleaveConfig(), length=4, seed=3)
+    dataset = InterleavedDataset(bank, InterleaveConfig(), seed=3)
     sample = dataset[0]
     assert sample.features.shape == (2, 196, 267) and sample.features.dtype == np.float32
     assert sample.presence.shape == (2, 196) and sample.valid.shape == (196,)
@@ -48,10 +47,9 @@ def test_interleaved_dataset_items(bank):
     # The partner is present exactly in the interaction rows; absent rows are zero.
     assert not sample.presence[1, : sample.interaction_start].any()
     assert np.all(sample.features[1][~sample.presence[1]] == 0)
-    # Same index and epoch → same sample; a new epoch → a new one.
+    # Same index → same sample; another index → another one.
     assert np.array_equal(dataset[0].features, sample.features)
-    dataset.set_epoch(1)
-    assert not np.array_equal(dataset[0].features, sample.features)
+    assert not np.array_equal(dataset[1].features, sample.features)
 
 
 def test_solo_dataset_layout(solo_items):
@@ -69,35 +67,48 @@ def test_solo_dataset_layout(solo_items):
 
 
 def test_alternating_batches_ratio_and_masks(bank, solo_items):
-    inter = make_loader(InterleavedDataset(bank, InterleaveConfig(), length=4), batch_size=2)
-    solo = make_loader(SoloDataset(solo_items), batch_size=2)
-    batches = AlternatingBatches(inter, solo, interleaved_fraction=0.5)
+    inter = InterleavedDataset(bank, InterleaveConfig())
+    solo = SoloDataset(solo_items)
+    batches = AlternatingBatches(inter, solo, 2, interleaved_fraction=0.5)
     kinds = [next(batches).kinds[0] for _ in range(6)]
     assert kinds == ["solo", "interleaved"] * 3
-    batch = next(AlternatingBatches(inter, None, interleaved_fraction=1.0))
+    batch = next(AlternatingBatches(inter, None, 2, interleaved_fraction=1.0))
     assert batch.motion.shape == (2, 2, 196, 267) and batch.presence.dtype == torch.bool
     assert batch.boundaries.shape[0] == 2 and (batch.boundaries[:, 0] > 0).all()
-    third = AlternatingBatches(inter, solo, interleaved_fraction=1 / 3)
+    assert batch.sample_ids.tolist() == [0, 1]
+    third = AlternatingBatches(inter, solo, 2, interleaved_fraction=1 / 3)
     assert [third.kind_at(i) for i in range(6)].count("interleaved") == 2
 
 
-def test_alternating_resume_state(bank, solo_items):
-    inter = make_loader(InterleavedDataset(bank, InterleaveConfig(), length=2), batch_size=2)
-    solo = make_loader(SoloDataset(solo_items), batch_size=2, shuffle=False)
-    first = AlternatingBatches(inter, solo)
-    for _ in range(5):
-        next(first)
-    resumed = AlternatingBatches(inter, solo)
-    resumed.load_state_dict(first.state_dict())
-    assert resumed.step == 5 and resumed.kind_at(resumed.step) == first.kind_at(first.step)
-    assert resumed.epochs == first.epochs
+def test_resume_gives_the_same_batches(bank, solo_items):
+    inter = InterleavedDataset(bank, InterleaveConfig())
+    solo = SoloDataset(solo_items)
+    first = AlternatingBatches(inter, solo, 2, seed=4)
+    straight = [next(first) for _ in range(6)]
+    resumed = AlternatingBatches(inter, solo, 2, seed=4, start=3)
+    for expected in straight[3:]:
+        got = next(resumed)
+        assert got.kinds == expected.kinds and torch.equal(got.motion, expected.motion)
+
+
+def test_ranks_split_the_global_batch(bank, solo_items):
+    inter = InterleavedDataset(bank, InterleaveConfig())
+    whole = next(AlternatingBatches(inter, None, 4, interleaved_fraction=1.0))
+    parts = [
+        next(AlternatingBatches(inter, None, 4, interleaved_fraction=1.0, rank=r, world=2))
+        for r in range(2)
+    ]
+    ids = sorted(parts[0].sample_ids.tolist() + parts[1].sample_ids.tolist())
+    assert ids == sorted(whole.sample_ids.tolist())
+    with pytest.raises(InterSynError, match="multiple of the 3 processes"):
+        AlternatingBatches(inter, None, 4, interleaved_fraction=1.0, world=3)
 
 
 def test_bad_arguments(bank, solo_items):
     with pytest.raises(InterSynError, match="interleaved_fraction=1.5"):
-        AlternatingBatches(None, None, 1.5)
-    with pytest.raises(InterSynError, match="needs a solo loader"):
-        AlternatingBatches(make_loader(SoloDataset(solo_items), 1), None, 0.5)
+        AlternatingBatches(None, None, 2, interleaved_fraction=1.5)
+    with pytest.raises(InterSynError, match="needs interleaved data"):
+        AlternatingBatches(None, SoloDataset(solo_items), 2, interleaved_fraction=0.5)
     with pytest.raises(InterSynError, match="at least 8 frames"):
         SoloDataset([SoloItem("x", np.zeros((3, 263), np.float32), ())])
     with pytest.raises(InterSynError, match="no solo clips and no interaction clips"):

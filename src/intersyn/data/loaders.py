@@ -45,6 +45,7 @@ class MotionSample:
     boundaries: tuple[int, ...]  # frames where a segment starts (excluding 0)
     caption: str
     kind: str  # "interleaved" or "solo"
+    sample_id: int = 0  # unique per drawn sample; seeds its diffusion noise in training
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class Batch:
     boundaries: torch.Tensor
     captions: tuple[str, ...]
     kinds: tuple[str, ...]
+    sample_ids: torch.Tensor | None = None  # (B,) long
 
     def to(self, device: torch.device | str) -> Batch:
         """The same batch with every tensor moved to `device`."""
@@ -75,6 +77,7 @@ class Batch:
             self.boundaries.to(device),
             self.captions,
             self.kinds,
+            self.sample_ids,
         )
 
     def __len__(self) -> int:
@@ -97,6 +100,7 @@ def collate_samples(samples: Sequence[MotionSample]) -> Batch:
         boundaries=boundaries,
         captions=tuple(s.caption for s in samples),
         kinds=tuple(s.kind for s in samples),
+        sample_ids=torch.tensor([s.sample_id for s in samples], dtype=torch.long),
     )
 
 
@@ -142,25 +146,24 @@ class SourceBank:
 
 
 class InterleavedDataset(Dataset):
-    """On-the-fly interleaved samples: index i of epoch e is U(·) with seed (seed, e, i)."""
+    """On-the-fly interleaved samples: index i is U(·) drawn with seed (seed, i).
+
+    `length` is virtual (how many distinct samples an epoch holds); step-indexed sampling
+    (`StepBatchSampler`) uses ever-new indices, so no two training batches repeat.
+    """
 
     def __init__(
-        self, bank: SourceBank, config: InterleaveConfig, length: int, seed: int = 0
+        self, bank: SourceBank, config: InterleaveConfig, length: int = 2**40, seed: int = 0
     ) -> None:
         if length < 1:
             raise InterSynError(f"interleaved dataset length={length}: expected at least 1")
         self.bank, self.config, self.length, self.seed = bank, config, length, seed
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        """Draw fresh samples for a new epoch (call before iterating)."""
-        self.epoch = epoch
 
     def __len__(self) -> int:
         return self.length
 
     def __getitem__(self, index: int) -> MotionSample:
-        rng = np.random.default_rng([self.seed, self.epoch, index])
+        rng = np.random.default_rng([self.seed, int(index)])
         sample = self.bank.sample(rng, self.config)
         features, rows = sample.features()
         return MotionSample(
@@ -172,14 +175,16 @@ class InterleavedDataset(Dataset):
             boundaries=tuple(sample.boundaries()),
             caption=sample.caption,
             kind="interleaved",
+            sample_id=int(index),
         )
 
 
 class SoloDataset(Dataset):
     """Single-person clips in the pair layout: person x only, a random window of ≤ `frames` rows.
 
-    Window lengths follow MDM's loader (a multiple of 4 frames); the partner is absent, t_s = 0
-    and t_i = −1. Items are read lazily; `seed`/`set_epoch` make the crops reproducible.
+    Index i reads clip `i % len(items)` with a crop drawn from seed (seed, i), so step-indexed
+    sampling sees a new crop each time. Window lengths follow MDM's loader (a multiple of 4
+    frames); the partner is absent, t_s = 0 and t_i = −1. Items are read lazily.
     """
 
     def __init__(
@@ -191,17 +196,13 @@ class SoloDataset(Dataset):
                 f"solo dataset: none of the {len(items)} clips has at least {min_frames} frames"
             )
         self.items, self.frames, self.seed = kept, frames, seed
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
 
     def __len__(self) -> int:
         return len(self.items)
 
     def __getitem__(self, index: int) -> MotionSample:
-        rng = np.random.default_rng([self.seed, self.epoch, index, 1])
-        item = self.items[index]
+        rng = np.random.default_rng([self.seed, int(index), 1])
+        item = self.items[int(index) % len(self.items)]
         features = item.load_features()
         length = min(len(features), self.frames)
         length = max(4, (length // 4) * 4) if length >= 4 else length
@@ -221,47 +222,101 @@ class SoloDataset(Dataset):
             boundaries=(),
             caption=caption,
             kind="solo",
+            sample_id=int(index),
         )
 
 
-def make_loader(
-    dataset: Dataset,
-    batch_size: int,
-    *,
-    shuffle: bool = True,
-    workers: int = 0,
-    seed: int = 0,
-    drop_last: bool = True,
-    sampler: torch.utils.data.Sampler | None = None,
-) -> DataLoader:
-    """A DataLoader that collates `MotionSample`s into `Batch`es, reproducible from `seed`."""
-    generator = torch.Generator().manual_seed(seed)
-    return DataLoader(
-        dataset,
-        batch_size=batch_size,
-        shuffle=shuffle and sampler is None,
-        sampler=sampler,
-        num_workers=workers,
-        collate_fn=collate_samples,
-        drop_last=drop_last,
-        generator=generator,
-        persistent_workers=workers > 0,
-    )
+class StepBatchSampler(torch.utils.data.Sampler):
+    """Endless index batches that are a pure function of (seed, batch number).
 
-
-class AlternatingBatches:
-    """Endless batches alternating between interleaved and solo loaders (paper §5.1).
-
-    `interleaved_fraction` is the share of interleaved batches (0.5 = strictly alternating);
-    the order is deterministic (an even spread, not random). A loader that runs out starts a
-    new epoch (its dataset's `set_epoch` is called when it has one).
+    Batch n holds `global_batch` indices; with several processes, rank r takes every
+    `world`-th of them. Starting at `start` (batches already drawn) resumes exactly where a
+    killed run stopped, and any number of processes sees the same global batches.
     """
 
     def __init__(
         self,
-        interleaved: DataLoader | None,
-        solo: DataLoader | None,
+        dataset_size: int,
+        global_batch: int,
+        seed: int,
+        *,
+        start: int = 0,
+        rank: int = 0,
+        world: int = 1,
+        fresh: bool = False,
+    ) -> None:
+        if global_batch % world:
+            raise InterSynError(
+                f"batch size {global_batch}: expected a multiple of the {world} processes"
+            )
+        self.size, self.batch, self.seed = dataset_size, global_batch, seed
+        self.start, self.rank, self.world, self.fresh = start, rank, world, fresh
+
+    def indices(self, number: int) -> list[int]:
+        """Global indices of batch `number` (before the per-rank split)."""
+        if self.fresh:  # an endless stream of new samples: consecutive ids
+            first = number * self.batch
+            return list(range(first, first + self.batch))
+        rng = np.random.default_rng([self.seed, number, 7])
+        return rng.integers(0, self.size, self.batch).tolist()
+
+    def __iter__(self) -> Iterator[list[int]]:
+        number = self.start
+        while True:
+            yield self.indices(number)[self.rank :: self.world]
+            number += 1
+
+
+def step_loader(
+    dataset: Dataset,
+    global_batch: int,
+    seed: int,
+    *,
+    start: int = 0,
+    rank: int = 0,
+    world: int = 1,
+    workers: int = 0,
+    fresh: bool = False,
+) -> DataLoader:
+    """An endless DataLoader over `StepBatchSampler` batches, collated into `Batch`es."""
+    sampler = StepBatchSampler(
+        len(dataset), global_batch, seed, start=start, rank=rank, world=world, fresh=fresh
+    )
+    return DataLoader(
+        dataset,
+        batch_sampler=sampler,
+        num_workers=workers,
+        collate_fn=collate_samples,
+        worker_init_fn=_single_thread_worker,
+        prefetch_factor=2 if workers else None,
+    )
+
+
+def _single_thread_worker(_: int) -> None:
+    # Sample building is many tiny tensor ops: one thread per worker is fastest.
+    torch.set_num_threads(1)
+
+
+class AlternatingBatches:
+    """Endless batches alternating between interleaved and solo data (paper §5.1).
+
+    `interleaved_fraction` is the share of interleaved batches (0.5 = strictly alternating);
+    which kind batch n is depends only on n, and each kind's batches are step-indexed, so a
+    run resumed at step n (`start=n`) continues with exactly the batches it would have had.
+    """
+
+    def __init__(
+        self,
+        interleaved: Dataset | None,
+        solo: Dataset | None,
+        global_batch: int,
+        *,
         interleaved_fraction: float = 0.5,
+        seed: int = 0,
+        start: int = 0,
+        rank: int = 0,
+        world: int = 1,
+        workers: int = 0,
     ) -> None:
         if not 0.0 <= interleaved_fraction <= 1.0:
             raise InterSynError(
@@ -272,55 +327,43 @@ class AlternatingBatches:
         ):
             raise InterSynError(
                 f"interleaved_fraction={interleaved_fraction} needs "
-                f"{'an interleaved' if interleaved is None else 'a solo'} loader"
+                f"{'interleaved' if interleaved is None else 'solo'} data"
             )
-        self.loaders = {"interleaved": interleaved, "solo": solo}
         self.fraction = interleaved_fraction
-        self.epochs = {"interleaved": 0, "solo": 0}
+        self.step = start
+        done = self.counts(start)
         self._iters: dict[str, Iterator[Batch]] = {}
-        self.step = 0
+        for kind, dataset, offset in (("interleaved", interleaved, 0), ("solo", solo, 1)):
+            if dataset is None or (kind == "interleaved" and self.fraction == 0):
+                continue
+            if kind == "solo" and self.fraction == 1:
+                continue
+            loader = step_loader(
+                dataset,
+                global_batch,
+                seed * 2 + offset,
+                start=done[kind],
+                rank=rank,
+                world=world,
+                workers=workers,
+                fresh=kind == "interleaved",
+            )
+            self._iters[kind] = iter(loader)
 
     def kind_at(self, step: int) -> str:
-        """Which loader batch number `step` comes from (an even spread of the fraction)."""
+        """Which kind batch number `step` is (an even spread of the fraction)."""
         take = int(np.floor((step + 1) * self.fraction)) - int(np.floor(step * self.fraction))
         return "interleaved" if take else "solo"
 
-    def _next(self, kind: str) -> Batch:
-        loader = self.loaders[kind]
-        assert loader is not None
-        if kind not in self._iters:
-            self._start(kind)
-        try:
-            return next(self._iters[kind])
-        except StopIteration:
-            self.epochs[kind] += 1
-            self._start(kind)
-            return next(self._iters[kind])
-
-    def _start(self, kind: str) -> None:
-        loader = self.loaders[kind]
-        set_epoch = getattr(loader.dataset, "set_epoch", None)
-        if set_epoch is not None:
-            set_epoch(self.epochs[kind])
-        sampler_epoch = getattr(loader.sampler, "set_epoch", None)
-        if sampler_epoch is not None:
-            sampler_epoch(self.epochs[kind])
-        self._iters[kind] = iter(loader)
-
-    def state_dict(self) -> dict:
-        """Position to resume from: batches drawn so far and each loader's epoch."""
-        return {"step": self.step, "epochs": dict(self.epochs)}
-
-    def load_state_dict(self, state: dict) -> None:
-        """Continue after `state`: the next batch has the kind and epoch it would have had."""
-        self.step = int(state["step"])
-        self.epochs = {k: int(v) for k, v in state["epochs"].items()}
-        self._iters.clear()
+    def counts(self, steps: int) -> dict[str, int]:
+        """How many batches of each kind the first `steps` batches contain."""
+        interleaved = int(np.floor(steps * self.fraction))
+        return {"interleaved": interleaved, "solo": steps - interleaved}
 
     def __iter__(self) -> Iterator[Batch]:
         return self
 
     def __next__(self) -> Batch:
-        batch = self._next(self.kind_at(self.step))
+        batch = next(self._iters[self.kind_at(self.step)])
         self.step += 1
         return batch
