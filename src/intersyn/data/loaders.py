@@ -182,8 +182,8 @@ class InterleavedDataset(Dataset):
 class SoloDataset(Dataset):
     """Single-person clips in the pair layout: person x only, a random window of ≤ `frames` rows.
 
-    Index i reads clip `i % len(items)` with a crop drawn from seed (seed, i), so step-indexed
-    sampling sees a new crop each time. Window lengths follow MDM's loader (a multiple of 4
+    Index i is the i-th draw: a seeded shuffle of the clips per epoch (n draws), with a crop
+    drawn from seed (seed, i), so step-indexed sampling sees new crops every epoch. Window lengths follow MDM's loader (a multiple of 4
     frames); the partner is absent, t_s = 0 and t_i = −1. Items are read lazily.
     """
 
@@ -202,7 +202,10 @@ class SoloDataset(Dataset):
 
     def __getitem__(self, index: int) -> MotionSample:
         rng = np.random.default_rng([self.seed, int(index), 1])
-        item = self.items[int(index) % len(self.items)]
+        # Index i is draw number i: epoch i // n visits every clip once in a seeded order.
+        epoch, position = divmod(int(index), len(self.items))
+        order = np.random.default_rng([self.seed, epoch, 2]).permutation(len(self.items))
+        item = self.items[int(order[position])]
         features = item.load_features()
         length = min(len(features), self.frames)
         length = max(4, (length // 4) * 4) if length >= 4 else length
@@ -346,7 +349,7 @@ class AlternatingBatches:
                 rank=rank,
                 world=world,
                 workers=workers,
-                fresh=kind == "interleaved",
+                fresh=True,
             )
             self._iters[kind] = iter(loader)
 

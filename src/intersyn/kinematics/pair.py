@@ -367,6 +367,33 @@ def _encode_persons(persons: torch.Tensor) -> torch.Tensor:
     return torch.cat([feats, placement[:, None, :].expand(-1, frames - 1, -1)], -1)
 
 
+def decode_pair_rows(features: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
+    """Differentiable core of `features_to_pair`: rows `(N, T, 267)` → joints `(N, T, 22, 3)`.
+
+    `present (N, T)` bool; each run of present rows is decoded on its own, absent rows are 0.
+    No validation: for training losses on already-checked tensors.
+    """
+    frames = features.shape[1]
+    previous = torch.zeros_like(present)
+    previous[:, 1:] = present[:, :-1]
+    run_start = present & ~previous
+    run_id = torch.cumsum(run_start.long(), dim=1).clamp_min(1) - 1  # (N, T)
+    weights = present.to(features.dtype)
+    index = run_id[..., None].expand(-1, -1, PLACEMENT_DIM)
+    sums = torch.zeros(
+        features.shape[0], frames, PLACEMENT_DIM, dtype=features.dtype, device=features.device
+    )
+    sums = sums.scatter_add(1, index, features[..., FEATURE_DIM:] * weights[..., None])
+    counts = torch.zeros(features.shape[0], frames, dtype=features.dtype, device=features.device)
+    counts = counts.scatter_add(1, run_id, weights)
+    placement = (sums / counts.clamp_min(1.0)[..., None]).gather(1, index)  # run mean per row
+    heading = torch.atan2(placement[..., 1], placement[..., 0])
+    origin = torch.stack((placement[..., 2], torch.zeros_like(heading), placement[..., 3]), -1)
+    local = recover_joints(features[..., :FEATURE_DIM], run_start)  # own frame per run
+    joints = rot.quat_rotate(rot.yaw_quat(heading)[:, :, None, :], local) + origin[:, :, None, :]
+    return joints * present[..., None, None].to(joints.dtype)
+
+
 def features_to_pair(
     features: ArrayLike, *, presence: ArrayLike | None = None, frame: Placement | None = None
 ) -> ArrayLike:
@@ -400,29 +427,7 @@ def features_to_pair(
                 f"presence: expected shape {tuple(tensor.shape[:-1])}, got {tuple(mask.shape)}"
             )
         present = mask.reshape(flat.shape[:2]).to(device=flat.device, dtype=torch.bool)
-    previous = torch.zeros_like(present)
-    previous[:, 1:] = present[:, :-1]
-    run_start = present & ~previous
-    run_id = torch.cumsum(run_start.long(), dim=1).clamp_min(1) - 1  # (N, T)
-    weights = present.to(flat.dtype)
-    runs = frames  # upper bound on runs per row
-    sums = torch.zeros(flat.shape[0], runs, PLACEMENT_DIM, dtype=flat.dtype, device=flat.device)
-    sums.scatter_add_(
-        1,
-        run_id[..., None].expand(-1, -1, PLACEMENT_DIM),
-        flat[..., FEATURE_DIM:] * weights[..., None],
-    )
-    counts = torch.zeros(flat.shape[0], runs, dtype=flat.dtype, device=flat.device)
-    counts.scatter_add_(1, run_id, weights)
-    placement = (sums / counts.clamp_min(1.0)[..., None]).gather(
-        1, run_id[..., None].expand(-1, -1, PLACEMENT_DIM)
-    )  # (N, T, 4) per frame: its run's mean
-    heading = torch.atan2(placement[..., 1], placement[..., 0])
-    origin = torch.stack((placement[..., 2], torch.zeros_like(heading), placement[..., 3]), -1)
-    local = recover_joints(flat[..., :FEATURE_DIM], run_start)  # (N, T, 22, 3) own frame per run
-    q = rot.yaw_quat(heading)[:, :, None, :]
-    joints = rot.quat_rotate(q, local) + origin[:, :, None, :]
-    joints = joints * present[..., None, None].to(joints.dtype)
+    joints = decode_pair_rows(flat, present)
     if frame is not None:
         samples = frame.heading.shape[0]
         joints = frame.to_world(joints.reshape(samples, -1, 3)).reshape(joints.shape)

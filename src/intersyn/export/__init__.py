@@ -1,0 +1,1 @@
+"""Exporters for generated motion: BVH for Blender (`bvh`) and stick-figure MP4/GIF (`render`)."""
