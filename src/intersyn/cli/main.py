@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from intersyn.errors import InterSynError
 
 # Module names under intersyn.cli, in the order `--help` lists them.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("convert", "dataset")
+SUBCOMMAND_MODULES: tuple[str, ...] = ("convert", "dataset", "train")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,59 @@
+"""`intersyn train`: two-stage training on a data root (one process, or many under torchrun)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train INS (stage 1) and the coordinator (stage 2)",
+        description="Train the CMDM denoiser (stage 1, INS) and the coordinator (stage 2, REC) "
+        "on a data root holding HumanML3D/ and/or InterHuman/ in the official layouts. "
+        "For several processes launch with torchrun: "
+        "`torchrun --nproc_per_node 2 -m intersyn train ...`.",
+    )
+    parser.add_argument("--config", default="cpu", help="preset: tiny, cpu or paper (default cpu)")
+    parser.add_argument("--data-root", required=True, type=Path, help="folder with the datasets")
+    parser.add_argument("--out", required=True, type=Path, help="run directory")
+    parser.add_argument("--stage", default="all", choices=["all", "ins", "rec"])
+    parser.add_argument("--max-steps", type=int, default=None, help="steps per stage (overrides)")
+    parser.add_argument("--resume", type=Path, default=None, help="checkpoint to continue from")
+    parser.add_argument("--seed", type=int, default=None, help="overrides the config's seed")
+    parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda:N")
+    parser.add_argument("--batch-size", type=int, default=None, help="global batch (overrides)")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from intersyn.errors import InterSynError
+    from intersyn.training.config import train_preset
+    from intersyn.training.loop import train
+
+    cfg = train_preset(args.config)
+    if args.seed is not None:
+        cfg = cfg.replace(seed=args.seed)
+    if args.batch_size is not None:
+        if args.batch_size < 1:
+            raise InterSynError(f"--batch-size {args.batch_size}: expected a positive number")
+        cfg = cfg.replace(data=replace(cfg.data, batch_size=args.batch_size))
+    if args.out.exists() and not args.out.is_dir():
+        raise InterSynError(f"--out {args.out}: exists and is not a directory")
+    result = train(
+        cfg,
+        args.data_root,
+        args.out,
+        stage=args.stage,
+        max_steps=args.max_steps,
+        resume=args.resume,
+        device=args.device,
+        progress=not args.no_progress,
+    )
+    steps = ", ".join(f"{k} {v}" for k, v in result.steps.items())
+    print(f"trained ({steps} steps); checkpoints in {result.run_dir / 'checkpoints'}")
+    return 0

@@ -1,0 +1,163 @@
+"""TrainConfig: everything a training run needs, as frozen dataclasses with named presets.
+
+Presets: `tiny` (tests: seconds on a CPU), `cpu` (the shipped default model: both stages in
+under an hour on 2 CPU cores) and `paper` (§5.1: 8 × 512 denoiser, CLIP ViT-L/14 text,
+batch 256, lr 1e-5). The resolved config is saved in every checkpoint and run directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from intersyn.data.interleave import InterleaveConfig
+from intersyn.errors import InterSynError
+from intersyn.losses.combine import LossConfig
+from intersyn.models.config import ModelConfig, model_preset
+
+
+@dataclass(frozen=True)
+class DiffusionConfig:
+    """The noise process and classifier-free guidance training (REFERENCE §4.1)."""
+
+    schedule: str = "cosine"  # "cosine" (MDM, InterGen) or "linear"
+    num_steps: int = 1000  # training diffusion steps (paper §5.1)
+    cond_drop: float = 0.1  # share of samples trained with the null text (guidance)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """How training batches are drawn (paper §5.1: interleaved and single-person alternate)."""
+
+    interleave: InterleaveConfig = field(default_factory=InterleaveConfig)
+    interleaved_fraction: float = 0.5  # share of interleaved batches; 0.5 = strict alternation
+    batch_size: int = 64  # global batch (split across processes)
+    workers: int = 1  # DataLoader worker processes building U(·) samples
+    max_solo_clips: int | None = None  # cap on single-person clips loaded (None = all)
+    max_pair_clips: int | None = None  # cap on interaction clips loaded (None = all)
+    stats_samples: int = 512  # samples used to estimate the feature mean/std
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """Optimiser and schedule for one stage."""
+
+    lr: float = 2e-4
+    weight_decay: float = 0.0
+    warmup_steps: int = 200
+    steps: int = 10_000
+    grad_clip: float = 1.0  # max gradient norm
+    ema_decay: float = 0.999
+    amp: bool = True  # bf16/fp16 autocast on CUDA only; CPU always runs fp32
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """A whole two-stage run."""
+
+    name: str = "cpu"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    ins: OptimConfig = field(default_factory=OptimConfig)  # stage 1: the denoiser M_s
+    rec: OptimConfig = field(default_factory=lambda: OptimConfig(steps=2_000))  # stage 2: M_c
+    text_encoder: str = "wordllama"  # "wordllama" (offline default) or "clip" (needs text_path)
+    text_path: str | None = None  # local CLIP folder for text_encoder="clip"
+    log_every: int = 25  # steps between TensorBoard/progress-bar loss updates
+    checkpoint_every: int = 500  # steps between checkpoints (and at the end of each stage)
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested dict (JSON-serialisable)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
+        """Build from a nested dict; unknown keys anywhere raise InterSynError naming them."""
+        return _build(cls, data, "config")
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A copy with top-level fields replaced."""
+        return dataclasses.replace(self, **changes)
+
+
+def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
+    if not isinstance(data, Mapping):
+        raise InterSynError(f"{where}: expected a mapping, got {type(data).__name__}")
+    if cls is ModelConfig:
+        return ModelConfig.from_dict(data)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise InterSynError(f"{where}: unknown keys {unknown}; expected some of {sorted(fields)}")
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for key, value in data.items():
+        hint = hints[key]
+        if dataclasses.is_dataclass(hint):
+            kwargs[key] = _build(hint, value, f"{where}.{key}")
+        else:
+            kwargs[key] = value
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise InterSynError(f"{where}: {exc}") from None
+
+
+def _tiny() -> TrainConfig:
+    # Tests: a 2-layer 64-wide model, a handful of steps, no dropout (so DDP runs compare exactly).
+    return TrainConfig(
+        name="tiny",
+        model=model_preset("tiny"),
+        data=DataConfig(
+            interleave=InterleaveConfig(frames=64, min_segment_frames=16, max_blend_frames=8),
+            batch_size=4,
+            workers=0,
+            stats_samples=16,
+        ),
+        ins=OptimConfig(lr=1e-3, warmup_steps=2, steps=8, ema_decay=0.9),
+        rec=OptimConfig(lr=1e-3, warmup_steps=2, steps=4, ema_decay=0.9),
+        log_every=2,
+        checkpoint_every=4,
+    )
+
+
+def _cpu() -> TrainConfig:
+    # The shipped default model: sized with bench/bench_model.py so both stages fit in < 60 min
+    # on 2 CPU cores (SPEC §3 budget); the procedural vocabulary is small, so ~3M parameters
+    # and ~10k steps of batch 32 are enough to learn it.
+    return TrainConfig(
+        name="cpu",
+        model=model_preset("cpu"),
+        data=DataConfig(batch_size=32, workers=1),
+        ins=OptimConfig(lr=3e-4, warmup_steps=300, steps=9_000, ema_decay=0.999),
+        rec=OptimConfig(lr=3e-4, warmup_steps=100, steps=1_500, ema_decay=0.999),
+    )
+
+
+def _paper() -> TrainConfig:
+    # §5.1: 1000 steps, lr 1e-5 for both stages, batch 256, frozen CLIP ViT-L/14 (local path).
+    return TrainConfig(
+        name="paper",
+        model=model_preset("paper"),
+        data=DataConfig(batch_size=256, workers=8, stats_samples=4096),
+        ins=OptimConfig(lr=1e-5, warmup_steps=1000, steps=600_000, ema_decay=0.9999),
+        rec=OptimConfig(lr=1e-5, warmup_steps=1000, steps=200_000, ema_decay=0.9999),
+        text_encoder="clip",
+        checkpoint_every=5_000,
+        log_every=100,
+    )
+
+
+PRESETS: dict[str, Callable[[], TrainConfig]] = {"tiny": _tiny, "cpu": _cpu, "paper": _paper}
+
+
+def train_preset(name: str) -> TrainConfig:
+    """The named training preset; unknown names raise InterSynError listing the valid ones."""
+    if name not in PRESETS:
+        raise InterSynError(f"config {name!r}: unknown; expected one of {', '.join(PRESETS)}")
+    return PRESETS[name]()

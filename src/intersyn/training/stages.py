@@ -1,0 +1,232 @@
+"""The two training stages as step functions (paper §4, §5.1).
+
+Stage 1 (INS): the denoiser M_s learns x0 from noised pair features, with L_I = λ1 L_rec +
+λ2 L_smooth (Eq. 7–8) plus geometric terms. Stage 2 (REC): M_s is frozen, its x0 prediction
+ũ is refined by the coordinator M_c — the partner refined against person x, φ_y =
+M_c(ũ_y, ũ_x, w) — with L_R = λ3 L_rela + λ4 L_dm (Eq. 11–12).
+
+Randomness that defines a step (diffusion step t, noise, condition dropout) is drawn per
+sample from a generator seeded by (seed, stage, step, position in the global batch), so a run
+on one process and on several computes the same losses, and a resumed run repeats exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from intersyn.data.loaders import Batch
+from intersyn.diffusion.schedule import NoiseSchedule
+from intersyn.errors import InterSynError
+from intersyn.kinematics.pair import decode_pair_rows
+from intersyn.losses.combine import LossConfig, total_ins_loss, total_rec_loss
+from intersyn.models.coordinator import Coordinator
+from intersyn.models.denoiser import MotionDenoiser
+from intersyn.models.layers import Condition
+from intersyn.text.base import TextEncoder
+
+STAGE_SEEDS = {"ins": 1, "rec": 2}
+
+
+@dataclass(frozen=True)
+class FeatureStats:
+    """Mean and std `(267,)` of the pair feature over present frames; the model's normalisation."""
+
+    mean: torch.Tensor
+    std: torch.Tensor
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean.to(x)) / self.std.to(x)
+
+    def denormalize(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.std.to(x) + self.mean.to(x)
+
+    def to_dict(self) -> dict[str, torch.Tensor]:
+        return {"mean": self.mean.detach().cpu(), "std": self.std.detach().cpu()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, torch.Tensor]) -> FeatureStats:
+        return cls(torch.as_tensor(data["mean"]).float(), torch.as_tensor(data["std"]).float())
+
+
+# HumanML3D averages the std within each slice of the 263-dim feature (REFERENCE §1.8); the
+# placement channels keep their own std.
+_STD_GROUPS = ((0, 1), (1, 3), (3, 4), (4, 67), (67, 193), (193, 259), (259, 263))
+MIN_STD = 1e-2  # channels that barely vary (e.g. cos ψ of solo data) must not blow up
+
+
+def estimate_stats(batches: list[Batch]) -> FeatureStats:
+    """Feature statistics from a few batches: masked mean, slice-averaged std, floor MIN_STD."""
+    rows = []
+    for batch in batches:
+        mask = batch.presence & batch.valid[:, None, :]
+        rows.append(batch.motion[mask].double())
+    data = torch.cat(rows)
+    if data.shape[0] < 2:
+        raise InterSynError("feature statistics: fewer than 2 present frames in the sampled data")
+    mean = data.mean(0)
+    std = data.std(0)
+    for lo, hi in _STD_GROUPS:
+        std[lo:hi] = std[lo:hi].mean()
+    return FeatureStats(mean.float(), std.clamp_min(MIN_STD).float())
+
+
+class TextConditioner:
+    """Turns captions into `Condition` text tensors, caching each caption's features in memory."""
+
+    def __init__(self, encoder: TextEncoder, device: torch.device) -> None:
+        self.encoder, self.device = encoder, device
+        self._cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def encode(self, captions: tuple[str, ...] | list[str]) -> tuple[torch.Tensor, ...]:
+        """(tokens (B, L, C), mask (B, L), pooled (B, C)) on the device."""
+        missing = [c for c in dict.fromkeys(captions) if c not in self._cache]
+        if missing:
+            feats = self.encoder.encode(missing)
+            lengths = feats.token_mask.sum(1)
+            for i, caption in enumerate(missing):
+                n = int(lengths[i])
+                self._cache[caption] = (feats.tokens[i, :n].cpu(), feats.pooled[i].cpu())
+            if len(self._cache) > 200_000:  # bounded memory for very large caption sets
+                self._cache = dict(list(self._cache.items())[-100_000:])
+        items = [self._cache[c] for c in captions]
+        longest = max(1, max(t.shape[0] for t, _ in items))
+        tokens = torch.zeros(len(items), longest, items[0][0].shape[-1])
+        mask = torch.zeros(len(items), longest, dtype=torch.bool)
+        for i, (tok, _) in enumerate(items):
+            tokens[i, : tok.shape[0]] = tok
+            mask[i, : tok.shape[0]] = True
+        pooled = torch.stack([p for _, p in items])
+        return tokens.to(self.device), mask.to(self.device), pooled.to(self.device)
+
+
+def per_sample_draws(
+    seed: int,
+    stage: str,
+    step: int,
+    positions: torch.Tensor,
+    shape: tuple[int, ...],
+    num_steps: int,
+    cond_drop: float,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(t (B,) long, noise (B, *shape), drop (B,) bool) for the samples at `positions`."""
+    ts, noises, drops = [], [], []
+    for position in positions.tolist():
+        g = torch.Generator().manual_seed(
+            int(
+                np.random.SeedSequence([seed, STAGE_SEEDS[stage], step, position]).generate_state(
+                    1
+                )[0]
+            )
+        )
+        ts.append(torch.randint(0, num_steps, (1,), generator=g))
+        drops.append(torch.rand(1, generator=g) < cond_drop)
+        noises.append(torch.randn(shape, generator=g))
+    return torch.cat(ts), torch.stack(noises), torch.cat(drops)
+
+
+def make_condition(
+    batch: Batch, text: TextConditioner, drop: torch.Tensor, device: torch.device
+) -> Condition:
+    tokens, mask, pooled = text.encode(batch.captions)
+    return Condition(
+        text_tokens=tokens,
+        text_mask=mask,
+        text_pooled=pooled,
+        interaction_start=batch.interaction_start.to(device),
+        solo_start=batch.solo_start.to(device),
+        cond_drop=drop.to(device),
+    )
+
+
+def decode_joints(features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Unnormalised pair features `(B, P, T, D)` → joints `(B, P, T, 22, 3)` (differentiable)."""
+    B, P, T, D = features.shape
+    joints = decode_pair_rows(features.reshape(B * P, T, D), mask.reshape(B * P, T))
+    return joints.reshape(B, P, T, 22, 3)
+
+
+@dataclass
+class StepContext:
+    """What a step function needs besides the batch."""
+
+    schedule: NoiseSchedule
+    stats: FeatureStats
+    text: TextConditioner
+    loss: LossConfig
+    seed: int
+    cond_drop: float
+    device: torch.device
+    positions: torch.Tensor  # (B,) this process's samples' positions in the global batch
+
+
+def ins_step(
+    model: MotionDenoiser | torch.nn.Module, batch: Batch, step: int, ctx: StepContext
+) -> dict[str, torch.Tensor]:
+    """Stage 1 losses for one batch: L_rec, L_smooth and the geometric terms."""
+    batch = batch.to(ctx.device)
+    mask = batch.presence & batch.valid[:, None, :]
+    x0 = torch.where(mask[..., None], ctx.stats.normalize(batch.motion), 0.0)
+    t, noise, drop = per_sample_draws(
+        ctx.seed,
+        "ins",
+        step,
+        ctx.positions,
+        tuple(x0.shape[1:]),
+        ctx.schedule.num_steps,
+        ctx.cond_drop,
+    )
+    t, noise = t.to(ctx.device), noise.to(ctx.device)
+    x_t = torch.where(mask[..., None], ctx.schedule.q_sample(x0, t, noise).to(x0.dtype), 0.0)
+    cond = make_condition(batch, ctx.text, drop, ctx.device)
+    pred = model(x_t, t, cond, batch.presence, batch.valid)
+    joints_pred = decode_joints(ctx.stats.denormalize(pred), mask)
+    joints_target = decode_joints(batch.motion, mask)
+    return total_ins_loss(
+        pred,
+        x0,
+        mask,
+        ctx.loss,
+        joints_pred=joints_pred,
+        joints_target=joints_target,
+        boundaries=batch.boundaries,
+        t=t,
+    )
+
+
+def rec_step(
+    denoiser: MotionDenoiser | torch.nn.Module,
+    coordinator: Coordinator | torch.nn.Module,
+    batch: Batch,
+    step: int,
+    ctx: StepContext,
+) -> dict[str, torch.Tensor]:
+    """Stage 2 losses for one batch: the frozen M_s predicts ũ, M_c refines the partner."""
+    batch = batch.to(ctx.device)
+    mask = batch.presence & batch.valid[:, None, :]
+    x0 = torch.where(mask[..., None], ctx.stats.normalize(batch.motion), 0.0)
+    t, noise, drop = per_sample_draws(
+        ctx.seed,
+        "rec",
+        step,
+        ctx.positions,
+        tuple(x0.shape[1:]),
+        ctx.schedule.num_steps,
+        ctx.cond_drop,
+    )
+    t, noise = t.to(ctx.device), noise.to(ctx.device)
+    x_t = torch.where(mask[..., None], ctx.schedule.q_sample(x0, t, noise).to(x0.dtype), 0.0)
+    cond = make_condition(batch, ctx.text, drop, ctx.device)
+    with torch.no_grad():
+        u_hat = denoiser(x_t, t, cond, batch.presence, batch.valid)  # ũ, (B, 2, T, D)
+    pair_presence = batch.presence.flip(1)  # (partner, person x): the partner is refined
+    phi_y = coordinator(u_hat[:, 1], u_hat[:, 0], cond, pair_presence, batch.valid)
+    both = mask[:, 0] & mask[:, 1]  # (B, T) frames where the two interact
+    refined = torch.stack([u_hat[:, 0], phi_y], 1)
+    joints_pred = decode_joints(ctx.stats.denormalize(refined), mask)
+    joints_target = decode_joints(batch.motion, mask)
+    return total_rec_loss(
+        phi_y, x0[:, 1], both, ctx.loss, joints_pred=joints_pred, joints_target=joints_target
+    )

@@ -1,0 +1,261 @@
+"""Two-stage training: end to end, kill and resume, DDP on two CPU processes, bad input."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from intersyn import InterSynError
+from intersyn.cli.main import main
+from intersyn.training.checkpoint import load_checkpoint
+from intersyn.training.config import TrainConfig, train_preset
+from intersyn.training.loop import load_trained_model, train
+
+
+def metrics(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_tiny_training_end_to_end(tmp_path, tiny_data_root):
+    result = train(train_preset("tiny"), tiny_data_root, tmp_path / "run", progress=False)
+    assert result.steps == {"ins": 8, "rec": 4}
+    ckpts = tmp_path / "run" / "checkpoints"
+    for name in ("latest.pt", "best.pt", "ins.pt", "final.pt"):
+        assert (ckpts / name).is_file()
+    rows = metrics(tmp_path / "run")
+    assert {r["stage"] for r in rows} == {"ins", "rec"}
+    ins_rows = [r for r in rows if r["stage"] == "ins"]
+    for key in ("rec", "smooth", "position", "velocity", "foot_contact", "total", "lr"):
+        assert key in ins_rows[-1] and torch.isfinite(torch.tensor(ins_rows[-1][key]))
+    assert {"rela", "dm"} <= set(rows[-1])
+    assert list((tmp_path / "run" / "tb").iterdir()), "no TensorBoard events"
+    model = load_trained_model(ckpts / "final.pt")
+    assert model.steps == {"ins": 8, "rec": 4} and len(model.sha256) == 64
+    assert model.config.name == "tiny"
+    config = TrainConfig.from_dict(json.loads((tmp_path / "run" / "config.json").read_text()))
+    assert config == train_preset("tiny")
+
+
+def test_losses_fall(tmp_path, tiny_data_root):
+    train(
+        train_preset("tiny"),
+        tiny_data_root,
+        tmp_path / "run",
+        stage="ins",
+        max_steps=60,
+        progress=False,
+    )
+    rows = [r for r in metrics(tmp_path / "run") if r["stage"] == "ins"]
+    first = sum(r["rec"] for r in rows[:3]) / 3
+    last = sum(r["rec"] for r in rows[-3:]) / 3
+    assert last < 0.8 * first, f"L_rec {first:.3f} → {last:.3f}"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _train_cmd(data_root, out, *extra):
+    return [
+        sys.executable,
+        "-m",
+        "intersyn",
+        "train",
+        "--config",
+        "tiny",
+        "--data-root",
+        str(data_root),
+        "--out",
+        str(out),
+        "--stage",
+        "ins",
+        "--no-progress",
+        *extra,
+    ]
+
+
+def test_kill_and_resume_continues_exactly(tmp_path, tiny_data_root):
+    steps = "160"
+    process = subprocess.Popen(
+        _train_cmd(tiny_data_root, tmp_path / "killed", "--max-steps", steps),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    latest = tmp_path / "killed" / "checkpoints" / "latest.pt"
+    deadline = time.time() + 120
+    while time.time() < deadline and process.poll() is None:
+        if latest.exists() and load_checkpoint(latest)["steps"]["ins"] >= 8:
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed_at = load_checkpoint(latest)["steps"]["ins"]
+    assert 0 < killed_at < int(steps), "the run was not killed mid-way"
+    assert (
+        main(
+            _train_cmd(
+                tiny_data_root, tmp_path / "killed", "--max-steps", steps, "--resume", str(latest)
+            )[3:]
+        )
+        == 0
+    )
+    resumed = load_checkpoint(latest)
+    assert resumed["steps"]["ins"] == int(steps)
+    assert main(_train_cmd(tiny_data_root, tmp_path / "straight", "--max-steps", steps)[3:]) == 0
+    straight = load_checkpoint(tmp_path / "straight" / "checkpoints" / "latest.pt")
+    for key, value in straight["denoiser"].items():
+        assert torch.allclose(resumed["denoiser"][key], value, atol=1e-6), key
+
+
+def test_ddp_two_processes_match_one(tmp_path, tiny_data_root):
+    """gloo, 2 CPU processes × batch 2 vs 1 process × batch 4: same losses (tolerance 1e-4)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    launcher = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        str(_free_port()),
+    ]
+    ddp = subprocess.run(
+        [*launcher, *_train_cmd(tiny_data_root, tmp_path / "ddp", "--max-steps", "6")[1:]],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert ddp.returncode == 0, ddp.stderr[-2000:]
+    single = subprocess.run(
+        _train_cmd(tiny_data_root, tmp_path / "single", "--max-steps", "6"),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert single.returncode == 0, single.stderr[-2000:]
+    a, b = metrics(tmp_path / "ddp"), metrics(tmp_path / "single")
+    assert [r["step"] for r in a] == [r["step"] for r in b] == [2, 4, 6]
+    for left, right in zip(a, b):
+        for key in ("rec", "position", "total"):
+            assert abs(left[key] - right[key]) <= 1e-4 * max(1.0, abs(right[key])), (
+                key,
+                left,
+                right,
+            )
+
+
+def test_bad_training_input(tmp_path, tiny_data_root, capsys):
+    assert (
+        main(
+            [
+                "train",
+                "--config",
+                "huge",
+                "--data-root",
+                str(tiny_data_root),
+                "--out",
+                str(tmp_path / "r"),
+            ]
+        )
+        == 2
+    )
+    assert "unknown; expected one of tiny, cpu, paper" in capsys.readouterr().err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert (
+        main(["train", "--config", "tiny", "--data-root", str(empty), "--out", str(tmp_path / "r")])
+        == 2
+    )
+    assert "no train samples found" in capsys.readouterr().err
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(b"ISYNCKP1" + b"0" * 64)
+    assert (
+        main(
+            [
+                "train",
+                "--config",
+                "tiny",
+                "--data-root",
+                str(tiny_data_root),
+                "--out",
+                str(tmp_path / "r"),
+                "--resume",
+                str(broken),
+            ]
+        )
+        == 2
+    )
+    assert "checksum mismatch" in capsys.readouterr().err
+    with pytest.raises(InterSynError, match="unknown keys"):
+        TrainConfig.from_dict({"name": "x", "modle": {}})
+    with pytest.raises(InterSynError, match="model config: unknown keys"):
+        TrainConfig.from_dict({"model": {"widht": 3}})
+
+
+def test_resume_with_another_config_is_refused(tmp_path, tiny_data_root, capsys):
+    train(
+        train_preset("tiny"),
+        tiny_data_root,
+        tmp_path / "run",
+        stage="ins",
+        max_steps=4,
+        progress=False,
+    )
+    latest = tmp_path / "run" / "checkpoints" / "latest.pt"
+    code = main(
+        [
+            "train",
+            "--config",
+            "cpu",
+            "--data-root",
+            str(tiny_data_root),
+            "--out",
+            str(tmp_path / "r2"),
+            "--resume",
+            str(latest),
+        ]
+    )
+    assert code == 2 and "resume with the same --config" in capsys.readouterr().err
+
+
+def test_paper_config_forward_backward():
+    from intersyn.models.denoiser import build_denoiser
+
+    cfg = train_preset("paper")
+    model = build_denoiser(cfg.model)
+    params = sum(p.numel() for p in model.parameters())
+    assert 14e6 < params < 30e6, params  # near MDM's ~18M (paper §5.1 setup)
+    from intersyn.models.layers import Condition
+
+    B, T = 2, 196
+    x = torch.randn(B, 2, T, cfg.model.feature_dim)
+    cond = Condition(
+        torch.randn(B, 5, cfg.model.text_dim),
+        torch.ones(B, 5, dtype=torch.bool),
+        torch.randn(B, cfg.model.text_dim),
+        torch.tensor([60, 0]),
+        torch.tensor([0, 50]),
+        torch.zeros(B, dtype=torch.bool),
+    )
+    out = model(
+        x,
+        torch.tensor([10, 500]),
+        cond,
+        torch.ones(B, 2, T, dtype=torch.bool),
+        torch.ones(B, T, dtype=torch.bool),
+    )
+    out.square().mean().backward()
+    assert out.shape == x.shape
