@@ -92,3 +92,14 @@ def write_tiny_data_root(root: Path, real: np.ndarray) -> Path:
 @pytest.fixture(scope="session")
 def tiny_data_root(tmp_path_factory, real_joints) -> Path:
     return write_tiny_data_root(tmp_path_factory.mktemp("data"), real_joints)
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory, tiny_data_root) -> Path:
+    """`final.pt` of a tiny two-stage training run on the tiny data root (a few seconds)."""
+    from intersyn.training.config import train_preset
+    from intersyn.training.loop import train
+
+    run = tmp_path_factory.mktemp("tiny_run")
+    result = train(train_preset("tiny"), tiny_data_root, run, progress=False)
+    return result.final_checkpoint

@@ -212,7 +212,7 @@ def test_cache_is_keyed_by_encoder_identity(encoder: WordLlamaEncoder, tmp_path:
         CountingEncoder(WordLlamaEncoder(max_tokens=8)),
     )
     CachedTextEncoder(long_counting, tmp_path).encode([LONG])
-    with pytest.warns(UserWarning, match="keeping the first 8"):
+    with pytest.warns(UserWarning, match="truncated to the first 8"):
         short = CachedTextEncoder(short_counting, tmp_path).encode([LONG])
     assert short_counting.calls == [[LONG]]  # did not reuse the other encoder's entry
     assert short.tokens.shape[1] == 8

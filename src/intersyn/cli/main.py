@@ -10,12 +10,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 from collections.abc import Sequence
 
 from intersyn.errors import InterSynError
 
 # Module names under intersyn.cli, in the order `--help` lists them.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("convert", "dataset", "train")
+SUBCOMMAND_MODULES: tuple[str, ...] = ("generate", "train", "dataset", "convert")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,8 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"intersyn: warning: {message}", file=file or sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse `argv`, run the subcommand, map user errors to exit code 2 with one stderr line."""
+    warnings.showwarning = _one_line_warning
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -14,10 +14,8 @@ the target directory and renamed into place.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import tempfile
 import textwrap
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -29,6 +27,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from intersyn._arrays import as_motion_tensor
 from intersyn.errors import InterSynError
+from intersyn.io import atomic_path
 from intersyn.kinematics.skeleton import LEFT_CHAIN, NUM_JOINTS, PARENTS, RIGHT_CHAIN
 
 BACKGROUND = (246, 246, 243)
@@ -384,19 +383,11 @@ def render_motion(
         raise InterSynError(f"size: H.264 needs even sides, got {width}x{height}")
     frames = render_frames(joints, fps, captions, title, presence, (width, height))
     first = next(frames)  # validates the inputs before any file is created
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=kind, dir=target.parent)
-    os.close(fd)
-    try:
+    with atomic_path(target, suffix=kind) as tmp:
         if kind == ".mp4":
-            _write_mp4(tmp, first, frames, fps, (width, height))
+            _write_mp4(str(tmp), first, frames, fps, (width, height))
         else:
-            _write_gif(tmp, first, frames, fps)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+            _write_gif(str(tmp), first, frames, fps)
     return target
 
 

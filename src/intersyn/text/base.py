@@ -110,6 +110,6 @@ def warn_truncated(index: int, caption: str, n_tokens: int, max_tokens: int) -> 
     """Warn that caption `index` had `n_tokens` tokens and only the first `max_tokens` are kept."""
     shown = caption if len(caption) <= 80 else caption[:77] + "..."
     warnings.warn(
-        f"caption {index} ({shown!r}) has {n_tokens} tokens; keeping the first {max_tokens}",
+        f"caption {index} ({shown!r}) has {n_tokens} tokens; truncated to the first {max_tokens}",
         stacklevel=3,
     )

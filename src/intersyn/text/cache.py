@@ -13,7 +13,6 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -22,6 +21,7 @@ from pathlib import Path
 import torch
 
 from intersyn.errors import InterSynError
+from intersyn.io import write_bytes
 from intersyn.text.base import CaptionFeatures, TextEncoder, TextFeatures, validate_captions
 
 CACHE_FORMAT = "1"  # bump when the file layout changes; older entries are then recomputed
@@ -41,15 +41,7 @@ def _checksum(tokens: torch.Tensor, pooled: torch.Tensor) -> str:
 def _write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write `data` to `path` through a temporary sibling and `os.replace`."""
     # No fsync: an entry can always be recomputed, and its checksum catches a torn write.
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
+    write_bytes(path, data, sync=False)
 
 
 class CachedTextEncoder:

@@ -67,6 +67,7 @@ class TrainConfig:
     rec: OptimConfig = field(default_factory=lambda: OptimConfig(steps=2_000))  # stage 2: M_c
     text_encoder: str = "wordllama"  # "wordllama" (offline default) or "clip" (needs text_path)
     text_path: str | None = None  # local CLIP folder for text_encoder="clip"
+    text_max_tokens: int = 64  # combined solo + interaction captions run to ~40 tokens
     log_every: int = 25  # steps between TensorBoard/progress-bar loss updates
     checkpoint_every: int = 500  # steps between checkpoints (and at the end of each stage)
     seed: int = 0

@@ -243,7 +243,9 @@ def _train(
         ckpt_dir.mkdir(parents=True, exist_ok=True)
         write_json(run_dir / "config.json", cfg.to_dict())
 
-    encoder = build_text_encoder(cfg.text_encoder, cfg.text_path, device=str(info.device))
+    encoder = build_text_encoder(
+        cfg.text_encoder, cfg.text_path, device=str(info.device), max_tokens=cfg.text_max_tokens
+    )
     if encoder.dim != cfg.model.text_dim:
         raise InterSynError(
             f"text encoder {cfg.text_encoder!r} gives {encoder.dim}-d features but the model "

@@ -1,0 +1,468 @@
+"""InterSynPipeline: text + timings → interleaved motion of one, two or more people.
+
+```python
+from intersyn import InterSynPipeline
+pipe = InterSynPipeline.from_pretrained()            # the shipped default model
+result = pipe(solo="a person walks forward and waves",
+              interaction="two people shake hands", interaction_start=80, seed=0)
+result.save("out/")                                   # joints.npy, BVH, MP4, meta.json, ...
+```
+
+Layout: the solo segment and the interaction segment share one timeline of `frames` frames; the
+one that starts at frame 0 comes first (t_i · t_s = 0, paper Eq. 4). Person x (index 0) is in
+both; the partner (index 1) exists only during the interaction. More than two people: extra
+partners are sampled with person x held fixed (in-painting) and every partner is refined by
+the coordinator against person x (Eq. 9–10, pairwise).
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import shutil
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from intersyn.data.interleave import combine_captions
+from intersyn.diffusion.guidance import guided_denoiser
+from intersyn.diffusion.samplers import ddim_sample
+from intersyn.diffusion.schedule import NoiseSchedule
+from intersyn.errors import InterSynError
+from intersyn.kinematics.pair import features_to_pair
+from intersyn.models.layers import Condition
+from intersyn.training.loop import TrainedModel, load_trained_model
+from intersyn.training.stages import TextConditioner
+
+DEFAULT_CHECKPOINT = "default.pt"
+FPS = 20
+MIN_SEGMENT = 20  # frames (1 s): the shortest solo or interaction segment we accept
+
+
+def default_checkpoint_path() -> Path:
+    """Path of the checkpoint shipped inside the package (`intersyn/assets/default.pt`)."""
+    path = Path(str(importlib.resources.files("intersyn") / "assets" / DEFAULT_CHECKPOINT))
+    if not path.is_file():
+        raise InterSynError(
+            f"no default checkpoint in this installation ({path}); pass a checkpoint path "
+            "(`--checkpoint RUN/checkpoints/final.pt`)"
+        )
+    return path
+
+
+def _clean_text(value: Any, name: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InterSynError(f"{name}: not valid UTF-8 text") from None
+    if not isinstance(value, str):
+        raise InterSynError(f"{name}: expected text, got {type(value).__name__}")
+    try:
+        value.encode("utf-8")  # argv decodes invalid bytes to lone surrogates, which fail here
+    except UnicodeEncodeError:
+        raise InterSynError(f"{name}: not valid UTF-8 text") from None
+    text = " ".join(value.split())
+    if not text:
+        raise InterSynError(f"{name}: empty; expected a description such as 'a person waves'")
+    return text
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the segments lie: t_s, t_i (−1 = none) and the partner's frames `[start, end)`."""
+
+    frames: int
+    solo_start: int
+    interaction_start: int
+    partner_start: int
+    partner_end: int
+    caption: str
+    order: tuple[str, ...]  # segment kinds in time order
+
+    def presence(self, people: int) -> np.ndarray:
+        """`(people, frames)` bool: person x everywhere, partners during the interaction."""
+        mask = np.zeros((people, self.frames), dtype=bool)
+        mask[0] = True
+        mask[1:, self.partner_start : self.partner_end] = True
+        return mask
+
+
+def plan_layout(
+    solo: str | None,
+    interaction: str | None,
+    solo_start: int | None,
+    interaction_start: int | None,
+    frames: int,
+    extra: tuple[str, ...] = (),
+) -> Layout:
+    """Validate the timings and place the segments (one of them starts at frame 0)."""
+    for name, value in (("solo_start", solo_start), ("interaction_start", interaction_start)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise InterSynError(f"{name}: expected a frame number, got {value!r}")
+        if value is not None and not 0 <= value < frames:
+            raise InterSynError(
+                f"{name}={value} is outside the {frames}-frame sequence; expected 0 … {frames - 1}"
+            )
+    if solo is None and interaction is None:
+        raise InterSynError("nothing to generate: give a solo and/or an interaction description")
+    if interaction is None:
+        if interaction_start is not None:
+            raise InterSynError("interaction_start given without an interaction description")
+        if solo_start not in (None, 0):
+            raise InterSynError(f"solo_start={solo_start}: a solo-only motion starts at frame 0")
+        return Layout(frames, 0, -1, 0, 0, combine_captions([solo]), ("solo",))
+    interaction_text = combine_captions([interaction, *extra]).rstrip(".")
+    if solo is None:
+        if solo_start is not None:
+            raise InterSynError("solo_start given without a solo description")
+        if interaction_start not in (None, 0):
+            raise InterSynError(
+                f"interaction_start={interaction_start}: an interaction-only motion starts at 0"
+            )
+        return Layout(
+            frames, -1, 0, 0, frames, combine_captions([interaction_text]), ("interaction",)
+        )
+    if solo_start and interaction_start:
+        raise InterSynError(
+            f"solo_start={solo_start} and interaction_start={interaction_start}: exactly one "
+            "segment starts at frame 0 (t_i · t_s = 0)"
+        )
+    solo_first = not (solo_start or interaction_start == 0)
+    if solo_first:
+        t_i = interaction_start if interaction_start else max(MIN_SEGMENT, frames // 3)
+        _check_segments(t_i, frames, "interaction_start")
+        return Layout(
+            frames,
+            0,
+            t_i,
+            t_i,
+            frames,
+            combine_captions([solo, interaction_text]),
+            ("solo", "interaction"),
+        )
+    t_s = solo_start if solo_start else max(MIN_SEGMENT, frames // 2)
+    _check_segments(t_s, frames, "solo_start")
+    return Layout(
+        frames, t_s, 0, 0, t_s, combine_captions([interaction_text, solo]), ("interaction", "solo")
+    )
+
+
+def _check_segments(start: int, frames: int, name: str) -> None:
+    if not MIN_SEGMENT <= start <= frames - MIN_SEGMENT:
+        raise InterSynError(
+            f"{name}={start}: both segments need at least {MIN_SEGMENT} frames; expected "
+            f"{MIN_SEGMENT} … {frames - MIN_SEGMENT} for a {frames}-frame motion"
+        )
+
+
+@dataclass
+class GenerationResult:
+    """Generated motion(s): `joints (N, K, T, 22, 3)` metres, Y up, person x at index 0.
+
+    Absent frames of a partner hold its nearest present pose (BVH needs a pose in every frame);
+    `presence (K, T)` says which frames are real. `features` are the pair features.
+    """
+
+    joints: np.ndarray
+    features: np.ndarray
+    presence: np.ndarray
+    texts: dict[str, str | None]
+    meta: dict = field(default_factory=dict)
+    fps: int = FPS
+
+    def sample(self, index: int = 0) -> np.ndarray:
+        """Joints `(K, T, 22, 3)` of one sample."""
+        return self.joints[index]
+
+    def to_bvh(self, path: str | Path, index: int = 0) -> list[Path]:
+        """One BVH per person (`motion.bvh`, `motion_person2.bvh`, …); returns the paths."""
+        from intersyn.export.bvh import bvh_paths, write_bvh
+
+        write_bvh(path, self.joints[index], fps=self.fps)
+        return bvh_paths(path, self.joints.shape[1])
+
+    def render(self, path: str | Path, index: int = 0) -> Path:
+        """Stick-figure video (`.mp4` or `.gif`) with captions and a frame counter."""
+        from intersyn.export.render import render_motion
+
+        captions = [self.meta.get("caption", "")]
+        return render_motion(
+            path, self.joints[index], fps=self.fps, captions=captions, presence=self.presence
+        )
+
+    def save(
+        self, directory: str | Path, *, overwrite: bool = False, video: str = "mp4+gif"
+    ) -> Path:
+        """Write every output into `directory`, atomically (a temporary folder, then a rename).
+
+        One sample: files directly in `directory`; several: `sample_000/`, `sample_001/`, ...
+        """
+        target = Path(directory)
+        if target.exists() and not target.is_dir():
+            raise InterSynError(f"output {target}: is a file; expected a directory path")
+        if target.exists() and any(target.iterdir()) and not overwrite:
+            raise InterSynError(f"output {target}: exists and is not empty; pass --overwrite")
+        staging = target.parent / f".{target.name}.partial-{time.time_ns()}"
+        staging.mkdir(parents=True)
+        try:
+            count = self.joints.shape[0]
+            for i in range(count):
+                folder = staging if count == 1 else staging / f"sample_{i:03d}"
+                self._save_one(folder, i, video)
+            from intersyn.io import write_json
+
+            write_json(staging / "meta.json", self.meta)
+            if target.exists():
+                trash = target.parent / f".{target.name}.old-{time.time_ns()}"
+                target.rename(trash)
+                staging.rename(target)
+                shutil.rmtree(trash, ignore_errors=True)
+            else:
+                staging.rename(target)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return target
+
+    def _save_one(self, folder: Path, index: int, video: str) -> None:
+        from intersyn.export.bvh import write_bvh
+        from intersyn.io import save_npy
+
+        folder.mkdir(parents=True, exist_ok=True)
+        # The BVH encodes fixed bone lengths; save the joints it encodes so both files agree.
+        encoded = write_bvh(folder / "motion.bvh", self.joints[index], fps=self.fps)
+        save_npy(folder / "joints.npy", encoded.astype(np.float32))
+        save_npy(folder / "features.npy", self.features[index].astype(np.float32))
+        save_npy(folder / "presence.npy", self.presence)
+        for kind in video.split("+"):
+            if kind:
+                self.render(folder / f"motion.{kind}", index)
+
+
+class InterSynPipeline:
+    """Loads a trained model once and generates motions from text."""
+
+    def __init__(self, model: TrainedModel, checkpoint: Path, device: torch.device) -> None:
+        from intersyn.text.factory import build_text_encoder
+
+        self.model, self.checkpoint, self.device = model, checkpoint, device
+        cfg = model.config
+        encoder = build_text_encoder(
+            cfg.text_encoder, cfg.text_path, device=str(device), max_tokens=cfg.text_max_tokens
+        )
+        if encoder.dim != cfg.model.text_dim:
+            raise InterSynError(
+                f"checkpoint {checkpoint}: expects {cfg.model.text_dim}-d text features but "
+                f"{cfg.text_encoder!r} gives {encoder.dim}"
+            )
+        self.text = TextConditioner(encoder, device)
+        self.schedule = NoiseSchedule(cfg.diffusion.schedule, cfg.diffusion.num_steps)
+
+    @classmethod
+    def from_pretrained(
+        cls, path: str | Path | None = None, device: str | torch.device = "cpu"
+    ) -> InterSynPipeline:
+        """The shipped default model (no path) or a checkpoint written by `intersyn train`."""
+        checkpoint = default_checkpoint_path() if path is None else Path(path)
+        if path is not None and not checkpoint.exists():
+            raise InterSynError(f"checkpoint {checkpoint}: file not found")
+        chosen = torch.device(device)
+        return cls(load_trained_model(checkpoint, chosen), checkpoint, chosen)
+
+    @property
+    def window(self) -> int:
+        """Frames the model generates in one pass."""
+        return self.model.config.data.interleave.frames
+
+    @torch.inference_mode()
+    def __call__(
+        self,
+        solo: str | None = None,
+        interaction: str | None = None,
+        *,
+        solo_start: int | None = None,
+        interaction_start: int | None = None,
+        person_text: str | None = None,
+        partner_text: str | None = None,
+        frames: int | None = None,
+        people: int | None = None,
+        seed: int = 0,
+        steps: int = 50,
+        guidance: float = 2.5,
+        num_samples: int = 1,
+        progress: bool = False,
+    ) -> GenerationResult:
+        """Generate `num_samples` motions; see the module docstring for the layout."""
+        solo = _clean_text(solo, "solo")
+        interaction = _clean_text(interaction, "interaction")
+        person_text = _clean_text(person_text, "person_text")
+        partner_text = _clean_text(partner_text, "partner_text")
+        if (person_text or partner_text) and interaction is None:
+            interaction = "two people interact"
+        frames = self.window if frames is None else frames
+        if isinstance(frames, bool) or not isinstance(frames, int) or frames < 2:
+            raise InterSynError(f"frames={frames!r}: expected an integer >= 2")
+        if frames > self.window:
+            raise InterSynError(
+                f"frames={frames}: longer than this model's {self.window}-frame window; "
+                "longer motions are not supported yet"
+            )
+        if people is None:
+            people = 1 if interaction is None else 2
+        if isinstance(people, bool) or not isinstance(people, int) or people < 1:
+            raise InterSynError(f"people={people!r}: expected an integer >= 1")
+        if interaction is None and people > 1:
+            raise InterSynError(f"people={people}: more than one person needs an interaction text")
+        if interaction is not None and people < 2:
+            raise InterSynError("people=1: an interaction needs at least 2 people")
+        for name, value, low in (("steps", steps, 1), ("num_samples", num_samples, 1)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise InterSynError(f"{name}={value!r}: expected an integer >= {low}")
+        if not (isinstance(guidance, (int, float)) and np.isfinite(guidance)):
+            raise InterSynError(f"guidance={guidance!r}: expected a finite number")
+        extra = tuple(t for t in (person_text, partner_text) if t)
+        layout = plan_layout(solo, interaction, solo_start, interaction_start, frames, extra)
+
+        started = time.perf_counter()
+        features = self._sample(layout, people, seed, steps, float(guidance), num_samples, progress)
+        presence = layout.presence(people)
+        joints = np.asarray(
+            features_to_pair(
+                features.astype(np.float64),
+                presence=np.broadcast_to(presence, features.shape[:3]).copy(),
+            )
+        )
+        joints = _hold_absent(joints, presence).astype(np.float32)
+        elapsed = time.perf_counter() - started
+        texts = {
+            "solo": solo,
+            "interaction": interaction,
+            "person_text": person_text,
+            "partner_text": partner_text,
+        }
+        meta = {
+            "texts": texts,
+            "caption": layout.caption,
+            "solo_start": layout.solo_start,
+            "interaction_start": layout.interaction_start,
+            "order": list(layout.order),
+            "frames": frames,
+            "fps": FPS,
+            "people": people,
+            "seed": seed,
+            "steps": steps,
+            "guidance": guidance,
+            "num_samples": num_samples,
+            "checkpoint": str(self.checkpoint),
+            "checkpoint_sha256": self.model.sha256,
+            "config": self.model.config.to_dict(),
+            "trained_steps": self.model.steps,
+            "sampling_seconds": round(elapsed, 3),
+            "absent_frames": "partners hold their nearest present pose; see presence.npy",
+        }
+        return GenerationResult(joints, features.astype(np.float32), presence, texts, meta)
+
+    def _condition(self, caption: str, layout: Layout, batch: int) -> Condition:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            tokens, mask, pooled = self.text.encode([caption] * batch)
+        return Condition(
+            tokens,
+            mask,
+            pooled,
+            torch.full((batch,), layout.interaction_start, dtype=torch.long, device=self.device),
+            torch.full((batch,), layout.solo_start, dtype=torch.long, device=self.device),
+            torch.zeros(batch, dtype=torch.bool, device=self.device),
+        )
+
+    def _sample(
+        self,
+        layout: Layout,
+        people: int,
+        seed: int,
+        steps: int,
+        guidance: float,
+        num_samples: int,
+        progress: bool,
+    ) -> np.ndarray:
+        """Normalised sampling of person x + partners, coordinator refinement, de-normalised."""
+        model, device = self.model, self.device
+        T, D = layout.frames, model.config.model.feature_dim
+        presence = torch.from_numpy(layout.presence(2)).to(device)[None].expand(num_samples, -1, -1)
+        valid = torch.ones(num_samples, T, dtype=torch.bool, device=device)
+        cond = self._condition(layout.caption, layout, num_samples)
+        generator = torch.Generator(device=device).manual_seed(seed)
+
+        def model_fn(x_t: torch.Tensor, t: torch.Tensor, drop: torch.Tensor) -> torch.Tensor:
+            times = x_t.shape[0] // num_samples
+            doubled = cond.repeat(times)
+            doubled = Condition(
+                doubled.text_tokens,
+                doubled.text_mask,
+                doubled.text_pooled,
+                doubled.interaction_start,
+                doubled.solo_start,
+                drop,
+            )
+            return model.denoiser(
+                x_t, t, doubled, presence.repeat(times, 1, 1), valid.repeat(times, 1)
+            )
+
+        denoise = guided_denoiser(model_fn, guidance)
+        mask = presence[..., None].expand(-1, -1, -1, D)
+        shape = (num_samples, 2, T, D)
+        first = ddim_sample(
+            denoise,
+            shape,
+            self.schedule,
+            steps,
+            generator=generator,
+            progress=progress,
+            mask=mask,
+            device=device,
+        )
+        motions = [first[:, 0], first[:, 1]]
+        for _ in range(people - 2):  # more partners: person x held fixed by in-painting
+            known = torch.zeros(shape, device=device)
+            known[:, 0] = first[:, 0]
+            known_mask = torch.zeros(shape, dtype=torch.bool, device=device)
+            known_mask[:, 0] = mask[:, 0]
+            extra = ddim_sample(
+                denoise,
+                shape,
+                self.schedule,
+                steps,
+                generator=generator,
+                progress=progress,
+                mask=mask,
+                inpaint=(known, known_mask),
+                device=device,
+            )
+            motions.append(extra[:, 1])
+        group = torch.stack(motions[:people], 1)  # (N, K, T, D)
+        group_presence = torch.from_numpy(layout.presence(people)).to(device)
+        group_presence = group_presence[None].expand(num_samples, -1, -1)
+        if people > 1 and model.steps.get("rec", 0) > 0:
+            group = model.coordinator.refine_group(group, cond, group_presence, valid)
+        group = torch.where(group_presence[..., None], model.stats.denormalize(group), 0.0)
+        return group.cpu().numpy()
+
+
+def _hold_absent(joints: np.ndarray, presence: np.ndarray) -> np.ndarray:
+    """Fill each person's absent frames with the nearest present frame's pose."""
+    out = joints.copy()
+    frames = np.arange(presence.shape[1])
+    for k in range(presence.shape[0]):
+        present = np.flatnonzero(presence[k])
+        if len(present) == 0 or len(present) == len(frames):
+            continue
+        nearest = present[np.abs(frames[:, None] - present[None, :]).argmin(1)]
+        out[:, k] = joints[:, k][:, nearest]
+    return out

@@ -1,0 +1,235 @@
+"""`InterSynPipeline` and `intersyn generate`: layouts, outputs, determinism, bad input."""
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from intersyn import InterSynError, InterSynPipeline
+from intersyn.cli.main import main
+from intersyn.pipeline import plan_layout
+from intersyn.training.checkpoint import load_checkpoint, save_checkpoint
+
+
+@pytest.fixture(scope="module")
+def pipe(tiny_checkpoint):
+    return InterSynPipeline.from_pretrained(tiny_checkpoint)
+
+
+def test_solo_then_interaction(pipe):
+    result = pipe(
+        solo="a person walks", interaction="two people shake hands", interaction_start=24, seed=1
+    )
+    assert result.joints.shape == (1, 2, 64, 22, 3) and result.joints.dtype == np.float32
+    assert np.isfinite(result.joints).all()
+    assert result.presence[0].all() and not result.presence[1, :24].any()
+    assert result.presence[1, 24:].all()
+    assert result.meta["solo_start"] == 0 and result.meta["interaction_start"] == 24
+    assert result.meta["caption"] == "A person walks. Two people shake hands."
+    assert len(result.meta["checkpoint_sha256"]) == 64
+    # Absent frames hold the partner's first present pose.
+    assert np.allclose(result.joints[0, 1, :24], result.joints[0, 1, 24])
+    again = pipe(
+        solo="a person walks", interaction="two people shake hands", interaction_start=24, seed=1
+    )
+    assert np.array_equal(again.joints, result.joints)
+    other = pipe(
+        solo="a person walks", interaction="two people shake hands", interaction_start=24, seed=2
+    )
+    assert not np.allclose(other.joints, result.joints)
+
+
+def test_other_layouts(pipe):
+    solo = pipe(solo="a person jumps", seed=0)
+    assert solo.joints.shape[1] == 1 and solo.meta["interaction_start"] == -1
+    inter = pipe(interaction="two people hug", seed=0)
+    assert inter.presence.all() and inter.meta["solo_start"] == -1
+    first = pipe(
+        solo="a person waves",
+        interaction="two people hug",
+        interaction_start=0,
+        solo_start=40,
+        seed=0,
+    )
+    assert first.presence[1, :40].all() and not first.presence[1, 40:].any()
+    assert first.meta["order"] == ["interaction", "solo"]
+    three = pipe(solo="a person waves", interaction="people bow", people=3, seed=0, steps=5)
+    assert three.joints.shape == (1, 3, 64, 22, 3)
+    # The extra partner was sampled with person x held fixed: x is the same as with 2 people.
+    two = pipe(solo="a person waves", interaction="people bow", people=2, seed=0, steps=5)
+    assert np.allclose(three.joints[0, 0], two.joints[0, 0], atol=1e-5)
+    many = pipe(interaction="two people dance", num_samples=2, steps=5)
+    assert many.joints.shape[0] == 2 and not np.allclose(many.joints[0], many.joints[1])
+
+
+def test_save_writes_every_output(pipe, tmp_path):
+    result = pipe(solo="a person walks", interaction="two people shake hands", seed=3)
+    out = result.save(tmp_path / "out")
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [
+        "features.npy",
+        "joints.npy",
+        "meta.json",
+        "motion.bvh",
+        "motion.gif",
+        "motion.mp4",
+        "motion_person2.bvh",
+        "presence.npy",
+    ]
+    joints = np.load(out / "joints.npy")
+    assert joints.shape == (2, 64, 22, 3)
+    assert np.abs(joints - result.joints[0]).max() < 0.05  # BVH-consistent bone lengths
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["seed"] == 3 and meta["texts"]["solo"] == "a person walks"
+    import imageio_ffmpeg
+
+    reader = imageio_ffmpeg.read_frames(str(out / "motion.mp4"))
+    info = next(reader)
+    assert sum(1 for _ in reader) == 64 and tuple(info["size"]) == (640, 480)
+    with pytest.raises(InterSynError, match="not empty; pass --overwrite"):
+        result.save(out)
+    result.save(out, overwrite=True)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_long_text_truncates_with_warning(pipe):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pipe(solo="a person walks " * 40, seed=0, steps=2)
+    assert any("truncat" in str(w.message).lower() for w in caught)
+
+
+@pytest.mark.parametrize(
+    "kwargs,fragment",
+    [
+        ({"solo": "   "}, "solo: empty"),
+        ({"solo": ""}, "solo: empty"),
+        ({"solo": b"\xff\xfe"}, "not valid UTF-8"),
+        (
+            {"solo": "walk", "interaction": "hug", "interaction_start": 230},
+            "interaction_start=230 is outside the 64-frame sequence",
+        ),
+        (
+            {"solo": "walk", "interaction": "hug", "interaction_start": 30, "solo_start": 10},
+            "exactly one segment starts at frame 0",
+        ),
+        ({"interaction": "hug", "people": 0}, "people=0"),
+        ({"solo": "walk", "people": 2}, "needs an interaction"),
+        ({"solo": "walk", "frames": 500}, "longer than this model's 64-frame window"),
+        ({}, "nothing to generate"),
+        ({"solo": "walk", "steps": 0}, "steps=0"),
+    ],
+)
+def test_bad_requests(pipe, kwargs, fragment):
+    with pytest.raises(InterSynError, match=fragment) as info:
+        pipe(**kwargs)
+    assert "\n" not in str(info.value)
+
+
+def test_plan_layout_defaults():
+    layout = plan_layout("a", "b", None, None, 196)
+    assert (layout.solo_start, layout.interaction_start) == (0, 65)
+    layout = plan_layout("a", "b", 100, None, 196)
+    assert (layout.solo_start, layout.interaction_start) == (100, 0)
+
+
+def test_cli_generate_and_errors(tiny_checkpoint, tmp_path, capsys):
+    out = tmp_path / "gen"
+    args = [
+        "generate",
+        "--checkpoint",
+        str(tiny_checkpoint),
+        "--solo",
+        "a person walks",
+        "--interaction",
+        "two people hug",
+        "--steps",
+        "5",
+        "--video",
+        "gif",
+        "--out",
+        str(out),
+    ]
+    assert main(args) == 0
+    assert (out / "motion.gif").is_file() and not (out / "motion.mp4").exists()
+    capsys.readouterr()
+    cases = [
+        (args, "exists and is not empty; pass --overwrite"),
+        ([*args[:-1], str(out / "joints.npy")], "is a file"),
+        (
+            [
+                "generate",
+                "--checkpoint",
+                str(tmp_path / "nope.pt"),
+                "--solo",
+                "x",
+                "--out",
+                str(tmp_path / "o1"),
+            ],
+            "file not found",
+        ),
+        (
+            [
+                "generate",
+                "--checkpoint",
+                str(tiny_checkpoint),
+                "--solo",
+                " ",
+                "--out",
+                str(tmp_path / "o2"),
+            ],
+            "solo: empty",
+        ),
+        (
+            [
+                "generate",
+                "--checkpoint",
+                str(tiny_checkpoint),
+                "--interaction",
+                "hug",
+                "--people",
+                "0",
+                "--out",
+                str(tmp_path / "o3"),
+            ],
+            "--people 0",
+        ),
+        (
+            [
+                "generate",
+                "--checkpoint",
+                str(tiny_checkpoint),
+                "--solo",
+                "walk",
+                "--interaction",
+                "hug",
+                "--interaction-start",
+                "999",
+                "--out",
+                str(tmp_path / "o4"),
+            ],
+            "outside",
+        ),
+    ]
+    for argv, fragment in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert fragment in err and err.count("\n") == 1 and "Traceback" not in err
+    for name in ("o1", "o2", "o3", "o4"):
+        assert not (tmp_path / name).exists()
+
+
+def test_bad_checkpoints(tiny_checkpoint, tmp_path):
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(tiny_checkpoint.read_bytes()[:5000])
+    with pytest.raises(InterSynError, match="corrupted or truncated"):
+        InterSynPipeline.from_pretrained(truncated)
+    payload = load_checkpoint(tiny_checkpoint)
+    del payload["sha256"], payload["format_version"]
+    payload["denoiser"] = {k: torch.zeros(3) for k in list(payload["denoiser"])[:3]}
+    other = tmp_path / "other.pt"
+    save_checkpoint(other, payload)
+    with pytest.raises(InterSynError, match="does not match the InterSyn architecture"):
+        InterSynPipeline.from_pretrained(other)
