@@ -77,3 +77,35 @@ def test_refuses_and_cleans_up(tmp_path, tiny_data_root):
             progress=False,
         )
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_cli_interleave(tmp_path, tiny_data_root, capsys):
+    from intersyn.cli.main import main
+
+    out = tmp_path / "il"
+    args = [
+        "dataset",
+        "interleave",
+        "--solo-root",
+        str(tiny_data_root),
+        "--pair-root",
+        str(tiny_data_root),
+        "--organisation",
+        "i-s-i-s",
+        "--count",
+        "3",
+        "--out",
+        str(out),
+        "--no-progress",
+        "--workers",
+        "1",
+    ]
+    assert main(args) == 0
+    entry = json.loads((out / "manifest.jsonl").read_text().splitlines()[0])
+    assert entry["organisation"] == "i-s-i-s" and entry["timing"] == "ti0-random-ts"
+    assert entry["interaction_start"] == 0 and entry["solo_start"] > 0
+    capsys.readouterr()
+    bad = [*args[:-5], "--organisation", "s-s", "--count", "3", "--out", str(tmp_path / "b")]
+    assert main(bad) == 2
+    err = capsys.readouterr().err
+    assert "alternating" in err and err.count("\n") == 1
