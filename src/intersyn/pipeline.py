@@ -418,23 +418,9 @@ class InterSynPipeline:
         denoise = guided_denoiser(model_fn, guidance)
         mask = presence[..., None].expand(-1, -1, -1, D)
         shape = (num_samples, 2, T, D)
-        first = ddim_sample(
-            denoise,
-            shape,
-            self.schedule,
-            steps,
-            generator=generator,
-            progress=progress,
-            mask=mask,
-            device=device,
-        )
-        motions = [first[:, 0], first[:, 1]]
-        for _ in range(people - 2):  # more partners: person x held fixed by in-painting
-            known = torch.zeros(shape, device=device)
-            known[:, 0] = first[:, 0]
-            known_mask = torch.zeros(shape, dtype=torch.bool, device=device)
-            known_mask[:, 0] = mask[:, 0]
-            extra = ddim_sample(
+
+        def sample(inpaint=None) -> torch.Tensor:
+            return ddim_sample(
                 denoise,
                 shape,
                 self.schedule,
@@ -442,10 +428,18 @@ class InterSynPipeline:
                 generator=generator,
                 progress=progress,
                 mask=mask,
-                inpaint=(known, known_mask),
+                inpaint=inpaint,
                 device=device,
             )
-            motions.append(extra[:, 1])
+
+        first = sample()
+        motions = [first[:, 0], first[:, 1]]
+        for _ in range(people - 2):  # more partners: person x held fixed by in-painting
+            known = torch.zeros(shape, device=device)
+            known[:, 0] = first[:, 0]
+            known_mask = torch.zeros(shape, dtype=torch.bool, device=device)
+            known_mask[:, 0] = mask[:, 0]
+            motions.append(sample((known, known_mask))[:, 1])
         group = torch.stack(motions[:people], 1)  # (N, K, T, D)
         group_presence = torch.from_numpy(layout.presence(people)).to(device)
         group_presence = group_presence[None].expand(num_samples, -1, -1)

@@ -162,16 +162,26 @@ class StepContext:
     positions: torch.Tensor  # (B,) this process's samples' positions in the global batch
 
 
-def ins_step(
-    model: MotionDenoiser | torch.nn.Module, batch: Batch, step: int, ctx: StepContext
-) -> dict[str, torch.Tensor]:
-    """Stage 1 losses for one batch: L_rec, L_smooth and the geometric terms."""
+@dataclass(frozen=True)
+class NoisedBatch:
+    """A batch on the device with its clean target, noised input and condition."""
+
+    batch: Batch
+    mask: torch.Tensor  # (B, P, T) presence × padding
+    x0: torch.Tensor  # (B, P, T, D) normalised clean features, 0 where absent
+    x_t: torch.Tensor  # (B, P, T, D) noised
+    t: torch.Tensor  # (B,) diffusion steps
+    cond: Condition
+
+
+def noise_batch(batch: Batch, stage: str, step: int, ctx: StepContext) -> NoisedBatch:
+    """Normalise, draw (t, noise, text dropout) per sample, noise the present frames."""
     batch = batch.to(ctx.device)
     mask = batch.presence & batch.valid[:, None, :]
     x0 = torch.where(mask[..., None], ctx.stats.normalize(batch.motion), 0.0)
     t, noise, drop = per_sample_draws(
         ctx.seed,
-        "ins",
+        stage,
         step,
         ctx.positions,
         tuple(x0.shape[1:]),
@@ -180,19 +190,26 @@ def ins_step(
     )
     t, noise = t.to(ctx.device), noise.to(ctx.device)
     x_t = torch.where(mask[..., None], ctx.schedule.q_sample(x0, t, noise).to(x0.dtype), 0.0)
-    cond = make_condition(batch, ctx.text, drop, ctx.device)
-    pred = model(x_t, t, cond, batch.presence, batch.valid)
-    joints_pred = decode_joints(ctx.stats.denormalize(pred), mask)
-    joints_target = decode_joints(batch.motion, mask)
+    return NoisedBatch(batch, mask, x0, x_t, t, make_condition(batch, ctx.text, drop, ctx.device))
+
+
+def ins_step(
+    model: MotionDenoiser | torch.nn.Module, batch: Batch, step: int, ctx: StepContext
+) -> dict[str, torch.Tensor]:
+    """Stage 1 losses for one batch: L_rec, L_smooth and the geometric terms."""
+    n = noise_batch(batch, "ins", step, ctx)
+    pred = model(n.x_t, n.t, n.cond, n.batch.presence, n.batch.valid)
+    joints_pred = decode_joints(ctx.stats.denormalize(pred), n.mask)
+    joints_target = decode_joints(n.batch.motion, n.mask)
     return total_ins_loss(
         pred,
-        x0,
-        mask,
+        n.x0,
+        n.mask,
         ctx.loss,
         joints_pred=joints_pred,
         joints_target=joints_target,
-        boundaries=batch.boundaries,
-        t=t,
+        boundaries=n.batch.boundaries,
+        t=n.t,
     )
 
 
@@ -204,29 +221,15 @@ def rec_step(
     ctx: StepContext,
 ) -> dict[str, torch.Tensor]:
     """Stage 2 losses for one batch: the frozen M_s predicts ũ, M_c refines the partner."""
-    batch = batch.to(ctx.device)
-    mask = batch.presence & batch.valid[:, None, :]
-    x0 = torch.where(mask[..., None], ctx.stats.normalize(batch.motion), 0.0)
-    t, noise, drop = per_sample_draws(
-        ctx.seed,
-        "rec",
-        step,
-        ctx.positions,
-        tuple(x0.shape[1:]),
-        ctx.schedule.num_steps,
-        ctx.cond_drop,
-    )
-    t, noise = t.to(ctx.device), noise.to(ctx.device)
-    x_t = torch.where(mask[..., None], ctx.schedule.q_sample(x0, t, noise).to(x0.dtype), 0.0)
-    cond = make_condition(batch, ctx.text, drop, ctx.device)
+    n = noise_batch(batch, "rec", step, ctx)
     with torch.no_grad():
-        u_hat = denoiser(x_t, t, cond, batch.presence, batch.valid)  # ũ, (B, 2, T, D)
-    pair_presence = batch.presence.flip(1)  # (partner, person x): the partner is refined
-    phi_y = coordinator(u_hat[:, 1], u_hat[:, 0], cond, pair_presence, batch.valid)
-    both = mask[:, 0] & mask[:, 1]  # (B, T) frames where the two interact
+        u_hat = denoiser(n.x_t, n.t, n.cond, n.batch.presence, n.batch.valid)  # ũ (B, 2, T, D)
+    pair_presence = n.batch.presence.flip(1)  # (partner, person x): the partner is refined
+    phi_y = coordinator(u_hat[:, 1], u_hat[:, 0], n.cond, pair_presence, n.batch.valid)
+    both = n.mask[:, 0] & n.mask[:, 1]  # (B, T) frames where the two interact
     refined = torch.stack([u_hat[:, 0], phi_y], 1)
-    joints_pred = decode_joints(ctx.stats.denormalize(refined), mask)
-    joints_target = decode_joints(batch.motion, mask)
+    joints_pred = decode_joints(ctx.stats.denormalize(refined), n.mask)
+    joints_target = decode_joints(n.batch.motion, n.mask)
     return total_rec_loss(
-        phi_y, x0[:, 1], both, ctx.loss, joints_pred=joints_pred, joints_target=joints_target
+        phi_y, n.x0[:, 1], both, ctx.loss, joints_pred=joints_pred, joints_target=joints_target
     )
