@@ -104,6 +104,7 @@ def add_interleave_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--split", default="train", help="source split (default train)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--skip-bad", action="store_true", help="log and skip malformed clips")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing OUT")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run_interleave)
@@ -128,6 +129,7 @@ def run_interleave(args: argparse.Namespace) -> int:
         workers=args.workers,
         overwrite=args.overwrite,
         progress=not args.no_progress,
+        skip_bad=args.skip_bad,
     )
     print(
         f"wrote {args.out}: {summary['count']} samples ({config.organisation}, {timing}) "

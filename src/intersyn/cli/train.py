@@ -24,6 +24,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=None, help="overrides the config's seed")
     parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda:N")
     parser.add_argument("--batch-size", type=int, default=None, help="global batch (overrides)")
+    parser.add_argument(
+        "--skip-bad",
+        action="store_true",
+        help="log and skip unreadable or malformed clips (partial dataset copies)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(func=run)
 
@@ -42,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
         if args.batch_size < 1:
             raise InterSynError(f"--batch-size {args.batch_size}: expected a positive number")
         cfg = cfg.replace(data=replace(cfg.data, batch_size=args.batch_size))
+    if args.skip_bad:
+        cfg = cfg.replace(data=replace(cfg.data, skip_bad=True))
     if args.out.exists() and not args.out.is_dir():
         raise InterSynError(f"--out {args.out}: exists and is not a directory")
     result = train(

@@ -34,19 +34,21 @@ SHARD_SIZE = 500
 _BANK: SourceBank | None = None  # one per worker process, built by _init_worker
 
 
-def _load_bank(solo_root: Path | None, pair_root: Path | None, split: str) -> SourceBank:
+def _load_bank(
+    solo_root: Path | None, pair_root: Path | None, split: str, skip_bad: bool = False
+) -> SourceBank:
     from intersyn.data.humanml3d import load_humanml3d
     from intersyn.data.interhuman import load_interhuman
 
-    solo = list(load_humanml3d(solo_root, split)) if solo_root is not None else []
-    pairs = list(load_interhuman(pair_root, split)) if pair_root is not None else []
+    solo = list(load_humanml3d(solo_root, split, skip_bad=skip_bad)) if solo_root else []
+    pairs = list(load_interhuman(pair_root, split, skip_bad=skip_bad)) if pair_root else []
     return SourceBank.from_items(solo, pairs)
 
 
-def _init_worker(solo_root, pair_root, split) -> None:
+def _init_worker(solo_root, pair_root, split, skip_bad=False) -> None:
     global _BANK
     torch.set_num_threads(1)  # many tiny ops: one thread per process is fastest
-    _BANK = _load_bank(solo_root, pair_root, split)
+    _BANK = _load_bank(solo_root, pair_root, split, skip_bad)
 
 
 def _build_shard(
@@ -86,6 +88,7 @@ def build_interleaved_dataset(
     workers: int = 1,
     overwrite: bool = False,
     progress: bool = True,
+    skip_bad: bool = False,
 ) -> dict:
     """Write `count` interleaved samples (see module docstring); returns the summary."""
     out = Path(out)
@@ -109,7 +112,8 @@ def build_interleaved_dataset(
     ]
     try:
         entries: list[dict] = []
-        for shard, arrays, rows in _run_jobs(jobs, roots, split, workers, progress, count):
+        sources = (*roots, split, skip_bad)
+        for shard, arrays, rows in _run_jobs(jobs, sources, workers, progress, count):
             np.savez(staging / "shards" / f"shard_{shard:05d}.npz", **arrays)
             entries.extend(rows)
         entries.sort(key=lambda e: e["index"])
@@ -136,18 +140,18 @@ def build_interleaved_dataset(
     return summary
 
 
-def _run_jobs(jobs, roots, split, workers, progress, count) -> Iterator:
+def _run_jobs(jobs, sources, workers, progress, count) -> Iterator:
     bar = tqdm(total=count, disable=not progress, desc="interleaving", unit="sample")
     try:
         if workers <= 1:
-            _init_worker(*roots, split)
+            _init_worker(*sources)
             for job in jobs:
                 result = _build_shard(job)
                 bar.update(job[2])
                 yield result
             return
         with ProcessPoolExecutor(
-            max_workers=workers, initializer=_init_worker, initargs=(*roots, split)
+            max_workers=workers, initializer=_init_worker, initargs=sources
         ) as pool:
             for result in pool.map(_build_shard, jobs):
                 bar.update(len(result[2]))

@@ -39,6 +39,7 @@ class DataConfig:
     max_solo_clips: int | None = None  # cap on single-person clips loaded (None = all)
     max_pair_clips: int | None = None  # cap on interaction clips loaded (None = all)
     stats_samples: int = 512  # samples used to estimate the feature mean/std
+    skip_bad: bool = False  # log and skip unreadable clips (partial downloads) instead of failing
 
 
 @dataclass(frozen=True)

@@ -84,9 +84,11 @@ def load_training_items(data_root: Path, cfg: TrainConfig, split: str = "train")
         )
     solo, pairs = [], []
     if (root / "HumanML3D").is_dir():
-        solo = list(load_humanml3d(root, split))[: cfg.data.max_solo_clips]
+        solo = list(load_humanml3d(root, split, skip_bad=cfg.data.skip_bad))
+        solo = solo[: cfg.data.max_solo_clips]
     if (root / "InterHuman").is_dir():
-        pairs = list(load_interhuman(root, split))[: cfg.data.max_pair_clips]
+        pairs = list(load_interhuman(root, split, skip_bad=cfg.data.skip_bad))
+        pairs = pairs[: cfg.data.max_pair_clips]
     if not solo and not pairs:
         raise InterSynError(
             f"data root {root}: no {split} samples found; expected HumanML3D/ and/or InterHuman/ "
