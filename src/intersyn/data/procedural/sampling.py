@@ -65,11 +65,12 @@ def frame_budget(
         ):
             raise InterSynError(f"num_frames: expected an integer >= 2, got {num_frames!r}")
         return int(num_frames)
-    lo = int(np.ceil(max(2.0, min_seconds) * fps))
+    # +1 frame: T frames give T − 1 feature rows, and HumanML3D keeps clips of >= 40 rows.
+    lo = int(np.ceil(max(2.0, min_seconds) * fps)) + 1
     return int(rng.integers(lo, max_frames + 1))
 
 
 def trim(rng: np.random.Generator, end: float, fps: int, budget: int) -> int:
     """Frames to keep: the action's end (s) plus a short rest, at least 2 s, at most `budget`."""
     want = int(np.ceil((end + rng.uniform(0.25, 0.8)) * fps))
-    return int(np.clip(want, int(np.ceil(2.0 * fps)), budget))
+    return int(np.clip(want, int(np.ceil(2.0 * fps)) + 1, budget))
