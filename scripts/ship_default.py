@@ -1,0 +1,66 @@
+"""Package a trained inference checkpoint as the default model shipped inside `intersyn`.
+
+Run: `python scripts/ship_default.py runs/cpu_default/checkpoints/final.pt [--data data/procedural]`.
+Writes `src/intersyn/assets/default.pt` (weights stored as float16 to halve the size; they are
+cast back to float32 on load) and `src/intersyn/assets/default.json` (what it is, how it was
+trained, its SHA-256).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+from intersyn.io import write_json
+from intersyn.training.checkpoint import load_checkpoint, save_checkpoint
+
+ASSETS = Path(__file__).resolve().parents[1] / "src" / "intersyn" / "assets"
+
+
+def halve(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """float32 weights → float16; buffers that hold statistics stay float32."""
+    return {
+        k: v.half() if v.dtype == torch.float32 and k not in ("mean", "std") else v
+        for k, v in state.items()
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("checkpoint", type=Path)
+    parser.add_argument("--data", type=Path, default=None, help="the dataset it was trained on")
+    args = parser.parse_args()
+    payload = load_checkpoint(args.checkpoint)
+    if payload.get("kind") != "intersyn-model":
+        raise SystemExit(f"{args.checkpoint}: expected an inference checkpoint (final.pt)")
+    source_sha = payload.pop("sha256")
+    payload.pop("format_version", None)
+    payload["denoiser"] = halve(payload["denoiser"])
+    payload["coordinator"] = halve(payload["coordinator"])
+    digest = save_checkpoint(ASSETS / "default.pt", payload)
+    card = {
+        "file": "default.pt",
+        "sha256": digest,
+        "source_checkpoint_sha256": source_sha,
+        "config": payload["config"]["name"],
+        "trained_steps": payload["steps"],
+        "text_encoder": payload["text_encoder"],
+        "weights": "float16 on disk, float32 in memory",
+        "parameters": {
+            "denoiser": sum(v.numel() for v in payload["denoiser"].values()),
+            "coordinator": sum(v.numel() for v in payload["coordinator"].values()),
+        },
+    }
+    if args.data is not None and (args.data / "procedural.json").is_file():
+        info = json.loads((args.data / "procedural.json").read_text())
+        card["dataset"] = {k: info[k] for k in ("seed", "counts", "generator_version") if k in info}
+    write_json(ASSETS / "default.json", card)
+    size = (ASSETS / "default.pt").stat().st_size / 2**20
+    print(f"wrote {ASSETS / 'default.pt'} ({size:.1f} MiB, sha256 {digest[:16]}…)")
+
+
+if __name__ == "__main__":
+    main()
