@@ -25,6 +25,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda:N")
     parser.add_argument("--batch-size", type=int, default=None, help="global batch (overrides)")
     parser.add_argument(
+        "--text-path",
+        type=Path,
+        default=None,
+        help="local CLIP ViT-L/14 folder (open_clip or transformers) for configs using CLIP",
+    )
+    parser.add_argument(
         "--skip-bad",
         action="store_true",
         help="log and skip unreadable or malformed clips (partial dataset copies)",
@@ -47,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
         if args.batch_size < 1:
             raise InterSynError(f"--batch-size {args.batch_size}: expected a positive number")
         cfg = cfg.replace(data=replace(cfg.data, batch_size=args.batch_size))
+    if args.text_path is not None:
+        cfg = cfg.replace(text_path=str(args.text_path))
     if args.skip_bad:
         cfg = cfg.replace(data=replace(cfg.data, skip_bad=True))
     if args.out.exists() and not args.out.is_dir():
