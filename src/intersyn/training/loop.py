@@ -235,7 +235,7 @@ def _train(
     info: DistInfo,
     progress: bool,
 ) -> RunResult:
-    torch.manual_seed(cfg.seed + info.rank)
+    torch.manual_seed(cfg.seed)  # same initial weights on every rank (EMA copies match rank 0)
     payload = None
     if resume is not None:
         payload = load_checkpoint(resume)
