@@ -117,7 +117,7 @@ def test_long_text_truncates_with_warning(pipe):
         ),
         ({"interaction": "hug", "people": 0}, "people=0"),
         ({"solo": "walk", "people": 2}, "needs an interaction"),
-        ({"solo": "walk", "frames": 500}, "longer than this model's 64-frame window"),
+        ({"interaction": "hug", "people": 3, "frames": 100}, "only supported within the model's"),
         ({}, "nothing to generate"),
         ({"solo": "walk", "steps": 0}, "steps=0"),
     ],
@@ -233,3 +233,38 @@ def test_bad_checkpoints(tiny_checkpoint, tmp_path):
     save_checkpoint(other, payload)
     with pytest.raises(InterSynError, match="does not match the InterSyn architecture"):
         InterSynPipeline.from_pretrained(other)
+
+
+def test_longer_than_the_window(pipe):
+    """Overlapping windows with in-painting: any length, same layout rules, deterministic."""
+    result = pipe(
+        solo="a person walks",
+        interaction="two people hug",
+        interaction_start=70,
+        frames=150,
+        seed=0,
+        steps=5,
+    )
+    assert result.joints.shape == (1, 2, 150, 22, 3) and np.isfinite(result.joints).all()
+    assert result.features.shape == (1, 2, 150, 267)
+    assert not result.presence[1, :70].any() and result.presence[1, 70:].all()
+    assert result.meta["frames"] == 150
+    again = pipe(
+        solo="a person walks",
+        interaction="two people hug",
+        interaction_start=70,
+        frames=150,
+        seed=0,
+        steps=5,
+    )
+    assert np.array_equal(again.joints, result.joints)
+    # Person x starts at the origin of its own frame; the features describe the joints.
+    from intersyn.kinematics.pair import features_to_pair
+
+    decoded = features_to_pair(
+        result.features[0].astype(np.float64), presence=result.presence.copy()
+    )
+    rows = result.presence.copy()
+    assert np.abs(decoded - result.joints[0])[rows].max() < 0.05
+    solo = pipe(solo="a person walks", frames=200, steps=5)
+    assert solo.joints.shape == (1, 1, 200, 22, 3)

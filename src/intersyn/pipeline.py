@@ -33,6 +33,7 @@ from intersyn.diffusion.guidance import guided_denoiser
 from intersyn.diffusion.samplers import ddim_sample
 from intersyn.diffusion.schedule import NoiseSchedule
 from intersyn.errors import InterSynError
+from intersyn.kinematics import rotations as rot
 from intersyn.kinematics.pair import features_to_pair
 from intersyn.models.layers import Condition
 from intersyn.training.loop import TrainedModel, load_trained_model
@@ -85,6 +86,7 @@ class Layout:
     partner_end: int
     caption: str
     order: tuple[str, ...]  # segment kinds in time order
+    segments: tuple[tuple[str, int, int, str], ...] = ()  # (kind, start, end, caption)
 
     def presence(self, people: int) -> np.ndarray:
         """`(people, frames)` bool: person x everywhere, partners during the interaction."""
@@ -92,6 +94,26 @@ class Layout:
         mask[0] = True
         mask[1:, self.partner_start : self.partner_end] = True
         return mask
+
+    def window(self, start: int, length: int) -> Layout:
+        """The part of the timeline in frames `[start, start + length)`, as its own layout."""
+        parts = [
+            (kind, max(a, start) - start, min(b, start + length) - start, text)
+            for kind, a, b, text in self.segments
+            if a < start + length and b > start
+        ]
+        t_s = next((a for kind, a, _, _ in parts if kind == "solo"), -1)
+        t_i = next((a for kind, a, _, _ in parts if kind == "interaction"), -1)
+        partner = next(((a, b) for kind, a, b, _ in parts if kind == "interaction"), (0, 0))
+        return Layout(
+            length,
+            t_s,
+            t_i,
+            *partner,
+            combine_captions([text for *_, text in parts]),
+            tuple(kind for kind, *_ in parts),
+            tuple(parts),
+        )
 
 
 def plan_layout(
@@ -117,7 +139,9 @@ def plan_layout(
             raise InterSynError("interaction_start given without an interaction description")
         if solo_start not in (None, 0):
             raise InterSynError(f"solo_start={solo_start}: a solo-only motion starts at frame 0")
-        return Layout(frames, 0, -1, 0, 0, combine_captions([solo]), ("solo",))
+        return Layout(
+            frames, 0, -1, 0, 0, combine_captions([solo]), ("solo",), (("solo", 0, frames, solo),)
+        )
     interaction_text = combine_captions([interaction, *extra]).rstrip(".")
     if solo is None:
         if solo_start is not None:
@@ -127,7 +151,14 @@ def plan_layout(
                 f"interaction_start={interaction_start}: an interaction-only motion starts at 0"
             )
         return Layout(
-            frames, -1, 0, 0, frames, combine_captions([interaction_text]), ("interaction",)
+            frames,
+            -1,
+            0,
+            0,
+            frames,
+            combine_captions([interaction_text]),
+            ("interaction",),
+            (("interaction", 0, frames, interaction_text),),
         )
     if solo_start and interaction_start:
         raise InterSynError(
@@ -146,11 +177,19 @@ def plan_layout(
             frames,
             combine_captions([solo, interaction_text]),
             ("solo", "interaction"),
+            (("solo", 0, t_i, solo), ("interaction", t_i, frames, interaction_text)),
         )
     t_s = solo_start if solo_start else max(MIN_SEGMENT, frames // 2)
     _check_segments(t_s, frames, "solo_start")
     return Layout(
-        frames, t_s, 0, 0, t_s, combine_captions([interaction_text, solo]), ("interaction", "solo")
+        frames,
+        t_s,
+        0,
+        0,
+        t_s,
+        combine_captions([interaction_text, solo]),
+        ("interaction", "solo"),
+        (("interaction", 0, t_s, interaction_text), ("solo", t_s, frames, solo)),
     )
 
 
@@ -281,6 +320,11 @@ class InterSynPipeline:
         """Frames the model generates in one pass."""
         return self.model.config.data.interleave.frames
 
+    @property
+    def overlap(self) -> int:
+        """Frames consecutive windows share when a motion is longer than the window."""
+        return max(8, self.window // 16 * 4)
+
     @torch.inference_mode()
     def __call__(
         self,
@@ -309,11 +353,6 @@ class InterSynPipeline:
         frames = self.window if frames is None else frames
         if isinstance(frames, bool) or not isinstance(frames, int) or frames < 2:
             raise InterSynError(f"frames={frames!r}: expected an integer >= 2")
-        if frames > self.window:
-            raise InterSynError(
-                f"frames={frames}: longer than this model's {self.window}-frame window; "
-                "longer motions are not supported yet"
-            )
         if people is None:
             people = 1 if interaction is None else 2
         if isinstance(people, bool) or not isinstance(people, int) or people < 1:
@@ -322,6 +361,11 @@ class InterSynPipeline:
             raise InterSynError(f"people={people}: more than one person needs an interaction text")
         if interaction is not None and people < 2:
             raise InterSynError("people=1: an interaction needs at least 2 people")
+        if frames > self.window and people > 2:
+            raise InterSynError(
+                f"people={people} with frames={frames}: more than two people are only supported "
+                f"within the model's {self.window}-frame window"
+            )
         for name, value, low in (("steps", steps, 1), ("num_samples", num_samples, 1)):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise InterSynError(f"{name}={value!r}: expected an integer >= {low}")
@@ -331,14 +375,29 @@ class InterSynPipeline:
         layout = plan_layout(solo, interaction, solo_start, interaction_start, frames, extra)
 
         started = time.perf_counter()
-        features = self._sample(layout, people, seed, steps, float(guidance), num_samples, progress)
         presence = layout.presence(people)
-        joints = np.asarray(
-            features_to_pair(
-                features.astype(np.float64),
-                presence=np.broadcast_to(presence, features.shape[:3]).copy(),
+        if frames > self.window:
+            world = self._sample_long(
+                layout, people, seed, steps, float(guidance), num_samples, progress
+            )[:, :people]
+            features = _features_of(world, presence)
+            # Joints decoded from the returned features, so the two outputs agree exactly.
+            joints = np.asarray(
+                features_to_pair(
+                    features.astype(np.float64),
+                    presence=np.broadcast_to(presence, features.shape[:3]).copy(),
+                )
             )
-        )
+        else:
+            features = self._sample(
+                layout, people, seed, steps, float(guidance), num_samples, progress
+            )
+            joints = np.asarray(
+                features_to_pair(
+                    features.astype(np.float64),
+                    presence=np.broadcast_to(presence, features.shape[:3]).copy(),
+                )
+            )
         joints = _hold_absent(joints, presence).astype(np.float32)
         elapsed = time.perf_counter() - started
         texts = {
@@ -391,14 +450,22 @@ class InterSynPipeline:
         guidance: float,
         num_samples: int,
         progress: bool,
+        *,
+        generator: torch.Generator | None = None,
+        known: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> np.ndarray:
-        """Normalised sampling of person x + partners, coordinator refinement, de-normalised."""
+        """Normalised sampling of person x + partners, coordinator refinement, de-normalised.
+
+        `known = (features (N, 2, T, D) unnormalised, rows (N, 2, T) bool)` fixes those rows by
+        in-painting (long motions: the overlap with the previous window).
+        """
         model, device = self.model, self.device
         T, D = layout.frames, model.config.model.feature_dim
         presence = torch.from_numpy(layout.presence(2)).to(device)[None].expand(num_samples, -1, -1)
         valid = torch.ones(num_samples, T, dtype=torch.bool, device=device)
         cond = self._condition(layout.caption, layout, num_samples)
-        generator = torch.Generator(device=device).manual_seed(seed)
+        if generator is None:
+            generator = torch.Generator(device=device).manual_seed(seed)
 
         def model_fn(x_t: torch.Tensor, t: torch.Tensor, drop: torch.Tensor) -> torch.Tensor:
             times = x_t.shape[0] // num_samples
@@ -432,7 +499,15 @@ class InterSynPipeline:
                 device=device,
             )
 
-        first = sample()
+        inpaint = None
+        if known is not None:
+            values = torch.from_numpy(known[0]).float().to(device)
+            rows = torch.from_numpy(known[1]).to(device) & presence
+            inpaint = (
+                model.stats.normalize(values) * rows[..., None],
+                rows[..., None].expand(shape),
+            )
+        first = sample(inpaint)
         motions = [first[:, 0], first[:, 1]]
         for _ in range(people - 2):  # more partners: person x held fixed by in-painting
             known = torch.zeros(shape, device=device)
@@ -447,6 +522,109 @@ class InterSynPipeline:
             group = model.coordinator.refine_group(group, cond, group_presence, valid)
         group = torch.where(group_presence[..., None], model.stats.denormalize(group), 0.0)
         return group.cpu().numpy()
+
+    def _sample_long(
+        self,
+        layout: Layout,
+        people: int,
+        seed: int,
+        steps: int,
+        guidance: float,
+        num_samples: int,
+        progress: bool,
+    ) -> np.ndarray:
+        """Motions longer than the window: overlapping windows, each in-painting its overlap.
+
+        Window k starts where person x stands at its first frame (its canonical frame); the
+        overlap's features are recomputed from the motion made so far, expressed in that frame,
+        and fixed by in-painting, so the new window continues it; the windows are then placed
+        in one world frame and cross-faded linearly over the overlap. Returns joints
+        `(N, 2, frames, 22, 3)` in person x's frame at frame 0.
+        """
+        from intersyn.kinematics.pair import pair_to_features
+        from intersyn.kinematics.representation import canonicalize
+
+        window, total = self.window, layout.frames
+        overlap = self.overlap
+        starts = [0]
+        while starts[-1] + window < total:
+            starts.append(min(starts[-1] + window - overlap, total - window))
+        presence = layout.presence(2)
+        world = np.zeros((num_samples, 2, total, 22, 3))
+        generator = torch.Generator(device=self.device).manual_seed(seed)
+        previous_end = 0
+        for start in starts:
+            part = layout.window(start, window)
+            rows = presence[:, start : start + window]
+            known = None
+            shared = previous_end - start  # frames this window shares with the motion so far
+            if shared > 0:
+                # The motion so far, frames [start, start + shared], in person x's frame at `start`.
+                head = torch.from_numpy(world[:, :, start : start + shared + 1])
+                _, facing, origin = canonicalize(head[:, 0, :1], floor=False)
+                local = rot.quat_rotate(
+                    facing[:, None, None, None, :], head - origin[:, None, None, None, :]
+                )
+                here = rows[:, : shared + 1]
+                feats, valid_rows, frame = pair_to_features(
+                    local, presence=np.broadcast_to(here, local.shape[:3]).copy(), return_frame=True
+                )
+                feats = np.asarray(feats)
+                # pair_to_features re-floors to the lowest joint seen; put absolute heights back.
+                lift = frame.origin[:, 1].numpy()[:, None, None]
+                feats[..., 3] += lift[..., 0]
+                feats[..., 5:67:3] += lift
+                values = np.zeros((num_samples, 2, window, feats.shape[-1]))
+                values[:, :, :shared] = feats
+                known_rows = np.zeros((num_samples, 2, window), dtype=bool)
+                known_rows[:, :, :shared] = np.asarray(valid_rows)
+                known = (values * known_rows[..., None], known_rows)
+            part_features = self._sample(
+                part,
+                2,
+                seed,
+                steps,
+                guidance,
+                num_samples,
+                progress,
+                generator=generator,
+                known=known,
+            )
+            local = np.asarray(
+                features_to_pair(
+                    part_features.astype(np.float64),
+                    presence=np.broadcast_to(rows, part_features.shape[:3]).copy(),
+                )
+            )
+            if start == 0:
+                placed = local
+            else:
+                here = torch.from_numpy(world[:, 0, start : start + 1])
+                _, facing, origin = canonicalize(here, floor=False)
+                back = rot.quat_conjugate(facing)[:, None, None, None, :]
+                placed = (
+                    rot.quat_rotate(back, torch.from_numpy(local)) + origin[:, None, None, None, :]
+                ).numpy()
+            placed = placed * rows[None, :, :, None, None]
+            fade = np.zeros(window)
+            if shared > 0:
+                fade[:shared] = 1.0 - (np.arange(shared) + 1) / (shared + 1)
+            old = world[:, :, start : start + window]
+            blend = fade[None, None, :, None, None] * (rows[None, :, :, None, None] > 0)
+            world[:, :, start : start + window] = blend * old + (1 - blend) * placed
+            previous_end = start + window
+        return world
+
+
+def _features_of(joints: np.ndarray, presence: np.ndarray) -> np.ndarray:
+    """Pair features `(N, K, T, 267)` of joints `(N, K, T, 22, 3)` (last frame repeated)."""
+    from intersyn.kinematics.pair import pair_to_features
+
+    padded = np.concatenate([joints, joints[:, :, -1:]], axis=2)
+    rows = np.concatenate([presence, presence[:, -1:]], axis=1)
+    rows = np.broadcast_to(rows, padded.shape[:3]).copy()
+    features, _ = pair_to_features(padded, presence=rows)
+    return np.asarray(features, dtype=np.float32)
 
 
 def _hold_absent(joints: np.ndarray, presence: np.ndarray) -> np.ndarray:
