@@ -268,3 +268,22 @@ def test_longer_than_the_window(pipe):
     assert np.abs(decoded - result.joints[0])[rows].max() < 0.05
     solo = pipe(solo="a person walks", frames=200, steps=5)
     assert solo.joints.shape == (1, 1, 200, 22, 3)
+
+
+def test_shipped_default_model_generates():
+    """The package ships a default checkpoint that loads with no path and generates."""
+    import json
+    from importlib import resources
+
+    card = json.loads((resources.files("intersyn") / "assets" / "default.json").read_text())
+    pipe = InterSynPipeline.from_pretrained()
+    assert pipe.model.sha256 == card["sha256"] and pipe.model.config.name == "cpu"
+    assert pipe.model.steps == card["trained_steps"]
+    result = pipe(solo="a person walks forward", interaction="two people shake hands", steps=3)
+    assert result.joints.shape == (1, 2, 196, 22, 3) and np.isfinite(result.joints).all()
+    # A person, not noise: bone lengths near the reference skeleton and feet near the floor.
+    from intersyn.kinematics.skeleton import REFERENCE_BONE_LENGTHS, bone_lengths
+
+    lengths = bone_lengths(torch.from_numpy(result.joints[0, 0].astype(np.float64))).mean(0)
+    assert np.allclose(lengths.numpy(), REFERENCE_BONE_LENGTHS[1:], atol=0.03)
+    assert abs(result.joints[0, 0, :, [7, 8, 10, 11], 1].min()) < 0.1

@@ -129,15 +129,15 @@ def _tiny() -> TrainConfig:
 
 
 def _cpu() -> TrainConfig:
-    # The shipped default model. Measured on the 2-core CPU (bench/bench_model.py and a probe
-    # run): ~0.5 s of model compute per stage-1 step of batch 32 with U(·) samples built in a
-    # worker alongside, ~0.3 s per stage-2 step, so 4000 + 1200 steps fit in < 60 min.
+    # The shipped default model. Measured on the 2-core CPU: stage 1 runs ~1.5 steps/s at
+    # batch 32 (~45 min for 4000 steps); stage 2 ~1.1 steps/s, limited by building U(·)
+    # samples (every stage-2 batch is interleaved), so 500 steps (~8 min) keep both < 60 min.
     return TrainConfig(
         name="cpu",
         model=model_preset("cpu"),
         data=DataConfig(batch_size=32, workers=1),
         ins=OptimConfig(lr=3e-4, warmup_steps=300, steps=4_000, ema_decay=0.998),
-        rec=OptimConfig(lr=3e-4, warmup_steps=100, steps=1_200, ema_decay=0.995),
+        rec=OptimConfig(lr=3e-4, warmup_steps=100, steps=500, ema_decay=0.995),
         checkpoint_every=250,
     )
 
