@@ -144,11 +144,15 @@ def _run_jobs(jobs, sources, workers, progress, count) -> Iterator:
     bar = tqdm(total=count, disable=not progress, desc="interleaving", unit="sample")
     try:
         if workers <= 1:
-            _init_worker(*sources)
-            for job in jobs:
-                result = _build_shard(job)
-                bar.update(job[2])
-                yield result
+            threads = torch.get_num_threads()
+            try:
+                _init_worker(*sources)
+                for job in jobs:
+                    result = _build_shard(job)
+                    bar.update(job[2])
+                    yield result
+            finally:
+                torch.set_num_threads(threads)  # _init_worker pinned this process to one thread
             return
         with ProcessPoolExecutor(
             max_workers=workers, initializer=_init_worker, initargs=sources
