@@ -116,3 +116,15 @@ def test_bad_arguments(bank, solo_items):
         SoloDataset([SoloItem("x", np.zeros((3, 263), np.float32), ())])
     with pytest.raises(InterSynError, match="no solo clips and no interaction clips"):
         SourceBank([], [])
+
+
+def test_layout_mix(bank):
+    layouts = [("s-i-s", "ts0-random-ti"), ("i-s", "ti0-random-ts"), ("i", "ti0-random-ts")]
+    dataset = InterleavedDataset(bank, InterleaveConfig(), layouts=layouts)
+    seen = set()
+    for index in range(30):
+        sample = dataset[index]
+        seen.add((sample.solo_start == NO_SEGMENT, sample.interaction_start == 0))
+        if sample.solo_start == NO_SEGMENT:  # interaction only: both people everywhere
+            assert sample.presence[:, sample.valid].all()
+    assert seen == {(False, False), (False, True), (True, True)}

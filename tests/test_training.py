@@ -264,3 +264,11 @@ def test_paper_config_forward_backward():
     )
     out.square().mean().backward()
     assert out.shape == x.shape
+
+
+def test_layout_mix_config_round_trip():
+    cfg = train_preset("cpu")
+    assert ("i", "ti0-random-ts") in cfg.data.layouts
+    assert TrainConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+    with pytest.raises(InterSynError, match="organisation 's-s'"):
+        TrainConfig.from_dict({"data": {"layouts": [["s-s", "ts0-random-ti"]]}})

@@ -10,6 +10,7 @@ a fixed T with masks, so one model sees both:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -153,18 +154,32 @@ class InterleavedDataset(Dataset):
     """
 
     def __init__(
-        self, bank: SourceBank, config: InterleaveConfig, length: int = 2**40, seed: int = 0
+        self,
+        bank: SourceBank,
+        config: InterleaveConfig,
+        length: int = 2**40,
+        seed: int = 0,
+        layouts: Sequence[tuple[str, str]] = (),
     ) -> None:
         if length < 1:
             raise InterSynError(f"interleaved dataset length={length}: expected at least 1")
         self.bank, self.config, self.length, self.seed = bank, config, length, seed
+        # Each sample draws its (organisation, timing) from `layouts` when given.
+        self.configs = [
+            dataclasses.replace(config, organisation=o, timing=t) for o, t in layouts
+        ] or [config]
 
     def __len__(self) -> int:
         return self.length
 
     def __getitem__(self, index: int) -> MotionSample:
         rng = np.random.default_rng([self.seed, int(index)])
-        sample = self.bank.sample(rng, self.config)
+        config = (
+            self.configs[int(rng.integers(len(self.configs)))]
+            if len(self.configs) > 1
+            else self.config
+        )
+        sample = self.bank.sample(rng, config)
         features, rows = sample.features()
         return MotionSample(
             features=features,

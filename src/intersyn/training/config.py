@@ -33,6 +33,9 @@ class DataConfig:
     """How training batches are drawn (paper §5.1: interleaved and single-person alternate)."""
 
     interleave: InterleaveConfig = field(default_factory=InterleaveConfig)
+    # (organisation, timing) pairs drawn uniformly per interleaved sample; empty = always
+    # `interleave`'s own. A mix teaches interaction-first and interaction-only timelines too.
+    layouts: tuple[tuple[str, str], ...] = ()
     interleaved_fraction: float = 0.5  # share of interleaved batches; 0.5 = strict alternation
     batch_size: int = 64  # global batch (split across processes)
     workers: int = 1  # DataLoader worker processes building U(·) samples
@@ -40,6 +43,17 @@ class DataConfig:
     max_pair_clips: int | None = None  # cap on interaction clips loaded (None = all)
     stats_samples: int = 512  # samples used to estimate the feature mean/std
     skip_bad: bool = False  # log and skip unreadable clips (partial downloads) instead of failing
+
+    def __post_init__(self) -> None:
+        try:
+            layouts = tuple((str(o), str(t)) for o, t in self.layouts)  # JSON gives lists
+        except (TypeError, ValueError):
+            raise InterSynError(
+                f"data.layouts: expected (organisation, timing) pairs, got {self.layouts!r}"
+            ) from None
+        for organisation, timing in layouts:  # fail at load, not mid-training
+            dataclasses.replace(self.interleave, organisation=organisation, timing=timing)
+        object.__setattr__(self, "layouts", layouts)
 
 
 @dataclass(frozen=True)
@@ -135,7 +149,16 @@ def _cpu() -> TrainConfig:
     return TrainConfig(
         name="cpu",
         model=model_preset("cpu"),
-        data=DataConfig(batch_size=32, workers=1),
+        data=DataConfig(
+            batch_size=32,
+            workers=1,
+            layouts=(
+                ("s-i-s", "ts0-random-ti"),
+                ("s-i", "ts0-random-ti"),
+                ("i-s", "ti0-random-ts"),
+                ("i", "ti0-random-ts"),
+            ),
+        ),
         ins=OptimConfig(lr=3e-4, warmup_steps=300, steps=4_000, ema_decay=0.998),
         rec=OptimConfig(lr=3e-4, warmup_steps=100, steps=500, ema_decay=0.995),
         checkpoint_every=250,

@@ -107,12 +107,15 @@ class DataPlan:
 
 
 def plan_data(cfg: TrainConfig, bank: SourceBank, solo_items, stage: str) -> DataPlan:
-    kinds = cfg.data.interleave.kinds()
     has_pairs, has_solo = bool(bank.pairs), bool(bank.solo)
-    can_interleave = has_pairs and (has_solo or "s" not in kinds)
-    interleaved = (
-        InterleavedDataset(bank, cfg.data.interleave, seed=cfg.seed) if can_interleave else None
-    )
+    layouts = cfg.data.layouts or ((cfg.data.interleave.organisation, cfg.data.interleave.timing),)
+    # Without solo clips only the interaction-only layouts can be built.
+    usable = [(o, t) for o, t in layouts if has_solo or "s" not in o.split("-")]
+    interleaved = None
+    if has_pairs and usable:
+        interleaved = InterleavedDataset(
+            bank, cfg.data.interleave, seed=cfg.seed, layouts=usable if cfg.data.layouts else ()
+        )
     solo = (
         SoloDataset(solo_items, cfg.data.interleave.frames, seed=cfg.seed) if solo_items else None
     )
