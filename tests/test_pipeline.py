@@ -237,7 +237,7 @@ def test_bad_checkpoints(tiny_checkpoint, tmp_path):
 
 def test_longer_than_the_window(pipe):
     """Overlapping windows with in-painting: any length, same layout rules, deterministic."""
-    result = pipe(
+    request = dict(
         solo="a person walks",
         interaction="two people hug",
         interaction_start=70,
@@ -245,18 +245,12 @@ def test_longer_than_the_window(pipe):
         seed=0,
         steps=5,
     )
+    result = pipe(**request)
     assert result.joints.shape == (1, 2, 150, 22, 3) and np.isfinite(result.joints).all()
     assert result.features.shape == (1, 2, 150, 267)
     assert not result.presence[1, :70].any() and result.presence[1, 70:].all()
     assert result.meta["frames"] == 150
-    again = pipe(
-        solo="a person walks",
-        interaction="two people hug",
-        interaction_start=70,
-        frames=150,
-        seed=0,
-        steps=5,
-    )
+    again = pipe(**request)
     assert np.array_equal(again.joints, result.joints)
     # Person x starts at the origin of its own frame; the features describe the joints.
     from intersyn.kinematics.pair import features_to_pair

@@ -95,6 +95,22 @@ class Layout:
         mask[1:, self.partner_start : self.partner_end] = True
         return mask
 
+    @classmethod
+    def from_segments(cls, frames: int, segments: list[tuple[str, int, int, str]]) -> Layout:
+        """The layout of `segments` `(kind, start, end, caption)` in time order."""
+        t_s = next((a for kind, a, _, _ in segments if kind == "solo"), -1)
+        t_i = next((a for kind, a, _, _ in segments if kind == "interaction"), -1)
+        partner = next(((a, b) for kind, a, b, _ in segments if kind == "interaction"), (0, 0))
+        return cls(
+            frames,
+            t_s,
+            t_i,
+            *partner,
+            combine_captions([text for *_, text in segments]),
+            tuple(kind for kind, *_ in segments),
+            tuple(segments),
+        )
+
     def window(self, start: int, length: int) -> Layout:
         """The part of the timeline in frames `[start, start + length)`, as its own layout."""
         parts = [
@@ -102,18 +118,7 @@ class Layout:
             for kind, a, b, text in self.segments
             if a < start + length and b > start
         ]
-        t_s = next((a for kind, a, _, _ in parts if kind == "solo"), -1)
-        t_i = next((a for kind, a, _, _ in parts if kind == "interaction"), -1)
-        partner = next(((a, b) for kind, a, b, _ in parts if kind == "interaction"), (0, 0))
-        return Layout(
-            length,
-            t_s,
-            t_i,
-            *partner,
-            combine_captions([text for *_, text in parts]),
-            tuple(kind for kind, *_ in parts),
-            tuple(parts),
-        )
+        return Layout.from_segments(length, parts)
 
 
 def plan_layout(
@@ -139,9 +144,7 @@ def plan_layout(
             raise InterSynError("interaction_start given without an interaction description")
         if solo_start not in (None, 0):
             raise InterSynError(f"solo_start={solo_start}: a solo-only motion starts at frame 0")
-        return Layout(
-            frames, 0, -1, 0, 0, combine_captions([solo]), ("solo",), (("solo", 0, frames, solo),)
-        )
+        return Layout.from_segments(frames, [("solo", 0, frames, solo)])
     interaction_text = combine_captions([interaction, *extra]).rstrip(".")
     if solo is None:
         if solo_start is not None:
@@ -150,16 +153,7 @@ def plan_layout(
             raise InterSynError(
                 f"interaction_start={interaction_start}: an interaction-only motion starts at 0"
             )
-        return Layout(
-            frames,
-            -1,
-            0,
-            0,
-            frames,
-            combine_captions([interaction_text]),
-            ("interaction",),
-            (("interaction", 0, frames, interaction_text),),
-        )
+        return Layout.from_segments(frames, [("interaction", 0, frames, interaction_text)])
     if solo_start and interaction_start:
         raise InterSynError(
             f"solo_start={solo_start} and interaction_start={interaction_start}: exactly one "
@@ -169,27 +163,13 @@ def plan_layout(
     if solo_first:
         t_i = interaction_start if interaction_start else max(MIN_SEGMENT, frames // 3)
         _check_segments(t_i, frames, "interaction_start")
-        return Layout(
-            frames,
-            0,
-            t_i,
-            t_i,
-            frames,
-            combine_captions([solo, interaction_text]),
-            ("solo", "interaction"),
-            (("solo", 0, t_i, solo), ("interaction", t_i, frames, interaction_text)),
+        return Layout.from_segments(
+            frames, [("solo", 0, t_i, solo), ("interaction", t_i, frames, interaction_text)]
         )
     t_s = solo_start if solo_start else max(MIN_SEGMENT, frames // 2)
     _check_segments(t_s, frames, "solo_start")
-    return Layout(
-        frames,
-        t_s,
-        0,
-        0,
-        t_s,
-        combine_captions([interaction_text, solo]),
-        ("interaction", "solo"),
-        (("interaction", 0, t_s, interaction_text), ("solo", t_s, frames, solo)),
+    return Layout.from_segments(
+        frames, [("interaction", 0, t_s, interaction_text), ("solo", t_s, frames, solo)]
     )
 
 
