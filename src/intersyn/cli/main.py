@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from intersyn.errors import InterSynError
 
 # Module names under intersyn.cli, in the order `--help` lists them.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("generate", "train", "dataset", "convert")
+SUBCOMMAND_MODULES: tuple[str, ...] = ("generate", "train", "dataset", "evaluator", "convert")
 
 
 def build_parser() -> argparse.ArgumentParser:
