@@ -18,7 +18,6 @@ from __future__ import annotations
 import io
 import logging
 import math
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,7 +25,7 @@ import numpy as np
 
 from intersyn.data.schema import Caption, LoadedItems, LoadReport, NpyRows, SoloItem
 from intersyn.errors import InterSynError
-from intersyn.io import atomic_open
+from intersyn.io import write_bytes
 
 HUMANML3D_DIR = "HumanML3D"
 HUMANML3D_FPS = 20
@@ -234,26 +233,6 @@ def load_humanml3d(
 # ---------------------------------------------------------------------------------------------
 
 
-def write_file(path: Path, data: bytes, *, sync: bool = True) -> None:
-    """Write `data` through a temporary sibling file and `os.replace`.
-
-    `sync=False` skips the per-file fsync: for files inside a staging folder that is flushed
-    once as a whole (`os.sync()`) before it is renamed into place.
-    """
-    if sync:
-        with atomic_open(path, "wb") as handle:
-            handle.write(data)
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def npy_bytes(array: np.ndarray) -> bytes:
     """The `.npy` file content of an array."""
     buffer = io.BytesIO()
@@ -293,14 +272,14 @@ def write_humanml3d_clip(
     if not captions:
         raise InterSynError(f"clip {clip_id}: no captions; expected at least one")
     text = "".join(format_caption_line(c) + "\n" for c in captions)
-    write_file(base / "new_joint_vecs" / f"{clip_id}.npy", npy_bytes(features), sync=sync)
-    write_file(base / "new_joints" / f"{clip_id}.npy", npy_bytes(joints), sync=sync)
-    write_file(base / "texts" / f"{clip_id}.txt", text.encode("utf-8"), sync=sync)
+    write_bytes(base / "new_joint_vecs" / f"{clip_id}.npy", npy_bytes(features), sync=sync)
+    write_bytes(base / "new_joints" / f"{clip_id}.npy", npy_bytes(joints), sync=sync)
+    write_bytes(base / "texts" / f"{clip_id}.txt", text.encode("utf-8"), sync=sync)
 
 
 def write_split_file(path: Path, ids: Sequence[str]) -> None:
     """Write a split file: one id per line."""
-    write_file(path, "".join(f"{i}\n" for i in ids).encode("utf-8"))
+    write_bytes(path, "".join(f"{i}\n" for i in ids).encode("utf-8"))
 
 
 def write_humanml3d_splits(

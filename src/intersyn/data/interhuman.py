@@ -24,11 +24,11 @@ from intersyn.data.humanml3d import (
     npy_bytes,
     read_npy_checked,
     read_split,
-    write_file,
     write_split_file,
 )
 from intersyn.data.schema import LoadedItems, LoadReport, PairItem, RawPair
 from intersyn.errors import InterSynError
+from intersyn.io import write_bytes
 from intersyn.kinematics.pair import INTERHUMAN_RAW_MIN_COLUMNS, raw_interhuman_to_joints
 
 INTERHUMAN_DIR = "InterHuman"
@@ -224,12 +224,12 @@ def write_interhuman_clip(
             )
     for k, array in enumerate(arrays, start=1):
         path = base / "motions_processed" / f"person{k}" / f"{clip_id}.npy"
-        write_file(path, npy_bytes(array), sync=sync)
-    write_file(base / "annots" / f"{clip_id}.txt", annots.encode("utf-8"), sync=sync)
+        write_bytes(path, npy_bytes(array), sync=sync)
+    write_bytes(base / "annots" / f"{clip_id}.txt", annots.encode("utf-8"), sync=sync)
     if separate is not None:
         for k, text in enumerate(separate, start=1):
             path = base / "separate_annots" / f"text{k}" / f"{clip_id}.txt"
-            write_file(path, text.encode("utf-8"), sync=sync)
+            write_bytes(path, text.encode("utf-8"), sync=sync)
 
 
 def _id_order(clip_id: str) -> tuple[int, str]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -32,7 +32,7 @@ import torch
 from intersyn.errors import InterSynError
 from intersyn.kinematics import rotations as rot
 from intersyn.kinematics.fk import retarget
-from intersyn.kinematics.pair import PAIR_FEATURE_DIM, pair_to_features
+from intersyn.kinematics.pair import pair_to_features
 from intersyn.kinematics.skeleton import FACE_JOINTS, NUM_JOINTS, PARENTS, reference_offsets
 
 ORGANISATIONS: tuple[str, ...] = (
@@ -156,7 +156,6 @@ class InterleavedSample:
     organisation: str
     timing: str
     seed: int | None = None
-    meta: dict = field(default_factory=dict)
 
     @property
     def frames(self) -> int:
@@ -574,8 +573,3 @@ def combine_captions(captions: Sequence[str]) -> str:
     """w_u: the segment captions in order of appearance, as one text."""
     parts = [c.strip().rstrip(".") for c in captions if c.strip()]
     return ". ".join(part[:1].upper() + part[1:] for part in parts) + "."
-
-
-def pair_feature_dim() -> int:
-    """Width of the feature U(·) produces per person (263 + placement)."""
-    return PAIR_FEATURE_DIM

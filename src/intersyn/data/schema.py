@@ -15,6 +15,7 @@ from typing import Generic, TypeVar
 import numpy as np
 
 from intersyn.errors import InterSynError
+from intersyn.kinematics.pair import zup_to_yup
 
 T = TypeVar("T")
 
@@ -135,11 +136,7 @@ class PairItem:
                 for path in (self.joints.person1, self.joints.person2)
             ]
         ).astype(np.float32, copy=False)  # (2, T, 312), Z up
-        # The same mapping as `kinematics.pair.raw_interhuman_to_joints`, (x, y, z) → (x, z, −y),
-        # in numpy: this runs per item in data loading, where torch's thread pool costs more
-        # than the work (tests check both agree).
-        zup = raw[..., :66].reshape(2, frames, 22, 3)
-        joints = np.stack([zup[..., 0], zup[..., 2], -zup[..., 1]], axis=-1)
+        joints = zup_to_yup(raw[..., :66].reshape(2, frames, 22, 3))
         rotations = np.ascontiguousarray(raw[..., 186:312].reshape(2, frames, 21, 6))
         return joints, rotations
 

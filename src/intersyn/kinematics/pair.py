@@ -40,11 +40,6 @@ INTERHUMAN_CONTACT_HEIGHTS = (0.12, 0.05, 0.12, 0.05)  # (l_ankle, l_foot, r_ank
 PLACEMENT_DIM = 4
 PAIR_FEATURE_DIM = FEATURE_DIM + PLACEMENT_DIM  # 267
 
-# Z-up (InterHuman files) → Y-up: (x, y, z) → (x, z, −y), a −90° rotation about X.
-_ZUP_TO_YUP = torch.tensor(
-    [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]], dtype=torch.float64
-)
-
 
 class IH_SLICES:
     """Named column ranges of InterHuman's 262-dim per-person feature (REFERENCE.md §2.3)."""
@@ -60,14 +55,20 @@ class IH_SLICES:
 # ---------------------------------------------------------------------------------------------
 
 
-def zup_to_yup(points: torch.Tensor) -> torch.Tensor:
-    """Convert `(..., 3)` points from InterHuman's Z-up to Y-up."""
-    return points @ _ZUP_TO_YUP.to(points).T
+def zup_to_yup(points: ArrayLike) -> ArrayLike:
+    """`(..., 3)` points from InterHuman's Z-up to Y-up: (x, y, z) → (x, z, −y) (−90° about X).
+
+    A permutation of axes, so numpy and torch inputs both stay in their own library (loaders
+    call it per item, where torch's thread pool would cost more than the work).
+    """
+    stack = torch.stack if isinstance(points, torch.Tensor) else np.stack
+    return stack((points[..., 0], points[..., 2], -points[..., 1]), -1)
 
 
-def yup_to_zup(points: torch.Tensor) -> torch.Tensor:
-    """Convert `(..., 3)` points from Y-up back to InterHuman's Z-up."""
-    return points @ _ZUP_TO_YUP.to(points)
+def yup_to_zup(points: ArrayLike) -> ArrayLike:
+    """`(..., 3)` points from Y-up back to InterHuman's Z-up: (x, y, z) → (x, −z, y)."""
+    stack = torch.stack if isinstance(points, torch.Tensor) else np.stack
+    return stack((points[..., 0], -points[..., 2], points[..., 1]), -1)
 
 
 def raw_interhuman_to_joints(raw: ArrayLike) -> tuple[ArrayLike, ArrayLike]:

@@ -152,7 +152,7 @@ def make_batches(
     )
 
 
-def fixed_batches(plan: DataPlan, count: int, batch_size: int, frames: int) -> list[Batch]:
+def fixed_batches(plan: DataPlan, count: int, batch_size: int) -> list[Batch]:
     """Deterministic batches from reserved sample ids (statistics, validation)."""
     from intersyn.data.loaders import collate_samples
 
@@ -279,7 +279,6 @@ def _train(
                 plan_data(cfg, bank, solo_items, "ins"),
                 max(1, cfg.data.stats_samples // cfg.data.batch_size),
                 min(cfg.data.batch_size, cfg.data.stats_samples),
-                cfg.data.interleave.frames,
             )
         )
     coordinator.set_normalization(stats.mean.to(info.device), stats.std.to(info.device))
@@ -374,7 +373,7 @@ def _run_stage(name: str, state: dict, payload: dict | None) -> dict[str, float]
         info.device,
         positions,
     )
-    validation = fixed_batches(plan, VALIDATION_BATCHES, local, cfg.data.interleave.frames)
+    validation = fixed_batches(plan, VALIDATION_BATCHES, local)
     best = payload.get("best_val", math.inf) if payload else math.inf
     autocast = (
         torch.autocast("cuda", dtype=torch.bfloat16)

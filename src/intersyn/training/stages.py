@@ -21,6 +21,7 @@ from intersyn.data.loaders import Batch
 from intersyn.diffusion.schedule import NoiseSchedule
 from intersyn.errors import InterSynError
 from intersyn.kinematics.pair import decode_pair_rows
+from intersyn.kinematics.representation import FEATURE_DIM, std_slice_average
 from intersyn.losses.combine import LossConfig, total_ins_loss, total_rec_loss
 from intersyn.models.coordinator import Coordinator
 from intersyn.models.denoiser import MotionDenoiser
@@ -51,14 +52,15 @@ class FeatureStats:
         return cls(torch.as_tensor(data["mean"]).float(), torch.as_tensor(data["std"]).float())
 
 
-# HumanML3D averages the std within each slice of the 263-dim feature (REFERENCE §1.8); the
-# placement channels keep their own std.
-_STD_GROUPS = ((0, 1), (1, 3), (3, 4), (4, 67), (67, 193), (193, 259), (259, 263))
 MIN_STD = 1e-2  # channels that barely vary (e.g. cos ψ of solo data) must not blow up
 
 
 def estimate_stats(batches: list[Batch]) -> FeatureStats:
-    """Feature statistics from a few batches: masked mean, slice-averaged std, floor MIN_STD."""
+    """Feature statistics from a few batches: masked mean, std floored at MIN_STD.
+
+    The 263 HumanML3D columns get HumanML3D's slice-averaged std (REFERENCE §1.8); the
+    placement channels keep their own.
+    """
     rows = []
     for batch in batches:
         mask = batch.presence & batch.valid[:, None, :]
@@ -66,11 +68,9 @@ def estimate_stats(batches: list[Batch]) -> FeatureStats:
     data = torch.cat(rows)
     if data.shape[0] < 2:
         raise InterSynError("feature statistics: fewer than 2 present frames in the sampled data")
-    mean = data.mean(0)
     std = data.std(0)
-    for lo, hi in _STD_GROUPS:
-        std[lo:hi] = std[lo:hi].mean()
-    return FeatureStats(mean.float(), std.clamp_min(MIN_STD).float())
+    std[:FEATURE_DIM] = std_slice_average(std[:FEATURE_DIM])
+    return FeatureStats(data.mean(0).float(), std.clamp_min(MIN_STD).float())
 
 
 class TextConditioner:
