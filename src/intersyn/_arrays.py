@@ -17,6 +17,29 @@ def _shape_text(shape: Sequence[Any]) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ")"
 
 
+def numeric_array(value: Any, name: str, expected: str) -> np.ndarray:
+    """`value` (array-like or torch tensor) as a float64 numpy array, or a one-line error.
+
+    Rejects what cannot be read as an array and non-numeric dtypes (strings, objects, bools);
+    shape and finiteness are the caller's to check. `expected` describes the wanted shape.
+    """
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    try:
+        array = np.asarray(value)
+    except Exception as exc:  # ragged lists and similar
+        raise InterSynError(
+            f"{name}: could not read as an array ({exc}); expected {expected}"
+        ) from None
+    if array.dtype == object or not (
+        np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)
+    ):
+        raise InterSynError(
+            f"{name}: expected a numeric array of shape {expected}, got dtype {array.dtype}"
+        )
+    return np.ascontiguousarray(array, dtype=np.float64)
+
+
 def as_motion_tensor(
     value: Any,
     name: str,
@@ -36,19 +59,7 @@ def as_motion_tensor(
     if isinstance(value, torch.Tensor):
         tensor, from_numpy = value, False
     else:
-        try:
-            array = np.asarray(value)
-        except Exception as exc:  # ragged lists and similar
-            raise InterSynError(
-                f"{name}: could not read as an array ({exc}); expected {want}"
-            ) from None
-        if array.dtype == object or not (
-            np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)
-        ):
-            raise InterSynError(
-                f"{name}: expected a numeric array of shape {want}, got dtype {array.dtype}"
-            )
-        tensor, from_numpy = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float64)), True
+        tensor, from_numpy = torch.from_numpy(numeric_array(value, name, want)), True
     if not tensor.is_floating_point():
         if tensor.dtype == torch.bool or tensor.is_complex():
             raise InterSynError(f"{name}: expected a real numeric array, got dtype {tensor.dtype}")

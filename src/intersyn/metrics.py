@@ -21,6 +21,7 @@ import numpy as np
 from scipy import linalg
 from tqdm.auto import tqdm
 
+from intersyn._arrays import numeric_array
 from intersyn.errors import InterSynError
 
 RngLike = np.random.Generator | int | None
@@ -61,27 +62,13 @@ PROTOCOLS: dict[str, MetricProtocol] = {"t2m": T2M_PROTOCOL, "intergen": INTERGE
 def _as_array(value: Any, name: str, ndim: int) -> np.ndarray:
     """Return `value` as a finite float64 array with `ndim` dimensions or raise InterSynError."""
     shape_text = {1: "(D,)", 2: "(N, D)", 3: "(N, R, D)"}.get(ndim, f"{ndim}-D")
-    if hasattr(value, "detach"):  # torch tensors without importing torch here
-        value = value.detach().cpu().numpy()
-    try:
-        array = np.asarray(value)
-    except Exception as exc:  # ragged lists and similar
-        raise InterSynError(
-            f"{name}: could not read as an array ({exc}); expected {shape_text}"
-        ) from None
-    if array.dtype == object or not (
-        np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)
-    ):
-        raise InterSynError(
-            f"{name}: expected a real numeric array {shape_text}, got dtype {array.dtype}"
-        )
+    array = numeric_array(value, name, shape_text)
     if array.ndim != ndim:
         raise InterSynError(f"{name}: expected shape {shape_text}, got shape {array.shape}")
     if array.size == 0:
         raise InterSynError(
             f"{name}: expected a non-empty array {shape_text}, got shape {array.shape}"
         )
-    array = array.astype(np.float64, copy=False)
     if not np.isfinite(array).all():
         bad = int((~np.isfinite(array)).sum())
         raise InterSynError(f"{name}: contains {bad} NaN/inf value(s); expected finite embeddings")
