@@ -357,9 +357,9 @@ class InterSynPipeline:
         started = time.perf_counter()
         presence = layout.presence(people)
         if frames > self.window:
-            world = self._sample_long(
-                layout, people, seed, steps, float(guidance), num_samples, progress
-            )[:, :people]
+            world = self._sample_long(layout, seed, steps, float(guidance), num_samples, progress)[
+                :, :people
+            ]
             features = _features_of(world, presence)
             # Joints decoded from the returned features, so the two outputs agree exactly.
             joints = np.asarray(
@@ -506,7 +506,6 @@ class InterSynPipeline:
     def _sample_long(
         self,
         layout: Layout,
-        people: int,
         seed: int,
         steps: int,
         guidance: float,
@@ -538,10 +537,13 @@ class InterSynPipeline:
             rows = presence[:, start : start + window]
             known = None
             shared = previous_end - start  # frames this window shares with the motion so far
-            if shared > 0:
-                # The motion so far, frames [start, start + shared], in person x's frame at `start`.
+            if shared > 0:  # every window but the first
+                # Person x's canonical frame at `start`: the new window's frame in the world.
+                _, facing, origin = canonicalize(
+                    torch.from_numpy(world[:, 0, start : start + 1]), floor=False
+                )
+                # The motion so far, frames [start, start + shared], in that frame.
                 head = torch.from_numpy(world[:, :, start : start + shared + 1])
-                _, facing, origin = canonicalize(head[:, 0, :1], floor=False)
                 local = rot.quat_rotate(
                     facing[:, None, None, None, :], head - origin[:, None, None, None, :]
                 )
@@ -576,11 +578,9 @@ class InterSynPipeline:
                     presence=np.broadcast_to(rows, part_features.shape[:3]).copy(),
                 )
             )
-            if start == 0:
+            if shared == 0:
                 placed = local
             else:
-                here = torch.from_numpy(world[:, 0, start : start + 1])
-                _, facing, origin = canonicalize(here, floor=False)
                 back = rot.quat_conjugate(facing)[:, None, None, None, :]
                 placed = (
                     rot.quat_rotate(back, torch.from_numpy(local)) + origin[:, None, None, None, :]
