@@ -230,3 +230,14 @@ def test_bad_sources(sources):
 
 def test_all_timing_modes_listed():
     assert set(TIMING_MODES) == {"ts0-ti60", "ti0-ts60", "ts0-random-ti", "ti0-random-ts"}
+
+
+def test_last_segment_source_is_drawn_uniformly(sources):
+    """The segment planned to fill the sequence must not favour the longest clips."""
+    solo, pairs, _ = sources
+    lengths = (40, 70, 100, 170)  # 20 fps frames; only the last could fill a long segment
+    clips = [SoloSource(f"c{n}", solo[0].joints[:n], (f"clip {n}",)) for n in lengths]
+    config = InterleaveConfig("i-s", "ti0-random-ts", frames=120, min_segment_frames=30)
+    chosen = [interleave(clips, pairs, seed, config).segments[1].source_id for seed in range(80)]
+    counts = {c.id: chosen.count(c.id) for c in clips}
+    assert min(counts.values()) >= 8, counts  # uniform: 20 each on average

@@ -412,7 +412,7 @@ def test_total_ins_loss_terms_and_weights() -> None:
         "bone_length",
         "total",
     }
-    rec = reconstruction_loss(b["pred"], b["target"], b["mask"]).mean()
+    rec = reconstruction_loss(b["pred"], b["target"], b["mask"], cfg.placement_weight).mean()
     smooth = smoothness_loss(b["joints_pred"], b["boundaries"], b["mask"]).mean()
     torch.testing.assert_close(out["rec"], rec)
     torch.testing.assert_close(out["smooth"], smooth)
@@ -446,7 +446,8 @@ def test_total_ins_loss_timestep_damping() -> None:
     per_sample = position_loss(b["joints_pred"], b["joints_target"], b["mask"])
     torch.testing.assert_close(out["position"], per_sample[[0, 2]].mean())
     torch.testing.assert_close(
-        out["rec"], reconstruction_loss(b["pred"], b["target"], b["mask"]).mean()
+        out["rec"],
+        reconstruction_loss(b["pred"], b["target"], b["mask"], cfg.placement_weight).mean(),
     )
     with pytest.raises(InterSynError, match="t: required"):
         total_ins_loss(b["pred"], b["target"], b["mask"], cfg, **joint_inputs(b))
@@ -494,3 +495,23 @@ def test_total_ins_loss_backward_in_float32() -> None:
     out["total"].backward()
     assert torch.isfinite(pred.grad).all() and torch.isfinite(joints.grad).all()
     assert joints.grad.abs().sum().item() > 0
+
+
+def test_reconstruction_placement_weight_known_answer():
+    from intersyn.losses.reconstruction import reconstruction_loss
+
+    D = 267
+    target = torch.zeros(1, 2, 3, D)
+    pred = target.clone()
+    pred[..., -1] = 1.0  # only the last placement channel is wrong, by 1
+    mask = torch.ones(1, 2, 3, dtype=torch.bool)
+    plain = reconstruction_loss(pred, target, mask)
+    torch.testing.assert_close(plain, torch.tensor([1.0 / D]))
+    weighted = reconstruction_loss(pred, target, mask, placement_weight=16.0)
+    torch.testing.assert_close(weighted, torch.tensor([16.0 / (D - 4 + 4 * 16.0)]))
+    pose = target.clone()
+    pose[..., 0] = 1.0  # a pose channel error counts less when placement weighs more
+    torch.testing.assert_close(
+        reconstruction_loss(pose, target, mask, placement_weight=16.0),
+        torch.tensor([1.0 / (D - 4 + 4 * 16.0)]),
+    )

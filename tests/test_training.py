@@ -272,3 +272,47 @@ def test_layout_mix_config_round_trip():
     assert TrainConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
     with pytest.raises(InterSynError, match="organisation 's-s'"):
         TrainConfig.from_dict({"data": {"layouts": [["s-s", "ts0-random-ti"]]}})
+
+
+def test_config_overrides():
+    from intersyn.training.config import apply_overrides
+
+    cfg = apply_overrides(
+        train_preset("cpu"),
+        ["loss.lambda_rela=0", "data.interleave.organisation=s-i-s-i", "ins.steps=10"],
+    )
+    assert cfg.loss.lambda_rela == 0 and cfg.data.interleave.organisation == "s-i-s-i"
+    assert cfg.ins.steps == 10 and cfg.loss.lambda_dm == train_preset("cpu").loss.lambda_dm
+    with pytest.raises(InterSynError, match="'loss.lambda_nope' is not a config entry"):
+        apply_overrides(cfg, ["loss.lambda_nope=1"])
+    with pytest.raises(InterSynError, match="expected KEY=VALUE"):
+        apply_overrides(cfg, ["loss.lambda_rela"])
+    with pytest.raises(InterSynError, match="organisation"):
+        apply_overrides(cfg, ["data.interleave.organisation=s-x"])
+
+
+def test_stage_two_ablation_from_a_trained_model(tmp_path, tiny_checkpoint, tiny_data_root):
+    """--init + --stage rec: stage 2 retrained (here without L_rela) on the same frozen INS."""
+    code = main(
+        [
+            "train", "--config", "tiny", "--data-root", str(tiny_data_root),
+            "--out", str(tmp_path / "abl"), "--stage", "rec", "--init", str(tiny_checkpoint),
+            "--set", "loss.lambda_rela=0", "--no-progress",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    base, ablated = (
+        load_trained_model(tiny_checkpoint),
+        load_trained_model(tmp_path / "abl" / "checkpoints" / "final.pt"),
+    )
+    assert ablated.config.loss.lambda_rela == 0 and ablated.steps == base.steps
+    for key, value in base.denoiser.state_dict().items():  # the INS is the one it started from
+        torch.testing.assert_close(ablated.denoiser.state_dict()[key], value)
+    assert torch.equal(ablated.stats.mean, base.stats.mean)
+    changed = any(
+        not torch.equal(value, base.coordinator.state_dict()[key])
+        for key, value in ablated.coordinator.state_dict().items()
+    )
+    assert changed, "stage 2 did not train the coordinator"
+    with pytest.raises(InterSynError, match="--stage rec or ins"):
+        train(train_preset("tiny"), tiny_data_root, tmp_path / "x", init=tiny_checkpoint)

@@ -17,6 +17,8 @@ the coordinator against person x (Eq. 9–10, pairwise).
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import importlib.resources
 import shutil
 import time
@@ -27,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from intersyn.data.interleave import combine_captions
 from intersyn.diffusion.guidance import guided_denoiser
@@ -408,19 +411,6 @@ class InterSynPipeline:
         }
         return GenerationResult(joints, features.astype(np.float32), presence, texts, meta)
 
-    def _condition(self, caption: str, layout: Layout, batch: int) -> Condition:
-        with warnings.catch_warnings():
-            warnings.simplefilter("always")
-            tokens, mask, pooled = self.text.encode([caption] * batch)
-        return Condition(
-            tokens,
-            mask,
-            pooled,
-            torch.full((batch,), layout.interaction_start, dtype=torch.long, device=self.device),
-            torch.full((batch,), layout.solo_start, dtype=torch.long, device=self.device),
-            torch.zeros(batch, dtype=torch.bool, device=self.device),
-        )
-
     def _sample(
         self,
         layout: Layout,
@@ -443,42 +433,11 @@ class InterSynPipeline:
         T, D = layout.frames, model.config.model.feature_dim
         presence = torch.from_numpy(layout.presence(2)).to(device)[None].expand(num_samples, -1, -1)
         valid = torch.ones(num_samples, T, dtype=torch.bool, device=device)
-        cond = self._condition(layout.caption, layout, num_samples)
+        cond = self._condition([layout.caption] * num_samples, [layout] * num_samples)
         if generator is None:
             generator = torch.Generator(device=device).manual_seed(seed)
-
-        def model_fn(x_t: torch.Tensor, t: torch.Tensor, drop: torch.Tensor) -> torch.Tensor:
-            times = x_t.shape[0] // num_samples
-            doubled = cond.repeat(times)
-            doubled = Condition(
-                doubled.text_tokens,
-                doubled.text_mask,
-                doubled.text_pooled,
-                doubled.interaction_start,
-                doubled.solo_start,
-                drop,
-            )
-            return model.denoiser(
-                x_t, t, doubled, presence.repeat(times, 1, 1), valid.repeat(times, 1)
-            )
-
-        denoise = guided_denoiser(model_fn, guidance)
         mask = presence[..., None].expand(-1, -1, -1, D)
         shape = (num_samples, 2, T, D)
-
-        def sample(inpaint=None) -> torch.Tensor:
-            return ddim_sample(
-                denoise,
-                shape,
-                self.schedule,
-                steps,
-                generator=generator,
-                progress=progress,
-                mask=mask,
-                inpaint=inpaint,
-                device=device,
-            )
-
         inpaint = None
         if known is not None:
             values = torch.from_numpy(known[0]).float().to(device)
@@ -487,6 +446,9 @@ class InterSynPipeline:
                 model.stats.normalize(values) * rows[..., None],
                 rows[..., None].expand(shape),
             )
+        sample = functools.partial(
+            self._denoise, cond, presence, valid, steps, guidance, generator, progress
+        )
         first = sample(inpaint)
         motions = [first[:, 0], first[:, 1]]
         for _ in range(people - 2):  # more partners: person x held fixed by in-painting
@@ -502,6 +464,117 @@ class InterSynPipeline:
             group = model.coordinator.refine_group(group, cond, group_presence, valid)
         group = torch.where(group_presence[..., None], model.stats.denormalize(group), 0.0)
         return group.cpu().numpy()
+
+    def _condition(self, captions: list[str], layouts: list[Layout]) -> Condition:
+        """Per-sample text features and timings (t_i, t_s) of a batch."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            tokens, mask, pooled = self.text.encode(captions)
+
+        def starts(values: list[int]) -> torch.Tensor:
+            return torch.tensor(values, dtype=torch.long, device=self.device)
+
+        return Condition(
+            tokens,
+            mask,
+            pooled,
+            starts([lay.interaction_start for lay in layouts]),
+            starts([lay.solo_start for lay in layouts]),
+            torch.zeros(len(layouts), dtype=torch.bool, device=self.device),
+        )
+
+    def _denoise(
+        self,
+        cond: Condition,
+        presence: torch.Tensor,
+        valid: torch.Tensor,
+        steps: int,
+        guidance: float,
+        generator: torch.Generator,
+        progress: bool,
+        inpaint: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """DDIM with batched guidance: normalised pair features `(N, 2, T, D)`.
+
+        `presence (N, 2, T)` and `valid (N, T)` (False on padding) hold per sample.
+        """
+        num_samples, _, T = presence.shape
+        D = self.model.config.model.feature_dim
+        denoiser = self.model.denoiser
+
+        def model_fn(x_t: torch.Tensor, t: torch.Tensor, drop: torch.Tensor) -> torch.Tensor:
+            times = x_t.shape[0] // num_samples
+            doubled = dataclasses.replace(cond.repeat(times), cond_drop=drop)
+            return denoiser(x_t, t, doubled, presence.repeat(times, 1, 1), valid.repeat(times, 1))
+
+        rows = presence & valid[:, None, :]
+        return ddim_sample(
+            guided_denoiser(model_fn, guidance),
+            (num_samples, 2, T, D),
+            self.schedule,
+            steps,
+            generator=generator,
+            progress=progress,
+            mask=rows[..., None].expand(-1, -1, -1, D),
+            inpaint=inpaint,
+            device=self.device,
+        )
+
+    @torch.inference_mode()
+    def sample_layouts(
+        self,
+        layouts: list[Layout],
+        *,
+        seed: int = 0,
+        steps: int = 50,
+        guidance: float = 2.5,
+        batch_size: int = 64,
+        coordinator: bool = True,
+        progress: bool = False,
+    ) -> list[np.ndarray]:
+        """Two-person motions for many layouts at once (evaluation): joints `(2, T_k, 22, 3)` each.
+
+        Layouts may differ in length (up to the window) and timings; a batch is padded to its
+        longest layout and the padding masked out. Sample k uses the generator seeded with
+        `seed` after the batches before it, so results depend on `seed` and `batch_size` only.
+        `coordinator=False` skips the stage-2 refinement (the "w/o coordinator" ablation).
+        """
+        if not layouts:
+            return []
+        too_long = [lay.frames for lay in layouts if lay.frames > self.window]
+        if too_long:
+            raise InterSynError(
+                f"layouts: {len(too_long)} longer than the model's {self.window}-frame window "
+                f"(longest {max(too_long)})"
+            )
+        model, device = self.model, self.device
+        generator = torch.Generator(device=device).manual_seed(seed)
+        out: list[np.ndarray] = []
+        chunks = range(0, len(layouts), batch_size)
+        for first in tqdm(chunks, desc="sampling", unit="batch", disable=not progress):
+            part = layouts[first : first + batch_size]
+            T = max(lay.frames for lay in part)
+            presence_np = np.zeros((len(part), 2, T), dtype=bool)
+            valid_np = np.zeros((len(part), T), dtype=bool)
+            for k, lay in enumerate(part):
+                presence_np[k, :, : lay.frames] = lay.presence(2)
+                valid_np[k, : lay.frames] = True
+            presence = torch.from_numpy(presence_np).to(device)
+            valid = torch.from_numpy(valid_np).to(device)
+            cond = self._condition([lay.caption for lay in part], part)
+            group = self._denoise(cond, presence, valid, steps, guidance, generator, False)
+            rows = presence & valid[:, None, :]
+            if coordinator and model.steps.get("rec", 0) > 0:
+                group = model.coordinator.refine_group(group, cond, rows, valid)
+            group = torch.where(rows[..., None], model.stats.denormalize(group), 0.0)
+            features = group.cpu().numpy().astype(np.float64)
+            for k, lay in enumerate(part):
+                present = presence_np[k, :, : lay.frames]
+                joints = np.asarray(
+                    features_to_pair(features[k, :, : lay.frames], presence=present)
+                )
+                out.append(_hold_absent(joints[None], present)[0].astype(np.float32))
+        return out
 
     def _sample_long(
         self,

@@ -1,4 +1,4 @@
-"""`intersyn evaluator train`: train a text–motion evaluator for the metrics."""
+"""`intersyn evaluator train`: train a text–motion evaluator for the metrics (1 or 2 persons)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     commands = parser.add_subparsers(dest="evaluator_command", metavar="EVALUATOR_COMMAND")
     train = commands.add_parser(
         "train",
-        help="train the two-person evaluator (InterCLIP architecture) contrastively",
-        description="Train the two-person evaluator on the InterHuman-layout data under "
-        "--data-root (train split), then score the real test split (R-precision, MM Dist). "
+        help="train a text–motion evaluator contrastively (2 persons: InterCLIP, 1: T2M style)",
+        description="Train the two-person evaluator (--persons 2, InterHuman-layout data) or the "
+        "single-person one (--persons 1, HumanML3D-layout data) on the train split under "
+        "--data-root, then score the real test split (R-precision, MM Dist). "
         "Writes OUT/evaluator.pt and OUT/metrics.json.",
     )
     train.add_argument("--data-root", type=Path, required=True)
@@ -26,8 +27,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--persons",
         type=int,
         default=2,
-        choices=[2],
-        help="2: the InterCLIP-style evaluator (the single-person one is not available yet)",
+        choices=[1, 2],
+        help="2: the InterCLIP-style evaluator (InterGen protocol); 1: the Guo et al. (T2M) "
+        "style evaluator (T2M protocol) (default: 2)",
     )
     train.add_argument("--epochs", type=int, default=None)
     train.add_argument("--seed", type=int, default=0)
@@ -48,16 +50,24 @@ def run_train(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from intersyn.errors import InterSynError
-    from intersyn.evaluation.train_evaluator import EvaluatorTrainConfig, train_two_person_evaluator
 
-    config = EvaluatorTrainConfig(seed=args.seed)
+    if args.persons == 1:
+        from intersyn.evaluation import train_evaluator_1p as one
+
+        config, train = (
+            one.SoloEvaluatorTrainConfig(seed=args.seed),
+            one.train_single_person_evaluator,
+        )
+    else:
+        from intersyn.evaluation import train_evaluator as two
+
+        config, train = two.EvaluatorTrainConfig(seed=args.seed), two.train_two_person_evaluator
+
     if args.epochs is not None:
         if args.epochs < 1:
             raise InterSynError(f"--epochs {args.epochs}: expected at least 1")
         config = replace(config, epochs=args.epochs)
-    metrics = train_two_person_evaluator(
-        args.data_root, args.out, config, progress=not args.no_progress
-    )
+    metrics = train(args.data_root, args.out, config, progress=not args.no_progress)
     top = ", ".join(f"{v:.3f}" for v in metrics["real_test"]["r_precision"])
     print(
         f"wrote {args.out}/evaluator.pt; real test R-precision top-1/2/3: {top} "

@@ -16,7 +16,15 @@ from collections.abc import Sequence
 from intersyn.errors import InterSynError
 
 # Module names under intersyn.cli, in the order `--help` lists them.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("generate", "train", "dataset", "evaluator", "convert")
+SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "generate",
+    "train",
+    "dataset",
+    "evaluator",
+    "evaluate",
+    "report",
+    "convert",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -21,6 +21,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--stage", default="all", choices=["all", "ins", "rec"])
     parser.add_argument("--max-steps", type=int, default=None, help="steps per stage (overrides)")
     parser.add_argument("--resume", type=Path, default=None, help="checkpoint to continue from")
+    parser.add_argument(
+        "--init",
+        type=Path,
+        default=None,
+        help="start from this trained model's INS (final.pt/ins.pt): with --stage rec, stage 2 "
+        "on it frozen; with --stage ins, a stage-1 fine-tune",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config entry by its dotted path, e.g. loss.lambda_rela=0 or "
+        "data.interleave.organisation=s-i-s-i (repeatable; VALUE is JSON or plain text)",
+    )
     parser.add_argument("--seed", type=int, default=None, help="overrides the config's seed")
     parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda:N")
     parser.add_argument("--batch-size", type=int, default=None, help="global batch (overrides)")
@@ -43,10 +58,10 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from intersyn.errors import InterSynError
-    from intersyn.training.config import train_preset
+    from intersyn.training.config import apply_overrides, train_preset
     from intersyn.training.loop import train
 
-    cfg = train_preset(args.config)
+    cfg = apply_overrides(train_preset(args.config), args.set)
     if args.seed is not None:
         cfg = cfg.replace(seed=args.seed)
     if args.batch_size is not None:
@@ -66,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
         stage=args.stage,
         max_steps=args.max_steps,
         resume=args.resume,
+        init=args.init,
         device=args.device,
         progress=not args.no_progress,
     )

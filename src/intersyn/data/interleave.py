@@ -420,11 +420,17 @@ def blend_boundaries(
 
 
 def _pick(
-    pool: Sequence[np.ndarray], length: int, rng: np.random.Generator
+    pool: Sequence[np.ndarray], length: int, rng: np.random.Generator, least: int
 ) -> tuple[int, int, int]:
-    """Choose a clip index and a window `[start, start + n)` with n ≤ length (+1 spare frame)."""
+    """Choose a clip uniformly and a window `[start, start + n)` with n ≤ length (+1 spare frame).
+
+    Every clip of at least `least` frames is equally likely, whatever the planned `length`: a
+    clip shorter than planned shortens its segment (and the sequence ends early, padded), rather
+    than the choice being limited to clips long enough, which would draw the last segment,
+    planned to fill the sequence, from the few longest clips only.
+    """
     lengths = np.array([len(clip) if clip.ndim == 3 else clip.shape[1] for clip in pool])
-    long_enough = np.flatnonzero(lengths >= length + 1)
+    long_enough = np.flatnonzero(lengths >= min(length, least) + 1)
     index = int(rng.choice(long_enough)) if len(long_enough) else int(np.argmax(lengths))
     available = int(lengths[index])
     take = min(length + 1, available)
@@ -482,14 +488,14 @@ def interleave(
         if length < 1:
             break
         if kind == "s":
-            index, src_start, take = _pick(solo_pool, length, rng)
+            index, src_start, take = _pick(solo_pool, length, rng, config.min_segment_frames)
             window = solo_pool[index][src_start : src_start + take][None]  # (1, n, 22, 3)
             source = solo_sources[index]
             caption = str(rng.choice(source.captions))
             swapped = False
             person_caption = partner_caption = None
         else:
-            index, src_start, take = _pick(pair_pool, length, rng)
+            index, src_start, take = _pick(pair_pool, length, rng, config.min_segment_frames)
             window = pair_pool[index][:, src_start : src_start + take]
             source = pair_sources[index]
             line = int(rng.integers(len(source.captions)))

@@ -156,25 +156,48 @@ def _text_encoder(config: EvaluatorTrainConfig, name: str = "wordllama"):
     return TextConditioner(encoder, torch.device("cpu"))
 
 
-def evaluate_real(evaluator: TwoPersonEvaluator, data: PairMotions, seed: int = 0) -> dict:
-    """R-precision (top 1–3) and MM Dist of real test pairs, InterGen protocol (batches of 96)."""
-    from intersyn.metrics import INTERGEN_PROTOCOL, mm_dist, r_precision
+def optimiser_step(loss, model, optimizer, scheduler, losses: list[float], bar) -> None:
+    """Back-propagate `loss`, clip the gradient norm at 1, step the optimiser and schedule, and
+    show the mean of the last 20 losses on the progress bar."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    scheduler.step()
+    losses.append(float(loss.detach()))
+    bar.update(1)
+    bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
 
+
+def score_real(evaluator, motions: list, captions: list, protocol: str, seed: int = 0) -> dict:
+    """R-precision (top 1–3) and MM Dist of real clips against one random caption each.
+
+    `protocol`: "t2m" (shuffled batches of 32) or "intergen" (96); `evaluator` has
+    `embed_motions` and `embed_texts`.
+    """
+    from intersyn.metrics import INTERGEN_PROTOCOL, T2M_PROTOCOL, mm_dist, r_precision
+
+    size = {"t2m": T2M_PROTOCOL, "intergen": INTERGEN_PROTOCOL}[protocol].r_precision_batch
     rng = np.random.default_rng(seed)
-    captions = [c[int(rng.integers(len(c)))] for c in data.captions]
-    motions = evaluator.embed_motions(data.motions)
-    texts = evaluator.embed_texts(captions)
-    order = rng.permutation(len(motions))
-    batch = min(INTERGEN_PROTOCOL.r_precision_batch, len(motions))
-    top = r_precision(texts[order], motions[order], top_k=3, batch_size=batch)
+    chosen = [c[int(rng.integers(len(c)))] for c in captions]
+    motion_emb = evaluator.embed_motions(motions)
+    texts = evaluator.embed_texts(chosen)
+    order = rng.permutation(len(motion_emb))
+    batch = min(size, len(motion_emb))
+    top = r_precision(texts[order], motion_emb[order], top_k=3, batch_size=batch)
     return {
-        "protocol": "intergen",
+        "protocol": protocol,
         "batch": batch,
-        "samples": int(len(motions) // batch * batch),
+        "samples": int(len(motion_emb) // batch * batch),
         "r_precision": [float(v) for v in top],
         "chance_top1": 1.0 / batch,
-        "mm_dist": float(mm_dist(texts[order], motions[order], batch_size=batch)),
+        "mm_dist": float(mm_dist(texts[order], motion_emb[order], batch_size=batch)),
     }
+
+
+def evaluate_real(evaluator: TwoPersonEvaluator, data: PairMotions, seed: int = 0) -> dict:
+    """R-precision (top 1–3) and MM Dist of real test pairs, InterGen protocol (batches of 96)."""
+    return score_real(evaluator, data.motions, data.captions, "intergen", seed)
 
 
 def train_two_person_evaluator(
@@ -217,14 +240,7 @@ def train_two_person_evaluator(
                 model.encode_motion(x, lengths),
                 config.logit_scale,
             )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
-            losses.append(float(loss.detach()))
-            bar.update(1)
-            bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
+            optimiser_step(loss, model, optimizer, scheduler, losses, bar)
     bar.close()
     digest = save_checkpoint(
         out / "evaluator.pt",

@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 import torch
 
 from intersyn.errors import InterSynError
+from intersyn.kinematics.pair import PLACEMENT_DIM
 from intersyn.kinematics.representation import CONTACT_THRESHOLD
 from intersyn.losses.geometric import (
     bone_length_loss,
@@ -33,6 +34,10 @@ class LossConfig:
     lambda_smooth: float = 0.1  # λ2, L_smooth (Eq. 7–8)
     lambda_rela: float = 1.0  # λ3, L_rela (Eq. 12)
     lambda_dm: float = 0.5  # λ4, L_dm (Eq. 12)
+    # Weight of each placement channel (cos ψ, sin ψ, x, z) inside L_rec relative to a pose
+    # channel. With 1, the 4 channels that place the partner are 1.5% of L_rec and the
+    # denoiser learns only their mean (partners face the wrong way); 16 makes them ~20%.
+    placement_weight: float = 16.0
     # Geometric terms "as in MDM, on by default" (SPEC §3); MDM's recipe uses weight 1 each.
     position: float = 1.0
     velocity: float = 1.0
@@ -113,7 +118,8 @@ def total_ins_loss(
         keep = _need(t, "t", "geometric_max_t") <= cfg.geometric_max_t
     terms: dict[str, tuple[float, torch.Tensor]] = {}
     if cfg.lambda_rec > 0:
-        terms["rec"] = (cfg.lambda_rec, reconstruction_loss(pred, target, mask).mean())
+        rec = reconstruction_loss(pred, target, mask, cfg.placement_weight, PLACEMENT_DIM)
+        terms["rec"] = (cfg.lambda_rec, rec.mean())
     if cfg.lambda_smooth > 0:
         joints = _need(joints_pred, "joints_pred", "lambda_smooth")
         bounds = _need(boundaries, "boundaries", "lambda_smooth")

@@ -50,7 +50,11 @@ def masked_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> 
 
 
 def reconstruction_loss(
-    pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    mask: torch.Tensor,
+    placement_weight: float = 1.0,
+    placement_dim: int = 4,
 ) -> torch.Tensor:
     """L_rec (Eq. 7): masked MSE of normalised x0 features, `(B,)`.
 
@@ -58,12 +62,21 @@ def reconstruction_loss(
         pred: predicted x0 `(B, P, T, D)`.
         target: clean features `(B, P, T, D)`.
         mask: `(B, P, T)` bool, presence × padding; False entries contribute nothing.
+        placement_weight: weight of each of the last `placement_dim` channels (the pair
+            feature's placement, cos ψ, sin ψ, x, z) relative to a pose channel; the channel
+            weights are normalised to sum to D, so 1 is the plain mean.
     """
     check_pair(pred, target)
     if pred.dim() != 4:
         raise InterSynError(f"pred: expected (B, P, T, D), got {tuple(pred.shape)}")
     check_mask(mask, tuple(pred.shape[:-1]))
-    return masked_mse(pred, target, mask)
+    if placement_weight == 1.0:
+        return masked_mse(pred, target, mask)
+    D = pred.shape[-1]
+    weights = torch.ones(D, dtype=pred.dtype, device=pred.device)
+    weights[D - placement_dim :] = placement_weight
+    weights = weights * (D / weights.sum())  # same scale as the plain mean
+    return masked_mse(pred * weights.sqrt(), target * weights.sqrt(), mask)
 
 
 def boundary_window(boundaries: torch.Tensor, frames: int, window: int) -> torch.Tensor:

@@ -8,8 +8,9 @@ batch 256, lr 1e-5). The resolved config is saved in every checkpoint and run di
 from __future__ import annotations
 
 import dataclasses
+import json
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -180,6 +181,32 @@ def _paper() -> TrainConfig:
 
 
 PRESETS: dict[str, Callable[[], TrainConfig]] = {"tiny": _tiny, "cpu": _cpu, "paper": _paper}
+
+
+def apply_overrides(cfg: TrainConfig, overrides: Sequence[str]) -> TrainConfig:
+    """`cfg` with `KEY=VALUE` entries applied (dotted paths; VALUE parsed as JSON, else text).
+
+    Unknown keys and values of the wrong kind raise InterSynError naming the entry.
+    """
+    data = cfg.to_dict()
+    for entry in overrides:
+        key, sep, raw = entry.partition("=")
+        if not sep or not key.strip():
+            raise InterSynError(f"--set {entry!r}: expected KEY=VALUE, e.g. loss.lambda_rela=0")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        node = data
+        *parents, leaf = key.strip().split(".")
+        for part in parents:
+            if not isinstance(node.get(part), dict):
+                raise InterSynError(f"--set {entry!r}: {key!r} is not a config entry")
+            node = node[part]
+        if leaf not in node:
+            raise InterSynError(f"--set {entry!r}: {key!r} is not a config entry")
+        node[leaf] = value
+    return TrainConfig.from_dict(data)
 
 
 def train_preset(name: str) -> TrainConfig:

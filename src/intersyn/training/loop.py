@@ -206,19 +206,28 @@ def train(
     stage: str = "all",
     max_steps: int | None = None,
     resume: str | Path | None = None,
+    init: str | Path | None = None,
     device: str = "auto",
     progress: bool = True,
 ) -> RunResult:
-    """Train stage 1 (INS) and/or stage 2 (REC); see the module docstring for the outputs."""
+    """Train stage 1 (INS) and/or stage 2 (REC); see the module docstring for the outputs.
+
+    `init`: a trained model (`final.pt`/`ins.pt`) whose INS weights and feature statistics the
+    run starts from: with `stage="rec"` stage 2 trains on that frozen INS (coordinator and
+    loss ablations reuse one stage-1 run); with `stage="ins"` stage 1 fine-tunes it for
+    `cfg.ins.steps` more steps with a fresh optimiser.
+    """
     if stage not in ("all", *STAGES):
         raise InterSynError(f"stage {stage!r}: expected all, ins or rec")
+    if init is not None and (stage == "all" or resume is not None):
+        raise InterSynError("--init: expected with --stage rec or ins and without --resume")
     if max_steps is not None:
         if max_steps < 1:
             raise InterSynError(f"--max-steps {max_steps}: expected a positive number of steps")
         cfg = cfg.replace(ins=_with_steps(cfg.ins, max_steps), rec=_with_steps(cfg.rec, max_steps))
     info = init_distributed(device)
     try:
-        return _train(cfg, Path(data_root), Path(out_dir), stage, resume, info, progress)
+        return _train(cfg, Path(data_root), Path(out_dir), stage, resume, info, progress, init)
     finally:
         shutdown(info)
 
@@ -237,6 +246,7 @@ def _train(
     resume: str | Path | None,
     info: DistInfo,
     progress: bool,
+    init: str | Path | None = None,
 ) -> RunResult:
     torch.manual_seed(cfg.seed)  # same initial weights on every rank (EMA copies match rank 0)
     payload = None
@@ -273,6 +283,19 @@ def _train(
         ema_denoiser.load_state_dict(payload["ema_denoiser"])
         ema_coordinator.load_state_dict(payload["ema_coordinator"])
         steps = {k: int(v) for k, v in payload["steps"].items()}
+    elif init is not None:
+        start = load_checkpoint(init)
+        if start.get("kind") != "intersyn-model":
+            raise InterSynError(f"--init {init}: not a trained InterSyn model (final.pt/ins.pt)")
+        if start.get("config", {}).get("model") != cfg.model.to_dict():
+            raise InterSynError(
+                f"--init {init}: its model shape differs from config {cfg.name!r}'s"
+            )
+        stats = FeatureStats.from_dict(start["stats"])
+        denoiser.load_state_dict(start["denoiser"])
+        ema_denoiser = EMA(denoiser, cfg.ins.ema_decay)  # the loaded weights are already averaged
+        if stage == "rec":
+            steps["ins"] = int(start["steps"]["ins"])
     else:
         stats = estimate_stats(
             fixed_batches(

@@ -1,0 +1,241 @@
+"""The generation quality bar (issue #6) on a trained model, with the trained evaluators.
+
+For every solo action and interaction of the procedural vocabulary, a prompt phrased in words
+that never appear verbatim in the training captions is generated `--samples` times (DDIM-50,
+guidance 2.5). Each generated motion is ranked against the prompts of its kind by the matching
+evaluator (single-person for actions, two-person for interactions); the top-3 retrieval rate
+is compared with the same rate for real test clips of that action (the Real row). Also: foot
+skating of generated solo motion against the test data, and the closest approach of the two
+people's hands in handshakes and high fives.
+
+    python bench/quality_bar.py --data-root data/procedural \
+        --evaluator-1p runs/evaluator_1p/evaluator.pt \
+        --evaluator-2p runs/evaluator_2p_e40/evaluator.pt --out reports/quality_bar.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from intersyn.data.procedural import INTERACTIONS, SOLO_ACTIONS
+from intersyn.evaluation.benchmark import load_evaluators, solo_inputs, two_person_inputs
+from intersyn.io import write_json
+from intersyn.pipeline import InterSynPipeline, Layout
+from intersyn.quality import contact_distance, foot_skating
+
+# One prompt per action, in words that the template captions never use verbatim.
+HELD_OUT_SOLO = {
+    "walk": "someone strolls ahead at an easy pace",
+    "jog": "an individual trots ahead at a moderate tempo",
+    "run": "somebody sprints ahead as fast as possible",
+    "walk_circle": "someone strolls along a round path back to the beginning",
+    "walk_backwards": "an individual retreats step by step facing the original direction",
+    "turn": "somebody rotates on the spot to face a different way",
+    "side_step": "someone shuffles sideways for a few paces",
+    "walk_and_turn_back": "an individual strolls ahead, spins round and strolls to the beginning",
+    "wave": "someone greets by swaying a raised palm from side to side",
+    "clap": "an individual applauds, striking the palms together repeatedly",
+    "raise_arms": "somebody lifts both limbs high above the head, then lowers them",
+    "stretch": "someone limbers up, bending the torso and reaching out",
+    "punch": "an individual throws fists ahead like a boxer",
+    "kick": "somebody swings a foot high ahead like striking a ball",
+    "jump": "someone hops upward with both feet leaving the floor",
+    "squat": "an individual bends the knees deeply, lowering the hips, then rises",
+    "sit_down_stand_up": "somebody lowers onto an invisible chair, rests, then rises again",
+    "bow": "someone bends forward at the waist respectfully, then straightens",
+}
+HELD_OUT_PAIR = {
+    "shake_hands": "two individuals greet by clasping right palms",
+    "high_five": "two individuals slap raised palms together in celebration",
+    "hug": "two individuals embrace warmly, arms around one another",
+    "push": "one individual shoves the other, who staggers backward",
+    "pull": "one individual grabs the other's wrist and tugs them closer",
+    "bow_to_each_other": "two individuals face one another and bend at the waist respectfully",
+    "pass_object": "one individual hands an item across to the other, who takes it",
+    "circle_around": "two individuals move round one another in a ring",
+    "follow": "one individual trails closely behind the other",
+    "punch_dodge": "one individual swings a fist and the other ducks out of the way",
+    "wave_to_each_other": "two individuals greet one another by swaying raised palms",
+}
+SOLO_FRAMES, PAIR_FRAMES = 120, 150  # 6 s and 7.5 s at 20 fps
+HAND_CONTACT = ("shake_hands", "high_five")
+WRISTS = (20, 21)
+
+
+def training_captions(data_root: Path) -> list[str]:
+    from intersyn.data.humanml3d import load_humanml3d
+    from intersyn.data.interhuman import load_interhuman
+
+    captions = [c.text for item in load_humanml3d(data_root, "train") for c in item.captions]
+    for item in load_interhuman(data_root, "train"):
+        captions += list(item.captions)
+        for person in item.person_captions or ():
+            captions += list(person)
+    return [c.lower() for c in captions]
+
+
+def top3_rates(motion_emb: np.ndarray, labels: np.ndarray, text_emb: np.ndarray) -> np.ndarray:
+    """Per class: share of motions whose own prompt is among the 3 nearest prompts."""
+    distances = np.linalg.norm(motion_emb[:, None] - text_emb[None], axis=-1)
+    ranks = (distances < distances[np.arange(len(labels)), labels][:, None]).sum(1)
+    hits = ranks < 3
+    return np.array([hits[labels == k].mean() for k in range(len(text_emb))])
+
+
+def real_test_clips(data_root: Path, per_class: int):
+    from intersyn.data.humanml3d import load_humanml3d
+    from intersyn.data.interhuman import load_interhuman
+
+    solo: dict[int, list[np.ndarray]] = {k: [] for k in range(len(SOLO_ACTIONS))}
+    for item in load_humanml3d(data_root, "test"):
+        label = int(item.id.split("_")[0].lstrip("M")) % len(SOLO_ACTIONS)
+        if len(solo[label]) < per_class:
+            solo[label].append(item.load_features())
+    pairs: dict[int, list[np.ndarray]] = {k: [] for k in range(len(INTERACTIONS))}
+    for item in load_interhuman(data_root, "test"):
+        label = (int(item.id) - 1) % len(INTERACTIONS)
+        if len(pairs[label]) < per_class:
+            pairs[label].append(np.asarray(item.load_joints()))
+    return solo, pairs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--checkpoint", type=Path, default=None, help="default: shipped model")
+    parser.add_argument("--data-root", type=Path, required=True)
+    parser.add_argument("--evaluator-1p", type=Path, required=True)
+    parser.add_argument("--evaluator-2p", type=Path, required=True)
+    parser.add_argument("--samples", type=int, default=8, help="generations per prompt")
+    parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--guidance", type=float, default=2.5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    started = time.perf_counter()
+
+    corpus = training_captions(args.data_root)
+    prompts = {**HELD_OUT_SOLO, **HELD_OUT_PAIR}
+    verbatim = [p for p in prompts.values() if any(p in c for c in corpus)]
+    if verbatim:
+        raise SystemExit(f"prompts found verbatim in training captions: {verbatim}")
+
+    evaluators = load_evaluators(args.evaluator_2p, args.evaluator_1p)
+    solo_eval, pair_eval = evaluators.single_person, evaluators.two_person
+    stride = pair_eval.config.frame_stride
+    pipe = InterSynPipeline.from_pretrained(args.checkpoint)
+    n = args.samples
+
+    solo_layouts = [
+        Layout.from_segments(SOLO_FRAMES, [("solo", 0, SOLO_FRAMES, HELD_OUT_SOLO[a])])
+        for a in SOLO_ACTIONS
+        for _ in range(n)
+    ]
+    pair_layouts = [
+        Layout.from_segments(PAIR_FRAMES, [("interaction", 0, PAIR_FRAMES, HELD_OUT_PAIR[a])])
+        for a in INTERACTIONS
+        for _ in range(n)
+    ]
+    settings = dict(steps=args.steps, guidance=args.guidance, batch_size=48, progress=True)
+    solo_gen = pipe.sample_layouts(solo_layouts, seed=args.seed, **settings)
+    pair_gen = pipe.sample_layouts(pair_layouts, seed=args.seed + 1, **settings)
+
+    solo_labels = np.repeat(np.arange(len(SOLO_ACTIONS)), n)
+    pair_labels = np.repeat(np.arange(len(INTERACTIONS)), n)
+    solo_text = solo_eval.embed_texts([HELD_OUT_SOLO[a] for a in SOLO_ACTIONS])
+    pair_text = pair_eval.embed_texts([HELD_OUT_PAIR[a] for a in INTERACTIONS])
+    gen_solo_rate = top3_rates(
+        solo_eval.embed_motions([solo_inputs(m[0]) for m in solo_gen]), solo_labels, solo_text
+    )
+    gen_pair_rate = top3_rates(
+        pair_eval.embed_motions([two_person_inputs(m, 20, stride) for m in pair_gen]),
+        pair_labels,
+        pair_text,
+    )
+
+    real_solo, real_pairs = real_test_clips(args.data_root, n)
+    real_solo_labels = np.concatenate([[k] * len(v) for k, v in real_solo.items()]).astype(int)
+    real_solo_feats = [f for k in real_solo for f in real_solo[k]]
+    real_solo_rate = top3_rates(
+        solo_eval.embed_motions(real_solo_feats), real_solo_labels, solo_text
+    )
+    real_pair_labels = np.concatenate([[k] * len(v) for k, v in real_pairs.items()]).astype(int)
+    real_pair_in = [two_person_inputs(j, 30, stride) for k in real_pairs for j in real_pairs[k]]
+    real_pair_rate = top3_rates(pair_eval.embed_motions(real_pair_in), real_pair_labels, pair_text)
+
+    from intersyn import features_to_joints
+
+    real_skate = np.array(
+        [
+            float(foot_skating(np.asarray(features_to_joints(f.astype(np.float64))), 20).speed)
+            for f in real_solo_feats
+        ]
+    )
+    gen_skate = np.array([float(foot_skating(m[0].astype(np.float64), 20).speed) for m in solo_gen])
+    hands = {}
+    for name in HAND_CONTACT:
+        k = INTERACTIONS.index(name)
+        closest = [
+            float(
+                np.asarray(
+                    contact_distance(m[0], m[1], [(a, b) for a in WRISTS for b in WRISTS])
+                ).min()
+            )
+            for m in pair_gen[k * n : (k + 1) * n]
+        ]
+        hands[name] = {"mean_closest_m": float(np.mean(closest)), "per_sample_m": closest}
+
+    rows = {}
+    for names, gen, real in (
+        (SOLO_ACTIONS, gen_solo_rate, real_solo_rate),
+        (INTERACTIONS, gen_pair_rate, real_pair_rate),
+    ):
+        for k, name in enumerate(names):
+            ratio = float(gen[k] / real[k]) if real[k] > 0 else float("nan")
+            rows[name] = {
+                "prompt": prompts[name],
+                "generated_top3": float(gen[k]),
+                "real_top3": float(real[k]),
+                "ratio": ratio,
+                "passes": bool(ratio >= 0.7),
+            }
+    result = {
+        "checkpoint": str(pipe.checkpoint),
+        "checkpoint_sha256": pipe.model.sha256,
+        "evaluators": evaluators.identity(),
+        "samples_per_prompt": n,
+        "steps": args.steps,
+        "guidance": args.guidance,
+        "seed": args.seed,
+        "actions": rows,
+        "actions_passing": sum(r["passes"] for r in rows.values()),
+        "actions_total": len(rows),
+        "foot_skating": {
+            "generated_mean_m_s": float(gen_skate.mean()),
+            "test_data_mean_m_s": float(real_skate.mean()),
+            "ratio": float(gen_skate.mean() / max(real_skate.mean(), 1e-9)),
+            "passes": bool(gen_skate.mean() <= 1.5 * real_skate.mean()),
+        },
+        "hand_contact": {
+            **hands,
+            "passes": all(h["mean_closest_m"] <= 0.10 for h in hands.values()),
+        },
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    write_json(args.out, result)
+    for name, row in rows.items():
+        mark = "ok " if row["passes"] else "LOW"
+        print(
+            f"{mark} {name:20s} generated {row['generated_top3']:.2f} real {row['real_top3']:.2f}"
+        )
+    print(f"actions passing: {result['actions_passing']}/{result['actions_total']}")
+    print(f"foot skating: {result['foot_skating']}")
+    print(f"hands: { {k: round(v['mean_closest_m'], 3) for k, v in hands.items()} }")
+    print(f"wrote {args.out} in {result['seconds']} s")
+
+
+if __name__ == "__main__":
+    main()

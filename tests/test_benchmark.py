@@ -1,0 +1,253 @@
+"""`intersyn evaluate`: row specs, evaluator inputs, boundary masking, tables end to end, resume."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from intersyn import InterSynError
+from intersyn.cli.main import main
+from intersyn.evaluation.benchmark import (
+    BenchmarkConfig,
+    Evaluators,
+    RowSpec,
+    run_benchmark,
+    scored_segments,
+    two_person_inputs,
+)
+from intersyn.evaluation.train_evaluator import (
+    EvaluatorTrainConfig,
+    TwoPersonEvaluator,
+    load_pair_motions,
+    train_two_person_evaluator,
+)
+from intersyn.pipeline import InterSynPipeline, Layout
+
+SMALL_2P = EvaluatorTrainConfig(
+    latent_dim=32,
+    num_layers=1,
+    num_heads=2,
+    ff_size=64,
+    embed_dim=16,
+    text_width=32,
+    text_layers=1,
+    text_heads=2,
+    epochs=2,
+    batch_size=3,
+    dropout=0.0,
+    frame_stride=4,
+)
+QUICK = dict(replications=2, steps=2, batch_size=8, quick=True)
+
+
+@pytest.fixture(scope="module")
+def bench_root(tmp_path_factory, tiny_data_root):
+    """The tiny data root with every clip also in the test splits (the benchmark needs several)."""
+    from intersyn.data.humanml3d import write_humanml3d_splits
+    from intersyn.data.interhuman import write_interhuman_splits
+
+    root = tmp_path_factory.mktemp("bench") / "data"
+    shutil.copytree(tiny_data_root, root)
+    write_humanml3d_splits(
+        root / "HumanML3D", ["000000"], ["000001"], [f"{k:06d}" for k in range(6)]
+    )
+    write_interhuman_splits(root / "InterHuman", ["1"], ["2"], ["1", "2", "3", "4"])
+    return root
+
+
+@pytest.fixture(scope="module")
+def evaluator_2p(tmp_path_factory, tiny_data_root):
+    out = tmp_path_factory.mktemp("ev2p")
+    train_two_person_evaluator(tiny_data_root, out, SMALL_2P, progress=False)
+    return out / "evaluator.pt"
+
+
+def test_row_spec_parsing(tmp_path, tiny_checkpoint):
+    row = RowSpec.parse(f"InterSyn={tiny_checkpoint}")
+    assert row.checkpoint == tiny_checkpoint and row.coordinator
+    assert not RowSpec.parse(f"w/o coordinator={tiny_checkpoint},coordinator=off").coordinator
+    missing = RowSpec.parse("w/o L_smooth=missing:needs a stage-1 retrain")
+    assert missing.checkpoint is None and missing.note == "needs a stage-1 retrain"
+    with pytest.raises(InterSynError, match="not found"):
+        RowSpec.parse(f"x={tmp_path / 'none.pt'}")
+    with pytest.raises(InterSynError, match="unknown option"):
+        RowSpec.parse(f"x={tiny_checkpoint},fast")
+    with pytest.raises(InterSynError, match="expected NAME="):
+        RowSpec.parse("no-equals-sign")
+
+
+def test_two_person_inputs_match_the_evaluator_training_inputs(tiny_data_root):
+    from intersyn.data.interhuman import load_interhuman
+
+    item = load_interhuman(tiny_data_root, "train")[0]
+    expected = load_pair_motions(tiny_data_root, "train", stride=2).motions[0]
+    got = two_person_inputs(np.asarray(item.load_joints()), item.fps, stride=2)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    # Through 20 fps and back (what generated motion goes through): same shape, close values.
+    from intersyn.data.interleave import resample
+
+    slow = resample(np.asarray(item.load_joints(), dtype=np.float64), item.fps, 20)
+    again = two_person_inputs(slow, 20, stride=2)
+    n = min(len(again), len(expected))
+    assert abs(len(again) - len(expected)) <= 2
+    assert np.abs(again[:n, :66] - expected[:n, :66]).mean() < 0.02  # positions, metres
+
+
+def test_scored_segments_mask_boundaries():
+    layout = Layout.from_segments(
+        100, [("solo", 0, 40, "a"), ("interaction", 40, 80, "b"), ("solo", 80, 100, "c")]
+    )
+    joints = np.zeros((2, 101, 22, 3))
+    got = scored_segments(joints, layout, margin=5)
+    # First segment keeps its start, the last keeps its end (+ closing joint frame); the
+    # 20-frame last solo segment shrinks to 16 frames, still scored.
+    assert got == [("solo", 0, 36, "a"), ("interaction", 45, 76, "b"), ("solo", 85, 101, "c")]
+    assert [s[0] for s in scored_segments(joints, layout, margin=8)] == ["solo", "interaction"]
+
+
+def test_sample_layouts_batches_mixed_lengths(tiny_checkpoint):
+    pipe = InterSynPipeline.from_pretrained(tiny_checkpoint)
+    layouts = [
+        Layout.from_segments(40, [("interaction", 0, 40, "two people walk")]),
+        Layout.from_segments(64, [("solo", 0, 30, "a person waves"), ("interaction", 30, 64, "x")]),
+    ]
+    out = pipe.sample_layouts(layouts, seed=3, steps=2, batch_size=2)
+    assert [o.shape for o in out] == [(2, 40, 22, 3), (2, 64, 22, 3)]
+    assert all(np.isfinite(o).all() for o in out)
+    # Same seed → same motion; a different batch size changes nothing for the first batch.
+    again = pipe.sample_layouts(layouts, seed=3, steps=2, batch_size=2)
+    np.testing.assert_array_equal(out[1], again[1])
+    # The partner is held at its nearest present pose before the interaction starts.
+    np.testing.assert_allclose(out[1][1, :30], np.broadcast_to(out[1][1, 30], (30, 22, 3)))
+    with pytest.raises(InterSynError, match="longer than"):
+        pipe.sample_layouts([Layout.from_segments(500, [("solo", 0, 500, "a")])])
+
+
+def test_table1_end_to_end_and_resume(
+    tmp_path, bench_root, tiny_checkpoint, evaluator_2p, monkeypatch
+):
+    evaluators = Evaluators(TwoPersonEvaluator.load(evaluator_2p))
+    rows = [
+        RowSpec("InterSyn", tiny_checkpoint),
+        RowSpec("w/o coordinator", tiny_checkpoint, coordinator=False),
+        RowSpec("separate learning", None, note="train with --set data.interleaved_fraction=0"),
+    ]
+    config = BenchmarkConfig(table="table1", **QUICK)
+    path = run_benchmark(
+        config, bench_root, tmp_path, rows, evaluators, command="t", progress=False
+    )
+    results = json.loads(path.read_text())
+    names = [r["name"] for r in results["rows"]]
+    assert names == ["Real", "InterSyn", "w/o coordinator", "separate learning"]
+    real, model, no_coord, missing = results["rows"]
+    assert missing["status"] == "missing" and "interleaved_fraction" in missing["note"]
+    assert real["status"] == model["status"] == "done" and model["replications"] == 2
+    for key in ("r_precision_top1", "r_precision_top3", "fid", "mm_dist", "diversity"):
+        mean, ci = model["metrics"][key]
+        assert np.isfinite(mean) and ci >= 0
+    # Real against itself: FID 0 (same embeddings); top-k rates grow with k.
+    assert real["metrics"]["fid"][0] == pytest.approx(0.0, abs=1e-6)
+    tops = [real["metrics"][f"r_precision_top{k}"][0] for k in (1, 2, 3)]
+    assert 0 <= tops[0] <= tops[1] <= tops[2] <= 1 and tops[2] > 0
+    assert model["checkpoint_sha256"] and model["config"]["name"] == "tiny"
+    assert "coordinator switched off" in no_coord["note"]
+    assert set(model["quality"]) >= {"foot_skating", "jerk", "contact_distance", "interpenetration"}
+    assert results["evaluators"]["two_person"]["name"].startswith("wordllama")
+
+    # Resume: everything is in the state file, so nothing is generated again.
+    def fail(*args, **kwargs):
+        raise AssertionError("regenerated a finished row")
+
+    monkeypatch.setattr(InterSynPipeline, "sample_layouts", fail)
+    again = json.loads(
+        run_benchmark(
+            config, bench_root, tmp_path, rows, evaluators, command="t", progress=False
+        ).read_text()
+    )
+    assert [r["metrics"] for r in again["rows"]] == [r["metrics"] for r in results["rows"]]
+    with pytest.raises(InterSynError, match="other settings"):
+        run_benchmark(
+            BenchmarkConfig(table="table1", replications=3, steps=2, quick=True),
+            bench_root,
+            tmp_path,
+            rows,
+            evaluators,
+            progress=False,
+        )
+
+
+def test_evaluate_and_report_cli(tmp_path, bench_root, tiny_checkpoint, evaluator_2p, capsys):
+    out = tmp_path / "eval"
+    code = main(
+        [
+            "evaluate", "--table", "1", "--data-root", str(bench_root),
+            "--evaluator-2p", str(evaluator_2p), "--row", f"InterSyn={tiny_checkpoint}",
+            "--out", str(out), "--quick", "--no-progress",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    assert main(["report", str(out), "--out", str(tmp_path / "report")]) == 0
+    markdown = (tmp_path / "report" / "table1.md").read_text()
+    assert "InterSyn" in markdown and "±" in markdown
+    assert (tmp_path / "report" / "table1.png").stat().st_size > 1000
+    capsys.readouterr()
+    bad = main(
+        [
+            "evaluate", "--table", "2", "--data-root", str(bench_root),
+            "--evaluator-2p", str(evaluator_2p), "--out", str(tmp_path / "e2"), "--quick",
+        ]
+    )  # fmt: skip
+    assert bad == 2 and "single-person evaluator" in capsys.readouterr().err
+    missing = main(
+        [
+            "evaluate", "--table", "1", "--data-root", str(bench_root),
+            "--evaluator-2p", str(tmp_path / "none.pt"), "--out", str(out), "--quick",
+        ]
+    )  # fmt: skip
+    assert missing == 2 and "file not found" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def evaluator_1p(tmp_path_factory, bench_root):
+    from intersyn.evaluation.train_evaluator_1p import (
+        SoloEvaluatorTrainConfig,
+        train_single_person_evaluator,
+    )
+
+    small = SoloEvaluatorTrainConfig(
+        dim_text_hidden=16,
+        dim_motion_hidden=16,
+        dim_movement_enc_hidden=16,
+        dim_movement_latent=16,
+        dim_coemb_hidden=8,
+        epochs=2,
+        batch_size=2,
+    )
+    out = tmp_path_factory.mktemp("ev1p")
+    train_single_person_evaluator(bench_root, out, small, progress=False)
+    return out / "evaluator.pt"
+
+
+def test_table2_scores_segments_with_both_evaluators(
+    tmp_path, bench_root, tiny_checkpoint, evaluator_1p, evaluator_2p
+):
+    from intersyn.evaluation.benchmark import load_evaluators
+
+    evaluators = load_evaluators(evaluator_2p, evaluator_1p)
+    config = BenchmarkConfig(table="table2", samples=6, boundary_margin=2, **QUICK)
+    rows = [RowSpec("InterSyn", tiny_checkpoint)]
+    results = json.loads(
+        run_benchmark(config, bench_root, tmp_path, rows, evaluators, progress=False).read_text()
+    )
+    real, model = results["rows"]
+    for row in (real, model):
+        for key in ("solo/r_precision_top3", "interaction/r_precision_top3", "solo/fid"):
+            assert np.isfinite(row["metrics"][key][0])
+        solo, inter = (row["metrics"][f"{k}/r_precision_top1"][0] for k in ("solo", "interaction"))
+        combined = row["metrics"]["combined/r_precision_top1"][0]
+        assert min(solo, inter) - 1e-9 <= combined <= max(solo, inter) + 1e-9
+        assert {"solo/foot_skating", "interaction/contact_distance"} <= set(row["quality"])
+    assert real["metrics"]["solo/fid"][0] == pytest.approx(0.0, abs=1e-6)
+    assert set(results["evaluators"]) == {"two_person", "single_person"}
+    assert "GloVe" in results["evaluators"]["single_person"]["text_encoder"]
