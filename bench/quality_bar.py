@@ -194,13 +194,15 @@ def main() -> None:
         (INTERACTIONS, gen_pair_rate, real_pair_rate),
     ):
         for k, name in enumerate(names):
-            ratio = float(gen[k] / real[k]) if real[k] > 0 else float("nan")
+            # Real 0: the evaluator cannot retrieve even real clips from this phrasing, so the
+            # bar is undefined for the action (None), not passed or failed.
+            ratio = float(gen[k] / real[k]) if real[k] > 0 else None
             rows[name] = {
                 "prompt": prompts[name],
                 "generated_top3": float(gen[k]),
                 "real_top3": float(real[k]),
                 "ratio": ratio,
-                "passes": bool(ratio >= 0.7),
+                "passes": None if ratio is None else bool(ratio >= 0.7),
             }
     result = {
         "checkpoint": str(pipe.checkpoint),
@@ -211,7 +213,8 @@ def main() -> None:
         "guidance": args.guidance,
         "seed": args.seed,
         "actions": rows,
-        "actions_passing": sum(r["passes"] for r in rows.values()),
+        "actions_passing": sum(r["passes"] is True for r in rows.values()),
+        "actions_undefined": [n for n, r in rows.items() if r["passes"] is None],
         "actions_total": len(rows),
         "foot_skating": {
             "generated_mean_m_s": float(gen_skate.mean()),
@@ -227,11 +230,14 @@ def main() -> None:
     }
     write_json(args.out, result)
     for name, row in rows.items():
-        mark = "ok " if row["passes"] else "LOW"
+        mark = {True: "ok ", False: "LOW", None: "n/a"}[row["passes"]]
         print(
             f"{mark} {name:20s} generated {row['generated_top3']:.2f} real {row['real_top3']:.2f}"
         )
-    print(f"actions passing: {result['actions_passing']}/{result['actions_total']}")
+    print(
+        f"actions passing: {result['actions_passing']}/{result['actions_total']} "
+        f"(undefined, Real 0: {', '.join(result['actions_undefined']) or 'none'})"
+    )
     print(f"foot skating: {result['foot_skating']}")
     print(f"hands: { {k: round(v['mean_closest_m'], 3) for k, v in hands.items()} }")
     print(f"wrote {args.out} in {result['seconds']} s")
