@@ -1,5 +1,6 @@
 """`intersyn evaluate`: row specs, evaluator inputs, boundary masking, tables end to end, resume."""
 
+import dataclasses
 import json
 import shutil
 
@@ -17,27 +18,14 @@ from intersyn.evaluation.benchmark import (
     two_person_inputs,
 )
 from intersyn.evaluation.train_evaluator import (
-    EvaluatorTrainConfig,
     TwoPersonEvaluator,
     load_pair_motions,
     train_two_person_evaluator,
 )
 from intersyn.pipeline import InterSynPipeline, Layout
+from tests.test_train_evaluator import SMALL
 
-SMALL_2P = EvaluatorTrainConfig(
-    latent_dim=32,
-    num_layers=1,
-    num_heads=2,
-    ff_size=64,
-    embed_dim=16,
-    text_width=32,
-    text_layers=1,
-    text_heads=2,
-    epochs=2,
-    batch_size=3,
-    dropout=0.0,
-    frame_stride=4,
-)
+SMALL_2P = dataclasses.replace(SMALL, epochs=2)  # the evaluator tests' sizes, 2 epochs
 QUICK = dict(replications=2, steps=2, batch_size=8, quick=True)
 
 
