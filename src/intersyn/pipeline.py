@@ -460,10 +460,7 @@ class InterSynPipeline:
         group = torch.stack(motions[:people], 1)  # (N, K, T, D)
         group_presence = torch.from_numpy(layout.presence(people)).to(device)
         group_presence = group_presence[None].expand(num_samples, -1, -1)
-        if people > 1 and model.steps.get("rec", 0) > 0:
-            group = model.coordinator.refine_group(group, cond, group_presence, valid)
-        group = torch.where(group_presence[..., None], model.stats.denormalize(group), 0.0)
-        return group.cpu().numpy()
+        return self._refine(group, cond, group_presence, valid).cpu().numpy()
 
     def _condition(self, captions: list[str], layouts: list[Layout]) -> Condition:
         """Per-sample text features and timings (t_i, t_s) of a batch."""
@@ -482,6 +479,21 @@ class InterSynPipeline:
             starts([lay.solo_start for lay in layouts]),
             torch.zeros(len(layouts), dtype=torch.bool, device=self.device),
         )
+
+    def _refine(
+        self,
+        group: torch.Tensor,
+        cond: Condition,
+        presence: torch.Tensor,
+        valid: torch.Tensor,
+        coordinator: bool = True,
+    ) -> torch.Tensor:
+        """Coordinator refinement of normalised `group (N, K, T, D)` against person x (when the
+        model has a trained one and `coordinator`), de-normalised, 0 where `presence` is False."""
+        model = self.model
+        if coordinator and group.shape[1] > 1 and model.steps.get("rec", 0) > 0:
+            group = model.coordinator.refine_group(group, cond, presence, valid)
+        return torch.where(presence[..., None], model.stats.denormalize(group), 0.0)
 
     def _denoise(
         self,
@@ -547,7 +559,7 @@ class InterSynPipeline:
                 f"layouts: {len(too_long)} longer than the model's {self.window}-frame window "
                 f"(longest {max(too_long)})"
             )
-        model, device = self.model, self.device
+        device = self.device
         generator = torch.Generator(device=device).manual_seed(seed)
         out: list[np.ndarray] = []
         chunks = range(0, len(layouts), batch_size)
@@ -563,10 +575,7 @@ class InterSynPipeline:
             valid = torch.from_numpy(valid_np).to(device)
             cond = self._condition([lay.caption for lay in part], part)
             group = self._denoise(cond, presence, valid, steps, guidance, generator, False)
-            rows = presence & valid[:, None, :]
-            if coordinator and model.steps.get("rec", 0) > 0:
-                group = model.coordinator.refine_group(group, cond, rows, valid)
-            group = torch.where(rows[..., None], model.stats.denormalize(group), 0.0)
+            group = self._refine(group, cond, presence & valid[:, None, :], valid, coordinator)
             features = group.cpu().numpy().astype(np.float64)
             for k, lay in enumerate(part):
                 present = presence_np[k, :, : lay.frames]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import json
 import shlex
 import sys
@@ -394,7 +395,7 @@ class BenchmarkRun:
         return {"config": key, "rows": {}}
 
     def _row_state(self, row: RowSpec) -> dict:
-        sha = _checkpoint_sha(row.checkpoint) if row.checkpoint else None
+        sha = _checkpoint_summary(row.checkpoint)[0] if row.checkpoint else None
         record = self._state["rows"].get(row.name)
         identity = {"checkpoint_sha256": sha, "coordinator": row.coordinator}
         if record is None or record.get("identity") != identity:
@@ -411,9 +412,7 @@ class BenchmarkRun:
             record = self._state["rows"].get(spec.name, {})
             runs = [record["runs"][k] for k in sorted(record.get("runs", {}), key=int)]
             done = bool(runs) and len(runs) == self.config.replications
-            config = None
-            if spec.checkpoint is not None:
-                config = _checkpoint_config(spec.checkpoint)
+            config = _checkpoint_summary(spec.checkpoint)[1] if spec.checkpoint else None
             note = spec.note
             if spec.checkpoint is not None and not spec.coordinator:
                 note = (note + " " if note else "") + "stage-2 coordinator switched off"
@@ -472,25 +471,27 @@ def _describe(config: BenchmarkConfig) -> str:
     )
 
 
-def _checkpoint_sha(path: Path) -> str:
-    from intersyn.training.checkpoint import load_checkpoint
+def _checkpoint_summary(path: Path) -> tuple[str, dict[str, Any]]:
+    """(SHA-256, config summary) of a checkpoint, read once per file version: results are
+    rewritten after every replication and must not reload and re-hash every row's checkpoint."""
+    stat = Path(path).stat()
+    return _read_summary(Path(path), stat.st_mtime_ns, stat.st_size)
 
-    return str(load_checkpoint(path)["sha256"])
 
-
-def _checkpoint_config(path: Path) -> dict[str, Any]:
+@functools.lru_cache(maxsize=64)
+def _read_summary(path: Path, mtime_ns: int, size: int) -> tuple[str, dict[str, Any]]:
     from intersyn.training.checkpoint import load_checkpoint
 
     payload = load_checkpoint(path)
     cfg = payload.get("config", {})
-    return {
+    data = cfg.get("data") or {}
+    return str(payload["sha256"]), {
         "name": cfg.get("name"),
         "steps": payload.get("steps"),
         "loss": cfg.get("loss"),
-        "layouts": (cfg.get("data") or {}).get("layouts"),
+        "layouts": data.get("layouts"),
         "interleave": {
-            k: ((cfg.get("data") or {}).get("interleave") or {}).get(k)
-            for k in ("organisation", "timing")
+            k: (data.get("interleave") or {}).get(k) for k in ("organisation", "timing")
         },
     }
 
@@ -522,17 +523,39 @@ def _choose_captions(captions: Sequence[tuple[str, ...]], rng: np.random.Generat
     return [c[int(rng.integers(len(c)))] for c in captions]
 
 
-class _Table1:
+class _Protocol:
+    """What both table protocols share: the run, its models (one in memory) and generation."""
+
     def __init__(self, run: BenchmarkRun) -> None:
         self.run = run
+        self.pipelines = _Pipelines()
+
+    def first_model(self):
+        """The first model row's pipeline (its window and U(·) settings shape the benchmark)."""
+        row = next((row for row in self.run.rows if row.checkpoint is not None), None)
+        return None if row is None else self.pipelines.get(row.checkpoint)
+
+    def generate(self, row: RowSpec, layouts, seed: int) -> list[np.ndarray]:
+        """Joints `(2, T, 22, 3)` per layout from the row's model with the run's settings."""
+        cfg = self.run.config
+        return self.pipelines.get(row.checkpoint).sample_layouts(
+            layouts,
+            seed=seed,
+            steps=cfg.steps,
+            guidance=cfg.guidance,
+            batch_size=cfg.batch_size,
+            coordinator=row.coordinator,
+            progress=self.run.progress,
+        )
+
+
+class _Table1(_Protocol):
+    def __init__(self, run: BenchmarkRun) -> None:
+        super().__init__(run)
         self.evaluator = run.evaluators.two_person
         self.stride = self.evaluator.config.frame_stride
-        self.pipelines = _Pipelines()
-        window = 196
-        for row in run.rows:
-            if row.checkpoint is not None:
-                window = self.pipelines.get(row.checkpoint).window
-                break
+        model = self.first_model()
+        window = 196 if model is None else model.window
         self.data = load_pair_test_set(run.data_root, self.stride, window, run.config.samples)
         self.real = self.evaluator.embed_motions(self.data.motions)
         self.protocol = _sized(INTERGEN_PROTOCOL, len(self.real))
@@ -553,19 +576,18 @@ class _Table1:
         else:
             from intersyn.pipeline import Layout
 
-            pipe = self.run_pipeline(row)
             layouts = [
                 Layout.from_segments(n, [("interaction", 0, n, c)])
                 for n, c in zip(self.data.frames, captions)
             ]
-            joints = self.generate(pipe, row, layouts, seed=cfg.seed * 1000 + rep)
+            joints = self.generate(row, layouts, seed=cfg.seed * 1000 + rep)
             motions = self.evaluator.embed_motions(
                 [two_person_inputs(j, GENERATED_FPS, self.stride) for j in joints]
             )
             if rep == 0:
                 quality = _mean_quality([interaction_quality(j, GENERATED_FPS) for j in joints])
             if cfg.mm_samples:
-                mm = self.multimodality_embeddings(pipe, row, layouts, rng, rep)
+                mm = self.multimodality_embeddings(row, layouts, rng, rep)
         metrics = evaluate_embeddings(
             texts, motions, real_motion_emb=self.real, protocol=self.protocol, rng=rng
         )
@@ -573,44 +595,25 @@ class _Table1:
             metrics["multimodality"] = multimodality(mm, min(10, mm.shape[1] - 1) or 1, rng=rng)
         return metrics, quality
 
-    def run_pipeline(self, row: RowSpec):
-        return self.pipelines.get(row.checkpoint)
-
-    def generate(self, pipe, row: RowSpec, layouts, seed: int) -> list[np.ndarray]:
-        cfg = self.run.config
-        return pipe.sample_layouts(
-            layouts,
-            seed=seed,
-            steps=cfg.steps,
-            guidance=cfg.guidance,
-            batch_size=cfg.batch_size,
-            coordinator=row.coordinator,
-            progress=self.run.progress,
-        )
-
-    def multimodality_embeddings(self, pipe, row, layouts, rng, rep: int) -> np.ndarray:
+    def multimodality_embeddings(self, row, layouts, rng, rep: int) -> np.ndarray:
         cfg = self.run.config
         chosen = rng.choice(len(layouts), size=min(cfg.mm_samples, len(layouts)), replace=False)
         repeated = [layouts[i] for i in chosen for _ in range(cfg.mm_repeats)]
-        joints = self.generate(pipe, row, repeated, seed=cfg.seed * 1000 + rep + 500_000)
+        joints = self.generate(row, repeated, seed=cfg.seed * 1000 + rep + 500_000)
         emb = self.evaluator.embed_motions(
             [two_person_inputs(j, GENERATED_FPS, self.stride) for j in joints]
         )
         return emb.reshape(len(chosen), cfg.mm_repeats, -1)
 
 
-class _Table2:
+class _Table2(_Protocol):
     def __init__(self, run: BenchmarkRun) -> None:
-        self.run = run
+        super().__init__(run)
         self.two = run.evaluators.two_person
         self.solo = run.evaluators.single_person
         self.stride = self.two.config.frame_stride
-        self.pipelines = _Pipelines()
-        interleave = None
-        for row in run.rows:
-            if row.checkpoint is not None:
-                interleave = self.pipelines.get(row.checkpoint).model.config.data.interleave
-                break
+        model = self.first_model()
+        interleave = None if model is None else model.model.config.data.interleave
         self.data = build_interleaved_test_set(run.data_root, run.config, interleave)
         real = [
             np.asarray(s.joints[:, : lay.frames + 1])
@@ -650,16 +653,7 @@ class _Table2:
             if rep == 0:
                 quality = self.quality(self.real_joints, self.data.layouts)
         else:
-            pipe = self.pipelines.get(row.checkpoint)
-            joints = pipe.sample_layouts(
-                self.data.layouts,
-                seed=cfg.seed * 1000 + rep,
-                steps=cfg.steps,
-                guidance=cfg.guidance,
-                batch_size=cfg.batch_size,
-                coordinator=row.coordinator,
-                progress=self.run.progress,
-            )
+            joints = self.generate(row, self.data.layouts, seed=cfg.seed * 1000 + rep)
             emb = self.embed(joints, self.data.layouts)
             if rep == 0:
                 quality = self.quality(joints, self.data.layouts)

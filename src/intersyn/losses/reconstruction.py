@@ -70,8 +70,6 @@ def reconstruction_loss(
     if pred.dim() != 4:
         raise InterSynError(f"pred: expected (B, P, T, D), got {tuple(pred.shape)}")
     check_mask(mask, tuple(pred.shape[:-1]))
-    if placement_weight == 1.0:
-        return masked_mse(pred, target, mask)
     D = pred.shape[-1]
     weights = torch.ones(D, dtype=pred.dtype, device=pred.device)
     weights[D - placement_dim :] = placement_weight
