@@ -6,7 +6,8 @@ guidance 2.5). Each generated motion is ranked against the prompts of its kind b
 evaluator (single-person for actions, two-person for interactions); the top-3 retrieval rate
 is compared with the same rate for real test clips of that action (the Real row). Also: foot
 skating of generated solo motion against the test data, and the closest approach of the two
-people's hands in handshakes and high fives.
+people's hands in handshakes and high fives. Generated motion is scored as `intersyn generate`
+returns it (cleaned up) unless `--raw`.
 
     python bench/quality_bar.py --data-root data/procedural \
         --evaluator-1p runs/evaluator_1p/evaluator.pt \
@@ -16,6 +17,7 @@ people's hands in handshakes and high fives.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from pathlib import Path
 
@@ -24,7 +26,7 @@ import numpy as np
 from intersyn.data.procedural import INTERACTIONS, SOLO_ACTIONS
 from intersyn.evaluation.benchmark import load_evaluators, solo_inputs, two_person_inputs
 from intersyn.io import write_json
-from intersyn.pipeline import InterSynPipeline, Layout
+from intersyn.pipeline import DEFAULT_CLEANUP, InterSynPipeline, Layout
 from intersyn.quality import contact_distance, foot_skating
 
 # One prompt per action, in words that the template captions never use verbatim.
@@ -113,6 +115,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--guidance", type=float, default=2.5)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--raw", action="store_true", help="score the raw model output (default: as users get it)"
+    )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     started = time.perf_counter()
@@ -139,7 +144,10 @@ def main() -> None:
         for a in INTERACTIONS
         for _ in range(n)
     ]
-    settings = dict(steps=args.steps, guidance=args.guidance, batch_size=48, progress=True)
+    cleanup = None if args.raw else DEFAULT_CLEANUP
+    settings = dict(
+        steps=args.steps, guidance=args.guidance, batch_size=48, cleanup=cleanup, progress=True
+    )
     solo_gen = pipe.sample_layouts(solo_layouts, seed=args.seed, **settings)
     pair_gen = pipe.sample_layouts(pair_layouts, seed=args.seed + 1, **settings)
 
@@ -212,6 +220,7 @@ def main() -> None:
         "steps": args.steps,
         "guidance": args.guidance,
         "seed": args.seed,
+        "cleanup": None if cleanup is None else dataclasses.asdict(cleanup),
         "actions": rows,
         "actions_passing": sum(r["passes"] is True for r in rows.values()),
         "actions_undefined": [n for n, r in rows.items() if r["passes"] is None],

@@ -41,6 +41,30 @@ def test_solo_then_interaction(pipe):
     assert not np.allclose(other.joints, result.joints)
 
 
+def test_cleanup_smooths_and_keeps_features_and_joints_in_step(pipe):
+    from intersyn.kinematics.pair import features_to_pair
+    from intersyn.quality import jerk
+
+    request = dict(solo="a person walks", interaction="two people hug", interaction_start=24)
+    raw = pipe(**request, seed=3, steps=5, cleanup=None)
+    cleaned = pipe(**request, seed=3, steps=5)
+    assert raw.meta["cleanup"] is None and cleaned.meta["cleanup"]["foot_lock"] is True
+    assert jerk(cleaned.joints[0, 0], 20) < 0.8 * jerk(raw.joints[0, 0], 20)
+    # The same motion, smoothed (re-expressed in person x's frame at frame 0, so compare
+    # quantities a rigid move keeps: the pelvis-to-pelvis distance while both are present).
+    apart = [
+        np.linalg.norm(r.joints[0, 0, 24:, 0] - r.joints[0, 1, 24:, 0], axis=-1)
+        for r in (raw, cleaned)
+    ]
+    assert np.abs(apart[0] - apart[1]).mean() < 0.1
+    decoded = features_to_pair(
+        cleaned.features[0].astype(np.float64),
+        presence=np.broadcast_to(cleaned.presence, cleaned.features.shape[1:3]).copy(),
+    )
+    present = cleaned.presence
+    np.testing.assert_allclose(np.asarray(decoded)[present], cleaned.joints[0][present], atol=1e-4)
+
+
 def test_other_layouts(pipe):
     solo = pipe(solo="a person jumps", seed=0)
     assert solo.joints.shape[1] == 1 and solo.meta["interaction_start"] == -1
@@ -120,6 +144,7 @@ def test_long_text_truncates_with_warning(pipe):
         ({"interaction": "hug", "people": 3, "frames": 100}, "only supported within the model's"),
         ({}, "nothing to generate"),
         ({"solo": "walk", "steps": 0}, "steps=0"),
+        ({"solo": "walk", "cleanup": "smooth"}, "cleanup='smooth': expected a CleanupConfig"),
     ],
 )
 def test_bad_requests(pipe, kwargs, fragment):

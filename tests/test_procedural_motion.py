@@ -294,3 +294,36 @@ def test_generation_speed(capsys):
             f"\nprocedural generation: {solo:.0f} solo clips/s, {pair:.0f} pair clips/s (one core)"
         )
     assert solo > 15 and pair > 15
+
+
+def test_expansion_distribution_is_exact():
+    from intersyn.data.procedural.captions import expand, expansion_distribution
+
+    dist = expansion_distribution("{who} [waves|[raises|lifts] a hand] .", {"who": "a man"})
+    assert dist == pytest.approx(
+        {"a man waves.": 0.5, "a man raises a hand.": 0.25, "a man lifts a hand.": 0.25}
+    )
+    rng = np.random.default_rng(0)
+    drawn = [
+        expand("{who} [waves|[raises|lifts] a hand] .", rng, {"who": "a man"}) for _ in range(400)
+    ]
+    assert set(drawn) == set(dist)
+    assert drawn.count("a man waves.") / 400 == pytest.approx(0.5, abs=0.08)
+
+
+@pytest.mark.parametrize("interaction", ["shake_hands", "circle_around", "punch_dodge"])
+def test_pair_caption_distribution_replays_the_clip(interaction):
+    from intersyn.data.procedural.interaction import pair_caption_distribution
+
+    offsets = (scaled_offsets(1.1, 0.95), reference_offsets())
+    for seed in range(3):
+        clip = generate_pair_clip(interaction, np.random.default_rng(seed), offsets=offsets)
+        dist = pair_caption_distribution(interaction, np.random.default_rng(seed), offsets=offsets)
+        assert sum(dist.values()) == pytest.approx(1.0)
+        assert set(clip.captions) <= set(dist), clip.captions
+    # A different draw of words gives a different distribution (it is the clip's, not the type's).
+    spreads = {
+        frozenset(pair_caption_distribution(interaction, np.random.default_rng(s)))
+        for s in range(8)
+    }
+    assert len(spreads) > 1

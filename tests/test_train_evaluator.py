@@ -44,6 +44,7 @@ def test_evaluator_learns_matching_pairs(tmp_path, tiny_data_root):
     assert (distances.argmin(1) == np.arange(3)).all()
     saved = json.loads((tmp_path / "ev" / "metrics.json").read_text())
     assert saved["real_test"]["protocol"] == "intergen" and "wordllama" in saved["evaluator"]
+    assert saved["real_test_batch32"]["protocol"] == "t2m"
 
 
 def test_cli_errors(tmp_path, tiny_data_root, capsys):

@@ -37,6 +37,7 @@ from intersyn.diffusion.samplers import ddim_sample
 from intersyn.diffusion.schedule import NoiseSchedule
 from intersyn.errors import InterSynError
 from intersyn.kinematics import rotations as rot
+from intersyn.kinematics.cleanup import CleanupConfig, clean_motion
 from intersyn.kinematics.pair import features_to_pair
 from intersyn.models.layers import Condition
 from intersyn.training.loop import TrainedModel, load_trained_model
@@ -44,6 +45,7 @@ from intersyn.training.stages import TextConditioner
 
 DEFAULT_CHECKPOINT = "default.pt"
 FPS = 20
+DEFAULT_CLEANUP = CleanupConfig()  # what `intersyn generate` applies unless --raw
 MIN_SEGMENT = 20  # frames (1 s): the shortest solo or interaction segment we accept
 
 
@@ -324,9 +326,14 @@ class InterSynPipeline:
         steps: int = 50,
         guidance: float = 2.5,
         num_samples: int = 1,
+        cleanup: CleanupConfig | None = DEFAULT_CLEANUP,
         progress: bool = False,
     ) -> GenerationResult:
-        """Generate `num_samples` motions; see the module docstring for the layout."""
+        """Generate `num_samples` motions; see the module docstring for the layout.
+
+        `cleanup`: post-processing of the decoded joints (temporal smoothing and foot locking,
+        `intersyn.kinematics.cleanup`); None returns the model's raw output.
+        """
         solo = _clean_text(solo, "solo")
         interaction = _clean_text(interaction, "interaction")
         person_text = _clean_text(person_text, "person_text")
@@ -354,6 +361,8 @@ class InterSynPipeline:
                 raise InterSynError(f"{name}={value!r}: expected an integer >= {low}")
         if not (isinstance(guidance, (int, float)) and np.isfinite(guidance)):
             raise InterSynError(f"guidance={guidance!r}: expected a finite number")
+        if cleanup is not None and not isinstance(cleanup, CleanupConfig):
+            raise InterSynError(f"cleanup={cleanup!r}: expected a CleanupConfig or None")
         extra = tuple(t for t in (person_text, partner_text) if t)
         layout = plan_layout(solo, interaction, solo_start, interaction_start, frames, extra)
 
@@ -363,24 +372,17 @@ class InterSynPipeline:
             world = self._sample_long(layout, seed, steps, float(guidance), num_samples, progress)[
                 :, :people
             ]
-            features = _features_of(world, presence)
-            # Joints decoded from the returned features, so the two outputs agree exactly.
-            joints = np.asarray(
-                features_to_pair(
-                    features.astype(np.float64),
-                    presence=np.broadcast_to(presence, features.shape[:3]).copy(),
-                )
-            )
         else:
             features = self._sample(
                 layout, people, seed, steps, float(guidance), num_samples, progress
             )
-            joints = np.asarray(
-                features_to_pair(
-                    features.astype(np.float64),
-                    presence=np.broadcast_to(presence, features.shape[:3]).copy(),
-                )
-            )
+            world = _decode(features, presence) if cleanup is not None else None
+        if world is not None:
+            if cleanup is not None:
+                world = clean_motion(_hold_absent(world, presence), cleanup)
+            features = _features_of(world, presence)
+        # Joints decoded from the returned features, so the two outputs agree exactly.
+        joints = _decode(features, presence)
         joints = _hold_absent(joints, presence).astype(np.float32)
         elapsed = time.perf_counter() - started
         texts = {
@@ -408,6 +410,7 @@ class InterSynPipeline:
             "trained_steps": self.model.steps,
             "sampling_seconds": round(elapsed, 3),
             "absent_frames": "partners hold their nearest present pose; see presence.npy",
+            "cleanup": None if cleanup is None else dataclasses.asdict(cleanup),
         }
         return GenerationResult(joints, features.astype(np.float32), presence, texts, meta)
 
@@ -542,6 +545,7 @@ class InterSynPipeline:
         guidance: float = 2.5,
         batch_size: int = 64,
         coordinator: bool = True,
+        cleanup: CleanupConfig | None = None,
         progress: bool = False,
     ) -> list[np.ndarray]:
         """Two-person motions for many layouts at once (evaluation): joints `(2, T_k, 22, 3)` each.
@@ -550,6 +554,8 @@ class InterSynPipeline:
         longest layout and the padding masked out. Sample k uses the generator seeded with
         `seed` after the batches before it, so results depend on `seed` and `batch_size` only.
         `coordinator=False` skips the stage-2 refinement (the "w/o coordinator" ablation).
+        `cleanup` post-processes the joints as `__call__` does (default: the raw model output,
+        which the protocol tables score).
         """
         if not layouts:
             return []
@@ -582,7 +588,10 @@ class InterSynPipeline:
                 joints = np.asarray(
                     features_to_pair(features[k, :, : lay.frames], presence=present)
                 )
-                out.append(_hold_absent(joints[None], present)[0].astype(np.float32))
+                joints = _hold_absent(joints[None], present)[0]
+                if cleanup is not None:
+                    joints = clean_motion(joints, cleanup)
+                out.append(joints.astype(np.float32))
         return out
 
     def _sample_long(
@@ -676,6 +685,12 @@ class InterSynPipeline:
             world[:, :, start : start + window] = blend * old + (1 - blend) * placed
             previous_end = start + window
         return world
+
+
+def _decode(features: np.ndarray, presence: np.ndarray) -> np.ndarray:
+    """Joints `(N, K, T, 22, 3)` of pair features `(N, K, T, D)` (absent frames zero)."""
+    rows = np.broadcast_to(presence, features.shape[:3]).copy()
+    return np.asarray(features_to_pair(features.astype(np.float64), presence=rows))
 
 
 def _features_of(joints: np.ndarray, presence: np.ndarray) -> np.ndarray:

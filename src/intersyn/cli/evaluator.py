@@ -68,9 +68,11 @@ def run_train(args: argparse.Namespace) -> int:
             raise InterSynError(f"--epochs {args.epochs}: expected at least 1")
         config = replace(config, epochs=args.epochs)
     metrics = train(args.data_root, args.out, config, progress=not args.no_progress)
-    top = ", ".join(f"{v:.3f}" for v in metrics["real_test"]["r_precision"])
-    print(
-        f"wrote {args.out}/evaluator.pt; real test R-precision top-1/2/3: {top} "
-        f"(chance {metrics['real_test']['chance_top1']:.3f})"
+    scores = [metrics[key] for key in ("real_test", "real_test_batch32") if key in metrics]
+    tops = "; ".join(
+        ", ".join(f"{v:.3f}" for v in s["r_precision"])
+        + f" (batches of {s['batch']}, chance {s['chance_top1']:.3f})"
+        for s in scores
     )
+    print(f"wrote {args.out}/evaluator.pt; real test R-precision top-1/2/3: {tops}")
     return 0

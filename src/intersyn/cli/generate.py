@@ -37,6 +37,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--num-samples", type=int, default=1)
     parser.add_argument(
+        "--raw",
+        action="store_true",
+        help="skip the clean-up of the decoded joints (temporal smoothing, foot locking)",
+    )
+    parser.add_argument(
         "--checkpoint", type=Path, help="a trained checkpoint (default: the shipped model)"
     )
     parser.add_argument("--video", default="mp4+gif", choices=["mp4+gif", "mp4", "gif", "none"])
@@ -47,7 +52,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from intersyn.errors import InterSynError
-    from intersyn.pipeline import InterSynPipeline
+    from intersyn.pipeline import DEFAULT_CLEANUP, InterSynPipeline
 
     if args.out.exists() and not args.out.is_dir():
         raise InterSynError(f"--out {args.out}: is a file; expected a directory path")
@@ -71,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         steps=args.steps,
         guidance=args.guidance,
         num_samples=args.num_samples,
+        cleanup=None if args.raw else DEFAULT_CLEANUP,
     )
     result.save(
         args.out, overwrite=args.overwrite, video="" if args.video == "none" else args.video

@@ -52,6 +52,23 @@ def expand(template: str, rng: np.random.Generator, words: dict[str, str]) -> st
     return re.sub(r" ([,.])", r"\1", text)
 
 
+def expansion_distribution(template: str, words: dict[str, str]) -> dict[str, float]:
+    """Every text `expand(template, rng, words)` can return, with its probability."""
+    out: dict[str, float] = {}
+    pending = [(template.format(**words), 1.0)]
+    while pending:
+        text, p = pending.pop()
+        match = _CHOICE.search(text)
+        if match is None:
+            text = re.sub(r" ([,.])", r"\1", " ".join(text.split()))
+            out[text] = out.get(text, 0.0) + p
+            continue
+        options = match.group(1).split("|")
+        for option in options:
+            pending.append((text[: match.start()] + option + text[match.end() :], p / len(options)))
+    return out
+
+
 def compose(
     rng: np.random.Generator, templates: list[str], words: dict[str, str], count: int = 3
 ) -> tuple[str, ...]:

@@ -61,25 +61,11 @@ def generate_pair_clip(
     (InterHuman: up to 300 frames at 30 fps) unless `num_frames` is given; `offsets` are the two
     bodies' rest offsets `(22, 3)` (default: both the reference skeleton). Same `rng` → same clip.
     """
-    if interaction not in PAIR_BUILDERS:
-        raise InterSynError(
-            f"interaction: unknown interaction {interaction!r}; expected one of {', '.join(INTERACTIONS)}"
-        )
     fps = check_fps(fps)
-    if offsets is None:
-        geoms = [BodyGeometry.from_offsets(None), BodyGeometry.from_offsets(None)]
-    else:
-        if not isinstance(offsets, (tuple, list)) or len(offsets) != 2:
-            raise InterSynError(
-                f"offsets: expected a pair (offsets of person 0, offsets of person 1), got {type(offsets).__name__}"
-            )
-        geoms = [BodyGeometry.from_offsets(o) for o in offsets]
-    builder, min_seconds = PAIR_BUILDERS[interaction]
-    # InterHuman clips are at most 300 frames (10 s) at 30 fps.
-    budget = frame_budget(rng, fps, min_seconds, num_frames, max_frames=10 * fps)
-    t = np.arange(budget) / fps
-    scene = Scene(geoms, t, fps)
-    params, templates, words = builder(scene, rng, budget / fps)
+    scene, params, templates, words, budget = _plan(
+        interaction, rng, fps, _geometries(offsets), num_frames
+    )
+    t = scene.t
     frames = budget
     if num_frames is None:
         end = max(scene.end_time, *(p.feet.free_time(f) for p in scene.people for f in (0, 1)))
@@ -101,6 +87,64 @@ def generate_pair_clip(
         contact_frames=contact.astype(np.int64),
         contact_joints=scene.contact_joints if len(contact) else (),
     )
+
+
+def _geometries(offsets: tuple[np.ndarray, np.ndarray] | None) -> list[BodyGeometry]:
+    if offsets is None:
+        return [BodyGeometry.from_offsets(None), BodyGeometry.from_offsets(None)]
+    if not isinstance(offsets, (tuple, list)) or len(offsets) != 2:
+        raise InterSynError(
+            f"offsets: expected a pair (offsets of person 0, offsets of person 1), got {type(offsets).__name__}"
+        )
+    return [BodyGeometry.from_offsets(o) for o in offsets]
+
+
+def _plan(
+    interaction: str,
+    rng: np.random.Generator,
+    fps: int,
+    geoms: list[BodyGeometry],
+    num_frames: int | None,
+) -> tuple[Scene, dict, list[tuple[str, str, str]], dict[str, str], int]:
+    """Frame budget, scene and the builder's (params, caption templates, words): every random
+    draw a clip makes before its joints are solved."""
+    if interaction not in PAIR_BUILDERS:
+        raise InterSynError(
+            f"interaction: unknown interaction {interaction!r}; expected one of {', '.join(INTERACTIONS)}"
+        )
+    builder, min_seconds = PAIR_BUILDERS[interaction]
+    # InterHuman clips are at most 300 frames (10 s) at 30 fps.
+    budget = frame_budget(rng, fps, min_seconds, num_frames, max_frames=10 * fps)
+    scene = Scene(geoms, np.arange(budget) / fps, fps)
+    params, templates, words = builder(scene, rng, budget / fps)
+    return scene, params, templates, words, budget
+
+
+def pair_caption_distribution(
+    interaction: str,
+    rng: np.random.Generator,
+    *,
+    fps: int = 30,
+    offsets: tuple[np.ndarray, np.ndarray] | None = None,
+) -> dict[str, float]:
+    """Probability of each pair caption that `generate_pair_clip(interaction, rng, ...)` can write.
+
+    A caption is one of the clip's templates (each equally likely to be any one stored caption)
+    filled with that clip's drawn words; no joints are solved, so it is cheap. Used to compute the
+    best R-precision any evaluator can reach on the procedural data (`bench/r_precision_ceiling.py`).
+    """
+    scene, _, templates, words, _ = _plan(
+        interaction, rng, check_fps(fps), _geometries(offsets), None
+    )
+    filled = {**scene.approach_words, **words}
+    out: dict[str, float] = {}
+    for pair_template, _, _ in templates:
+        for subject in cap.SUBJECTS:
+            for text, p in cap.expansion_distribution(
+                pair_template, {"who": subject, **filled}
+            ).items():
+                out[text] = out.get(text, 0.0) + p / (len(templates) * len(cap.SUBJECTS))
+    return out
 
 
 def _solve(scene: Scene) -> np.ndarray:
