@@ -16,6 +16,7 @@ from pathlib import Path
 
 SOLO = "a person walks forward and waves"
 INTERACTION = "two people shake hands"
+INTERACTION_START, SEED = 40, 10  # as the README's command
 
 
 def main() -> None:
@@ -34,7 +35,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for k in range(args.repeats):
             t0 = time.perf_counter()
-            result = pipe(SOLO, INTERACTION, seed=k, steps=50, guidance=2.5)
+            result = pipe(
+                SOLO,
+                INTERACTION,
+                interaction_start=INTERACTION_START,
+                seed=k,
+                steps=50,
+                guidance=2.5,
+            )
             t1 = time.perf_counter()
             result.save(Path(tmp) / f"run{k}")
             t2 = time.perf_counter()
@@ -50,6 +58,10 @@ def main() -> None:
             SOLO,
             "--interaction",
             INTERACTION,
+            "--interaction-start",
+            str(INTERACTION_START),
+            "--seed",
+            str(SEED),
             "--out",
             str(Path(tmp) / "cli"),
         ]
