@@ -183,11 +183,12 @@ def test_features_decode_back_to_joints(sources):
     sample = interleave(
         solo, pairs, 2, InterleaveConfig("s-i-s-i", "ts0-random-ti"), prepared=prepared
     )
-    features, rows = sample.features()
-    assert features.shape == (2, 196, 267) and rows.shape == (2, 196)
-    decoded = features_to_pair(features.astype(np.float64), presence=rows)
-    err = np.abs(decoded - sample.joints[:, :-1])[rows].max()
-    assert err < 1e-4, f"{err:.2e}"  # float32 storage of the sample
+    for anchor in ("sequence", "run"):  # the partner appears twice, mid-sequence
+        features, rows = sample.features(anchor)
+        assert features.shape == (2, 196, 267) and rows.shape == (2, 196)
+        decoded = features_to_pair(features.astype(np.float64), presence=rows, anchor=anchor)
+        err = np.abs(decoded - sample.joints[:, :-1])[rows].max()
+        assert err < 1e-4, f"{anchor}: {err:.2e}"  # float32 storage of the sample
 
 
 def test_short_sources_pad_the_end(sources):

@@ -150,3 +150,44 @@ def test_raw_interhuman_file_round_trip(real_joints):
     assert np.abs(joints - real_joints).max() < 1e-6 and rot6d.shape == (170, 21, 6)
     with pytest.raises(InterSynError, match="312"):
         raw_interhuman_to_joints(np.zeros((10, 200)))
+
+
+def test_run_anchor_places_a_late_partner_relative_to_person_x_then():
+    from intersyn.data.procedural import generate_pair_clip
+    from intersyn.kinematics.pair import pair_to_features as encode
+
+    clip = np.asarray(generate_pair_clip("shake_hands", np.random.default_rng(0), fps=20).joints)
+    clip = clip.astype(np.float64)
+    on_their_own = np.asarray(encode(clip))[1, 0, -4:]  # the partner's placement, both from frame 0
+    # Person x first slides in from 3 m away for 30 frames; the partner appears at frame 30.
+    prefix = 30
+    offsets = np.linspace(1.0, 0.0, prefix, endpoint=False)[:, None, None] * np.array(
+        [2.0, 0.0, -2.2]
+    )
+    x = np.concatenate([clip[0, :1] + offsets, clip[0]])
+    y = np.concatenate([np.zeros((prefix, 22, 3)), clip[1]])
+    joints = np.stack([x, y])
+    presence = np.ones(joints.shape[:2], dtype=bool)
+    presence[1, :prefix] = False
+    for anchor in ("sequence", "run"):
+        feats, rows, frame = encode(joints, presence=presence, anchor=anchor, return_frame=True)
+        back = features_to_pair(feats, presence=presence[:, :-1], anchor=anchor, frame=frame)
+        back = np.asarray(back)
+        np.testing.assert_allclose(
+            back[presence[:, :-1]], joints[:, :-1][presence[:, :-1]], atol=1e-4
+        )
+        placement = np.asarray(feats)[1, prefix, -4:]
+        if anchor == "run":
+            np.testing.assert_allclose(placement, on_their_own, atol=1e-5)
+        else:
+            assert np.abs(placement[2:] - on_their_own[2:]).max() > 2.0  # measured from frame 0
+    with pytest.raises(InterSynError, match="anchor: expected one of"):
+        encode(joints, presence=presence, anchor="start")
+    # Differentiable: a gradient reaches the partner's placement through person x's pose.
+    feats = torch.as_tensor(np.asarray(encode(joints, presence=presence, anchor="run")[0]))
+    feats = feats.float().requires_grad_(True)
+    from intersyn.kinematics.pair import decode_pair
+
+    present = torch.as_tensor(presence[:, :-1])
+    decode_pair(feats[None], present[None], "run")[0, 1].sum().backward()
+    assert feats.grad[0].abs().sum() > 0  # person x's features move the partner

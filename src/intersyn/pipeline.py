@@ -278,6 +278,7 @@ class InterSynPipeline:
 
         self.model, self.checkpoint, self.device = model, checkpoint, device
         cfg = model.config
+        self.anchor = cfg.model.placement_anchor  # how the model's pair features place partners
         encoder = build_text_encoder(
             cfg.text_encoder, cfg.text_path, device=str(device), max_tokens=cfg.text_max_tokens
         )
@@ -376,14 +377,14 @@ class InterSynPipeline:
             features = self._sample(
                 layout, people, seed, steps, float(guidance), num_samples, progress
             )
-            world = _decode(features, presence) if cleanup is not None else None
+            world = _decode(features, presence, self.anchor) if cleanup is not None else None
         if world is not None:
             if cleanup is not None:
                 world = clean_motion(_hold_absent(world, presence), cleanup)
-            features = _features_of(world, presence)
+            features = _features_of(world, presence, self.anchor)
         # Joints decoded from the returned features, so the two outputs agree exactly.
-        joints = _decode(features, presence)
-        joints = _hold_absent(joints, presence).astype(np.float32)
+        joints = _hold_absent(_decode(features, presence, self.anchor), presence)
+        joints = joints.astype(np.float32)
         elapsed = time.perf_counter() - started
         texts = {
             "solo": solo,
@@ -586,7 +587,9 @@ class InterSynPipeline:
             for k, lay in enumerate(part):
                 present = presence_np[k, :, : lay.frames]
                 joints = np.asarray(
-                    features_to_pair(features[k, :, : lay.frames], presence=present)
+                    features_to_pair(
+                        features[k, :, : lay.frames], presence=present, anchor=self.anchor
+                    )
                 )
                 joints = _hold_absent(joints[None], present)[0]
                 if cleanup is not None:
@@ -640,7 +643,10 @@ class InterSynPipeline:
                 )
                 here = rows[:, : shared + 1]
                 feats, valid_rows, frame = pair_to_features(
-                    local, presence=np.broadcast_to(here, local.shape[:3]).copy(), return_frame=True
+                    local,
+                    presence=np.broadcast_to(here, local.shape[:3]).copy(),
+                    return_frame=True,
+                    anchor=self.anchor,
                 )
                 feats = np.asarray(feats)
                 # pair_to_features re-floors to the lowest joint seen; put absolute heights back.
@@ -667,6 +673,7 @@ class InterSynPipeline:
                 features_to_pair(
                     part_features.astype(np.float64),
                     presence=np.broadcast_to(rows, part_features.shape[:3]).copy(),
+                    anchor=self.anchor,
                 )
             )
             if shared == 0:
@@ -687,20 +694,20 @@ class InterSynPipeline:
         return world
 
 
-def _decode(features: np.ndarray, presence: np.ndarray) -> np.ndarray:
+def _decode(features: np.ndarray, presence: np.ndarray, anchor: str) -> np.ndarray:
     """Joints `(N, K, T, 22, 3)` of pair features `(N, K, T, D)` (absent frames zero)."""
     rows = np.broadcast_to(presence, features.shape[:3]).copy()
-    return np.asarray(features_to_pair(features.astype(np.float64), presence=rows))
+    return np.asarray(features_to_pair(features.astype(np.float64), presence=rows, anchor=anchor))
 
 
-def _features_of(joints: np.ndarray, presence: np.ndarray) -> np.ndarray:
+def _features_of(joints: np.ndarray, presence: np.ndarray, anchor: str) -> np.ndarray:
     """Pair features `(N, K, T, 267)` of joints `(N, K, T, 22, 3)` (last frame repeated)."""
     from intersyn.kinematics.pair import pair_to_features
 
     padded = np.concatenate([joints, joints[:, :, -1:]], axis=2)
     rows = np.concatenate([presence, presence[:, -1:]], axis=1)
     rows = np.broadcast_to(rows, padded.shape[:3]).copy()
-    features, _ = pair_to_features(padded, presence=rows)
+    features, _ = pair_to_features(padded, presence=rows, anchor=anchor)
     return np.asarray(features, dtype=np.float32)
 
 

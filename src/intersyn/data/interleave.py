@@ -165,9 +165,12 @@ class InterleavedSample:
         """Frames where one segment ends and the next begins."""
         return [s.start for s in self.segments[1:]]
 
-    def features(self) -> tuple[np.ndarray, np.ndarray]:
-        """Pair features `(2, frames, 267)` float32 and their presence `(2, frames)` bool."""
-        feats, rows = pair_to_features(self.joints.astype(np.float64), presence=self.presence)
+    def features(self, anchor: str = "sequence") -> tuple[np.ndarray, np.ndarray]:
+        """Pair features `(2, frames, 267)` float32 and their presence `(2, frames)` bool;
+        `anchor` as in `pair_to_features`."""
+        feats, rows = pair_to_features(
+            self.joints.astype(np.float64), presence=self.presence, anchor=anchor
+        )
         rows = np.asarray(rows) & self.valid[None, :]
         feats = np.where(rows[..., None], feats, 0.0).astype(np.float32)
         return feats, rows

@@ -160,10 +160,12 @@ class InterleavedDataset(Dataset):
         length: int = 2**40,
         seed: int = 0,
         layouts: Sequence[tuple[str, str]] = (),
+        anchor: str = "sequence",
     ) -> None:
         if length < 1:
             raise InterSynError(f"interleaved dataset length={length}: expected at least 1")
         self.bank, self.config, self.length, self.seed = bank, config, length, seed
+        self.anchor = anchor  # where partner placements are measured from (pair_to_features)
         # Each sample draws its (organisation, timing) from `layouts` when given.
         self.configs = [
             dataclasses.replace(config, organisation=o, timing=t) for o, t in layouts
@@ -180,7 +182,7 @@ class InterleavedDataset(Dataset):
             else self.config
         )
         sample = self.bank.sample(rng, config)
-        features, rows = sample.features()
+        features, rows = sample.features(self.anchor)
         return MotionSample(
             features=features,
             presence=rows,

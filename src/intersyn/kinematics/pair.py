@@ -284,8 +284,29 @@ def presence_runs(presence: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(edges[0::2].tolist(), edges[1::2].tolist()))
 
 
+ANCHORS = ("sequence", "run")
+
+
+def _check_anchor(anchor: str) -> str:
+    if anchor not in ANCHORS:
+        raise InterSynError(f"anchor: expected one of {ANCHORS}, got {anchor!r}")
+    return anchor
+
+
+def frame_pose(joints: torch.Tensor) -> Placement:
+    """The HumanML3D canonical frame of single poses `(N, 22, 3)`: heading and root on the floor."""
+    _, facing, origin = canonicalize(joints[:, None], floor=False)
+    forward = rot.quat_rotate(rot.quat_conjugate(facing), torch.tensor([0.0, 0.0, 1.0]).to(joints))
+    origin = origin * torch.tensor([1.0, 0.0, 1.0]).to(origin)
+    return Placement(rot.heading_angle(forward), origin)
+
+
 def pair_to_features(
-    joints: ArrayLike, *, presence: ArrayLike | None = None, return_frame: bool = False
+    joints: ArrayLike,
+    *,
+    presence: ArrayLike | None = None,
+    return_frame: bool = False,
+    anchor: str = "sequence",
 ):
     """InterSyn pair features of P people sharing one world, person 0 as the reference (person x).
 
@@ -297,6 +318,10 @@ def pair_to_features(
             must be present at frame 0 (it defines the reference frame).
         return_frame: also return the `Placement` of person 0's canonical frame in the input
             world, so `features_to_pair(..., frame=...)` restores the original coordinates.
+        anchor: where a partner's placement is measured from: "sequence" (person 0's canonical
+            frame at frame 0) or "run" (person 0's canonical frame at the first frame of that
+            partner's run, so a partner who appears mid-sequence is placed relative to where
+            person 0 is then, not to how far it walked before). Person 0 is the same either way.
 
     Returns:
         `(..., P, T-1, 267)`: per person the 263-dim HumanML3D feature in its own canonical
@@ -341,6 +366,15 @@ def pair_to_features(
                     if end - start < 2:
                         continue
                     run = in_ref[sample, person, start:end][None]
+                    if person > 0 and _check_anchor(anchor) == "run":
+                        if not mask[sample, 0, start]:
+                            raise InterSynError(
+                                "presence: with anchor='run' person 0 must be present where "
+                                f"person {person}'s run starts (frame {start})"
+                            )
+                        pose = frame_pose(in_ref[sample, 0, start][None])
+                        yaw = rot.yaw_quat(-pose.heading)[:, None, None, :]
+                        run = rot.quat_rotate(yaw, run - pose.origin[:, None, None, :])
                     feats[sample, person, start : end - 1] = _encode_persons(run)[0]
         feature_presence = rows
     out = feats.reshape(*lead, people, frames - 1, PAIR_FEATURE_DIM)
@@ -395,8 +429,40 @@ def decode_pair_rows(features: torch.Tensor, present: torch.Tensor) -> torch.Ten
     return joints * present[..., None, None].to(joints.dtype)
 
 
+def decode_pair(features: torch.Tensor, present: torch.Tensor, anchor: str) -> torch.Tensor:
+    """Differentiable pair decoding: features `(B, P, T, 267)`, `present (B, P, T)` → joints
+    `(B, P, T, 22, 3)` in person 0's frame. With `anchor="run"` each partner run is placed
+    relative to person 0's decoded pose at the run's first frame (see `pair_to_features`)."""
+    B, P, T, D = features.shape
+    joints = decode_pair_rows(features.reshape(B * P, T, D), present.reshape(B * P, T))
+    joints = joints.reshape(B, P, T, NUM_JOINTS, 3)
+    if _check_anchor(anchor) == "sequence" or P == 1:
+        return joints
+    pose = frame_pose(joints[:, 0].reshape(B * T, NUM_JOINTS, 3))
+    heading, origin = pose.heading.reshape(B, 1, T), pose.origin.reshape(B, 1, T, 3)
+    others = present[:, 1:]
+    previous = torch.zeros_like(others)
+    previous[..., 1:] = others[..., :-1]
+    frames = torch.arange(T, device=features.device).expand_as(others)
+    starts = torch.where(others & ~previous, frames, torch.zeros_like(frames))
+    start = torch.cummax(starts, dim=-1).values  # first frame of each row's run
+    heading = torch.gather(heading.expand(-1, P - 1, -1), 2, start)
+    origin = torch.gather(
+        origin.expand(-1, P - 1, -1, -1), 2, start[..., None].expand(-1, -1, -1, 3)
+    )
+    placed = (
+        rot.quat_rotate(rot.yaw_quat(heading)[..., None, :], joints[:, 1:]) + origin[..., None, :]
+    )
+    placed = placed * others[..., None, None].to(placed.dtype)
+    return torch.cat([joints[:, :1], placed], 1)
+
+
 def features_to_pair(
-    features: ArrayLike, *, presence: ArrayLike | None = None, frame: Placement | None = None
+    features: ArrayLike,
+    *,
+    presence: ArrayLike | None = None,
+    frame: Placement | None = None,
+    anchor: str = "sequence",
 ) -> ArrayLike:
     """Decode pair features `(..., P, T, 267)` to joints `(..., P, T, 22, 3)` in one frame.
 
@@ -408,6 +474,7 @@ def features_to_pair(
             segments has two placements). Absent frames come out as zeros. Default: all present.
         frame: optional `Placement` (from `pair_to_features(..., return_frame=True)`) to map the
             result back to the original world; default person 0's canonical frame.
+        anchor: as the features were made with (`pair_to_features`).
     """
     tensor, from_numpy = as_motion_tensor(
         features, "features", (PAIR_FEATURE_DIM,), min_frames=1, expected="(..., P, T, 267)"
@@ -428,7 +495,12 @@ def features_to_pair(
                 f"presence: expected shape {tuple(tensor.shape[:-1])}, got {tuple(mask.shape)}"
             )
         present = mask.reshape(flat.shape[:2]).to(device=flat.device, dtype=torch.bool)
-    joints = decode_pair_rows(flat, present)
+    people = tensor.shape[-3]
+    joints = decode_pair(
+        flat.reshape(-1, people, frames, PAIR_FEATURE_DIM),
+        present.reshape(-1, people, frames),
+        anchor,
+    ).reshape(flat.shape[0], frames, NUM_JOINTS, 3)
     if frame is not None:
         samples = frame.heading.shape[0]
         joints = frame.to_world(joints.reshape(samples, -1, 3)).reshape(joints.shape)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from intersyn.errors import InterSynError
-from intersyn.kinematics.pair import PAIR_FEATURE_DIM, PLACEMENT_DIM
+from intersyn.kinematics.pair import ANCHORS, PAIR_FEATURE_DIM, PLACEMENT_DIM
 
 
 @dataclass(frozen=True)
@@ -38,11 +38,15 @@ class ModelConfig:
     coordinator_layers: int = 2  # it only corrects placement and adds a residual: shallow suffices
     coordinator_heads: int = 4
     coordinator_patch_frames: int = 4  # its own patching: it runs once per sample, not per step
+    # Where a partner's placement channels are measured from (`kinematics.pair`): "run" =
+    # person x's pose when the partner appears (the presets); "sequence" = person x's pose at
+    # frame 0, what checkpoints made before this field existed were trained with.
+    placement_anchor: str = "sequence"
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if f.name == "dropout":
+            if f.name in ("dropout", "placement_anchor"):
                 continue
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise InterSynError(
@@ -51,6 +55,11 @@ class ModelConfig:
         if not isinstance(self.dropout, (int, float)) or not 0.0 <= float(self.dropout) < 1.0:
             raise InterSynError(
                 f"model config dropout: expected a float in [0, 1), got {self.dropout!r}"
+            )
+        if self.placement_anchor not in ANCHORS:
+            raise InterSynError(
+                f"model config placement_anchor: expected one of {ANCHORS}, "
+                f"got {self.placement_anchor!r}"
             )
         if self.feature_dim <= PLACEMENT_DIM:
             raise InterSynError(
@@ -105,12 +114,13 @@ def _tiny() -> ModelConfig:
         coordinator_layers=2,
         coordinator_heads=2,
         coordinator_patch_frames=4,
+        placement_anchor="run",
     )
 
 
 def _cpu() -> ModelConfig:
     # Sized with bench/bench_model.py for 2 cores (SPEC §3): 2 × 49 motion tokens per sample.
-    return ModelConfig()
+    return ModelConfig(placement_anchor="run")
 
 
 def _paper() -> ModelConfig:
@@ -127,6 +137,7 @@ def _paper() -> ModelConfig:
         coordinator_layers=4,
         coordinator_heads=4,
         coordinator_patch_frames=1,
+        placement_anchor="run",
     )
 
 

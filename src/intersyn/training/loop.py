@@ -114,7 +114,11 @@ def plan_data(cfg: TrainConfig, bank: SourceBank, solo_items, stage: str) -> Dat
     interleaved = None
     if has_pairs and usable:
         interleaved = InterleavedDataset(
-            bank, cfg.data.interleave, seed=cfg.seed, layouts=usable if cfg.data.layouts else ()
+            bank,
+            cfg.data.interleave,
+            seed=cfg.seed,
+            layouts=usable if cfg.data.layouts else (),
+            anchor=cfg.model.placement_anchor,
         )
     solo = (
         SoloDataset(solo_items, cfg.data.interleave.frames, seed=cfg.seed) if solo_items else None
@@ -395,6 +399,7 @@ def _run_stage(name: str, state: dict, payload: dict | None) -> dict[str, float]
         cfg.diffusion.cond_drop,
         info.device,
         positions,
+        cfg.model.placement_anchor,
     )
     validation = fixed_batches(plan, VALIDATION_BATCHES, local)
     best = payload.get("best_val", math.inf) if payload else math.inf

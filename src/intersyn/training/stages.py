@@ -20,7 +20,7 @@ import torch
 from intersyn.data.loaders import Batch
 from intersyn.diffusion.schedule import NoiseSchedule
 from intersyn.errors import InterSynError
-from intersyn.kinematics.pair import decode_pair_rows
+from intersyn.kinematics.pair import decode_pair
 from intersyn.kinematics.representation import FEATURE_DIM, std_slice_average
 from intersyn.losses.combine import LossConfig, total_ins_loss, total_rec_loss
 from intersyn.models.coordinator import Coordinator
@@ -141,11 +141,9 @@ def make_condition(
     )
 
 
-def decode_joints(features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+def decode_joints(features: torch.Tensor, mask: torch.Tensor, anchor: str) -> torch.Tensor:
     """Unnormalised pair features `(B, P, T, D)` → joints `(B, P, T, 22, 3)` (differentiable)."""
-    B, P, T, D = features.shape
-    joints = decode_pair_rows(features.reshape(B * P, T, D), mask.reshape(B * P, T))
-    return joints.reshape(B, P, T, 22, 3)
+    return decode_pair(features, mask, anchor)
 
 
 @dataclass
@@ -160,6 +158,7 @@ class StepContext:
     cond_drop: float
     device: torch.device
     positions: torch.Tensor  # (B,) this process's samples' positions in the global batch
+    anchor: str = "sequence"  # the model's placement anchor (decoding for the geometric losses)
 
 
 @dataclass(frozen=True)
@@ -199,8 +198,8 @@ def ins_step(
     """Stage 1 losses for one batch: L_rec, L_smooth and the geometric terms."""
     n = noise_batch(batch, "ins", step, ctx)
     pred = model(n.x_t, n.t, n.cond, n.batch.presence, n.batch.valid)
-    joints_pred = decode_joints(ctx.stats.denormalize(pred), n.mask)
-    joints_target = decode_joints(n.batch.motion, n.mask)
+    joints_pred = decode_joints(ctx.stats.denormalize(pred), n.mask, ctx.anchor)
+    joints_target = decode_joints(n.batch.motion, n.mask, ctx.anchor)
     return total_ins_loss(
         pred,
         n.x0,
@@ -228,8 +227,8 @@ def rec_step(
     phi_y = coordinator(u_hat[:, 1], u_hat[:, 0], n.cond, pair_presence, n.batch.valid)
     both = n.mask[:, 0] & n.mask[:, 1]  # (B, T) frames where the two interact
     refined = torch.stack([u_hat[:, 0], phi_y], 1)
-    joints_pred = decode_joints(ctx.stats.denormalize(refined), n.mask)
-    joints_target = decode_joints(n.batch.motion, n.mask)
+    joints_pred = decode_joints(ctx.stats.denormalize(refined), n.mask, ctx.anchor)
+    joints_target = decode_joints(n.batch.motion, n.mask, ctx.anchor)
     return total_rec_loss(
         phi_y, n.x0[:, 1], both, ctx.loss, joints_pred=joints_pred, joints_target=joints_target
     )
