@@ -15,7 +15,7 @@ import torch
 from intersyn import InterSynError
 from intersyn.cli.main import main
 from intersyn.training.checkpoint import load_checkpoint
-from intersyn.training.config import TrainConfig, train_preset
+from intersyn.training.config import TrainConfig, apply_overrides, train_preset
 from intersyn.training.loop import load_trained_model, train
 
 
@@ -316,3 +316,7 @@ def test_stage_two_ablation_from_a_trained_model(tmp_path, tiny_checkpoint, tiny
     assert changed, "stage 2 did not train the coordinator"
     with pytest.raises(InterSynError, match="--stage rec or ins"):
         train(train_preset("tiny"), tiny_data_root, tmp_path / "x", init=tiny_checkpoint)
+    # A model whose features place partners differently is refused, naming the fix.
+    other = apply_overrides(train_preset("tiny"), ["model.placement_anchor=sequence"])
+    with pytest.raises(InterSynError, match="placement_anchor='run'; pass --set"):
+        train(other, tiny_data_root, tmp_path / "y", stage="rec", init=tiny_checkpoint)

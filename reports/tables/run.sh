@@ -3,6 +3,8 @@ set -e
 # Models and evaluators are trained by:
 #   intersyn train --config cpu --data-root data/procedural --out runs/cpu_v4
 #   python scripts/ship_default.py runs/cpu_v4/checkpoints/final.pt --data data/procedural
+#   (runs/cpu_v4 predates placement_anchor; with today's presets add --set model.placement_anchor=sequence
+#    to both commands below)
 #   intersyn train --config cpu --stage rec --init runs/cpu_v4/checkpoints/final.pt \
 #     --set loss.lambda_rela=0 --data-root data/procedural --out runs/abl_no_rela_v4
 #   intersyn evaluator train --persons 2 --epochs 30 --data-root data/procedural --out runs/evaluator_2p_v2

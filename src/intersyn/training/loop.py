@@ -291,7 +291,13 @@ def _train(
         start = load_checkpoint(init)
         if start.get("kind") != "intersyn-model":
             raise InterSynError(f"--init {init}: not a trained InterSyn model (final.pt/ins.pt)")
-        if start.get("config", {}).get("model") != cfg.model.to_dict():
+        theirs = ModelConfig.from_dict(start.get("config", {}).get("model", {}))
+        if theirs.placement_anchor != cfg.model.placement_anchor:
+            raise InterSynError(
+                f"--init {init}: its features use placement_anchor={theirs.placement_anchor!r}; "
+                f"pass --set model.placement_anchor={theirs.placement_anchor}"
+            )
+        if theirs != cfg.model:
             raise InterSynError(
                 f"--init {init}: its model shape differs from config {cfg.name!r}'s"
             )
