@@ -1,10 +1,10 @@
 set -e
 # Tables 1 and 2 on the shipped default model (runs/cpu_v4, session 3) and its stage-2 ablation.
 # Models and evaluators are trained by:
+#   (runs/cpu_v4 predates placement_anchor: with today's presets, add
+#    --set model.placement_anchor=sequence to both train commands)
 #   intersyn train --config cpu --data-root data/procedural --out runs/cpu_v4
 #   python scripts/ship_default.py runs/cpu_v4/checkpoints/final.pt --data data/procedural
-#   (runs/cpu_v4 predates placement_anchor; with today's presets add --set model.placement_anchor=sequence
-#    to both commands below)
 #   intersyn train --config cpu --stage rec --init runs/cpu_v4/checkpoints/final.pt \
 #     --set loss.lambda_rela=0 --data-root data/procedural --out runs/abl_no_rela_v4
 #   intersyn evaluator train --persons 2 --epochs 30 --data-root data/procedural --out runs/evaluator_2p_v2
