@@ -156,6 +156,21 @@ def _text_encoder(config: EvaluatorTrainConfig, name: str = "wordllama"):
     return TextConditioner(encoder, torch.device("cpu"))
 
 
+def start_training(out: str | Path, seed: int) -> tuple[Path, np.random.Generator]:
+    """Check the output folder, seed torch, and return (out, the numpy generator)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InterSynError(f"--out {out}: is a file; expected a directory path")
+    torch.manual_seed(seed)
+    return out, np.random.default_rng(seed)
+
+
+def one_cycle(model: torch.nn.Module, lr: float, total: int):
+    """AdamW with a one-cycle schedule over `total` steps: (optimizer, scheduler)."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+    return optimizer, torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=total)
+
+
 def optimiser_step(loss, model, optimizer, scheduler, losses: list[float], bar) -> None:
     """Back-propagate `loss`, clip the gradient norm at 1, step the optimiser and schedule, and
     show the mean of the last 20 losses on the progress bar."""
@@ -209,20 +224,15 @@ def train_two_person_evaluator(
 ) -> dict:
     """Train, save `evaluator.pt` + `metrics.json` under `out`, return the metrics."""
     config = config or EvaluatorTrainConfig()
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise InterSynError(f"--out {out}: is a file; expected a directory path")
-    torch.manual_seed(config.seed)
-    rng = np.random.default_rng(config.seed)
+    out, rng = start_training(out, config.seed)
     started = time.perf_counter()
     train = load_pair_motions(data_root, "train", config.frame_stride)
     test = load_pair_motions(data_root, "test", config.frame_stride)
     text = _text_encoder(config)
     model = InterClip(config.model_config(text.encoder.dim))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr)
     steps_per_epoch = max(1, len(train.motions) // config.batch_size)
     total = steps_per_epoch * config.epochs
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, config.lr, total_steps=total)
+    optimizer, scheduler = one_cycle(model, config.lr, total)
     bar = tqdm(total=total, disable=not progress, desc="evaluator", unit="step")
     losses = []
     for _ in range(config.epochs):

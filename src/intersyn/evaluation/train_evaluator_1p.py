@@ -29,7 +29,12 @@ from intersyn.data.normalize import compute_humanml3d_stats
 from intersyn.data.tagging import tag_caption
 from intersyn.errors import InterSynError
 from intersyn.evaluation.evaluators import T2MEvaluator, T2MEvaluatorConfig
-from intersyn.evaluation.train_evaluator import optimiser_step, score_real
+from intersyn.evaluation.train_evaluator import (
+    one_cycle,
+    optimiser_step,
+    score_real,
+    start_training,
+)
 from intersyn.io import write_json
 from intersyn.text.base import validate_captions
 from intersyn.training.checkpoint import load_checkpoint, save_checkpoint
@@ -387,11 +392,7 @@ def train_single_person_evaluator(
     the metrics.
     """
     config = config or SoloEvaluatorTrainConfig()
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise InterSynError(f"--out {out}: is a file; expected a directory path")
-    torch.manual_seed(config.seed)
-    rng = np.random.default_rng(config.seed)
+    out, rng = start_training(out, config.seed)
     started = time.perf_counter()
     train = load_solo_motions(data_root, "train")
     test = load_solo_motions(data_root, "test")
@@ -403,11 +404,10 @@ def train_single_person_evaluator(
     mean, std = compute_humanml3d_stats(train.motions)  # HumanML3D convention, as T2M's own
     normalised = [(m - mean) / std for m in train.motions]
     model = T2MEvaluator(config.model_config())
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr)
     batch_size = min(config.batch_size, len(normalised))
     steps_per_epoch = max(1, len(normalised) // batch_size)
     total = steps_per_epoch * config.epochs
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, config.lr, total_steps=total)
+    optimizer, scheduler = one_cycle(model, config.lr, total)
     bar = tqdm(total=total, disable=not progress, desc="evaluator-1p", unit="step")
     losses = []
     model.train()
