@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from intersyn.data.interhuman import load_interhuman
+from intersyn.data.build_procedural import items_by_label
 from intersyn.data.procedural import INTERACTIONS
 from intersyn.io import write_json
 from intersyn.kinematics.cleanup import CleanupConfig
@@ -64,9 +64,8 @@ def summarise(rows: list[dict[str, float]]) -> dict[str, float]:
 def real_clips(data_root: Path, per_class: int) -> dict[str, list[tuple[np.ndarray, str]]]:
     """Up to `per_class` test clips (joints resampled to 20 fps, first caption) per interaction."""
     out: dict[str, list[tuple[np.ndarray, str]]] = {name: [] for name in INTERACTIONS}
-    for item in load_interhuman(data_root, "test"):
-        name = INTERACTIONS[(int(item.id) - 1) % len(INTERACTIONS)]
-        if len(out[name]) < per_class:
+    for name, items in items_by_label(data_root, "test", per_class)[1].items():
+        for item in items:
             joints = np.asarray(item.load_joints())  # (2, T, 22, 3) at 30 fps
             keep = np.round(np.arange(0, joints.shape[1], 30 / FPS)).astype(int)
             out[name].append((joints[:, keep[keep < joints.shape[1]]], item.captions[0]))

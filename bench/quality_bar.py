@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from intersyn.data.build_procedural import items_by_label
 from intersyn.data.procedural import INTERACTIONS, SOLO_ACTIONS
 from intersyn.evaluation.benchmark import load_evaluators, solo_inputs, two_person_inputs
 from intersyn.io import write_json
@@ -89,19 +90,15 @@ def top3_rates(motion_emb: np.ndarray, labels: np.ndarray, text_emb: np.ndarray)
 
 
 def real_test_clips(data_root: Path, per_class: int):
-    from intersyn.data.humanml3d import load_humanml3d
-    from intersyn.data.interhuman import load_interhuman
-
-    solo: dict[int, list[np.ndarray]] = {k: [] for k in range(len(SOLO_ACTIONS))}
-    for item in load_humanml3d(data_root, "test"):
-        label = int(item.id.split("_")[0].lstrip("M")) % len(SOLO_ACTIONS)
-        if len(solo[label]) < per_class:
-            solo[label].append(item.load_features())
-    pairs: dict[int, list[np.ndarray]] = {k: [] for k in range(len(INTERACTIONS))}
-    for item in load_interhuman(data_root, "test"):
-        label = (int(item.id) - 1) % len(INTERACTIONS)
-        if len(pairs[label]) < per_class:
-            pairs[label].append(np.asarray(item.load_joints()))
+    solo_items, pair_items = items_by_label(data_root, "test", per_class)
+    solo = {
+        k: [item.load_features() for item in solo_items[name]]
+        for k, name in enumerate(SOLO_ACTIONS)
+    }
+    pairs = {
+        k: [np.asarray(item.load_joints()) for item in pair_items[name]]
+        for k, name in enumerate(INTERACTIONS)
+    }
     return solo, pairs
 
 

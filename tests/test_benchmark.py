@@ -55,6 +55,8 @@ def test_row_spec_parsing(tmp_path, tiny_checkpoint):
     row = RowSpec.parse(f"InterSyn={tiny_checkpoint}")
     assert row.checkpoint == tiny_checkpoint and row.coordinator
     assert not RowSpec.parse(f"w/o coordinator={tiny_checkpoint},coordinator=off").coordinator
+    baseline = RowSpec.parse(f"MDM-style={tiny_checkpoint},per_person=on")
+    assert baseline.per_person and baseline.coordinator and not row.per_person
     missing = RowSpec.parse("w/o L_smooth=missing:needs a stage-1 retrain")
     assert missing.checkpoint is None and missing.note == "needs a stage-1 retrain"
     with pytest.raises(InterSynError, match="not found"):

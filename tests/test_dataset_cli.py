@@ -165,3 +165,18 @@ def test_dataset_without_command_exits_2_with_one_line(capsys) -> None:
     assert main(["dataset"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "expected one of: procedural" in err
+
+
+def test_items_by_label_groups_procedural_clips(tiny_data_root):
+    from intersyn.data.build_procedural import interaction_of, items_by_label, solo_action_of
+    from intersyn.data.procedural import INTERACTIONS, SOLO_ACTIONS
+
+    assert solo_action_of("000000") == SOLO_ACTIONS[0]
+    assert solo_action_of("M000001") == SOLO_ACTIONS[1]
+    assert interaction_of("1") == INTERACTIONS[0]
+    solo, pairs = items_by_label(tiny_data_root, "train", per_class=1)
+    assert set(solo) == set(SOLO_ACTIONS) and set(pairs) == set(INTERACTIONS)
+    assert all(len(items) <= 1 for items in [*solo.values(), *pairs.values()])
+    for name, items in pairs.items():
+        assert all(interaction_of(item.id) == name for item in items)
+    assert sum(len(items) for items in solo.values()) > 0

@@ -1,12 +1,16 @@
 set -e
-# Tables 1 and 2 on the shipped default model (runs/cpu_v4, session 3) and its stage-2 ablation.
-# Models and evaluators are trained by:
+# Tables 1, 2 and 3 on the procedural dataset. Re-running continues where a killed run stopped
+# (rows already measured with the same checkpoint and settings are kept).
+#
+# Full-budget models (`cpu` preset, 4000 + 500 steps, ~47 min each on 2 cores):
 #   (runs/cpu_v4 predates placement_anchor: with today's presets, add
 #    --set model.placement_anchor=sequence to both train commands)
 #   intersyn train --config cpu --data-root data/procedural --out runs/cpu_v4
 #   python scripts/ship_default.py runs/cpu_v4/checkpoints/final.pt --data data/procedural
 #   intersyn train --config cpu --stage rec --init runs/cpu_v4/checkpoints/final.pt \
 #     --set loss.lambda_rela=0 --data-root data/procedural --out runs/abl_no_rela_v4
+# Reduced-budget models (stage 1 only, 1000 steps, ~12 min each): reports/tables/train_table3.sh
+# Evaluators:
 #   intersyn evaluator train --persons 2 --epochs 30 --data-root data/procedural --out runs/evaluator_2p_v2
 #   intersyn evaluator train --persons 1 --data-root data/procedural --out runs/evaluator_1p
 cd "$(dirname "$0")/../.." && . .venv/bin/activate
@@ -15,16 +19,38 @@ NO_RELA=runs/abl_no_rela_v4/checkpoints/final.pt
 EV2=runs/evaluator_2p_v2/evaluator.pt
 EV1=runs/evaluator_1p/evaluator.pt
 COMMON=(--data-root data/procedural --evaluator-2p "$EV2" --replications 3 --steps 50 --guidance 2.5 --no-progress)
-ROWS=(
+
+# A reduced-budget row: its INS checkpoint if trained, else a "missing" row saying how to make it.
+short() {  # ROW NAME, run name, [row options]
+  local ckpt=runs/t3_$2/checkpoints/ins.pt
+  if [ -f "$ckpt" ]; then echo "$1 (1k steps)=$ckpt${3:+,$3}"
+  else echo "$1 (1k steps)=missing:not trained yet: bash reports/tables/train_table3.sh (run $2)"; fi
+}
+
+FULL=(
   --row "InterSyn (shipped default)=$MODEL"
   --row "w/o coordinator=$MODEL,coordinator=off"
   --row "w/o L_rela=$NO_RELA"
-  --row "w/o L_smooth=missing:stage-1 retrain: intersyn train --config cpu --set loss.lambda_smooth=0 (~45 min)"
-  --row 'separate learning=missing:intersyn train --config cpu --set data.layouts=[["i","ti0-random-ts"]] (~45 min)'
-  --row "MDM-style per person=missing:needs a solo-only model and per-person generation (not implemented)"
+)
+BASELINES=(
+  --row "$(short InterSyn s-i-s)"
+  --row "$(short 'w/o L_smooth' no-smooth)"
+  --row "$(short 'separate learning' separate)"
+  --row "$(short 'MDM-style per person' solo-only per_person=on)"
 )
 time intersyn evaluate --table 1 "${COMMON[@]}" --samples 96 --mm-samples 8 --mm-repeats 10 \
-  "${ROWS[@]}" --out reports/tables/results
+  "${FULL[@]}" "${BASELINES[@]}" --out reports/tables/results
 time intersyn evaluate --table 2 "${COMMON[@]}" --evaluator-1p "$EV1" --samples 64 \
-  "${ROWS[@]}" --out reports/tables/results
+  "${FULL[@]}" "${BASELINES[@]}" --out reports/tables/results
+time intersyn evaluate --table 3 "${COMMON[@]}" --evaluator-1p "$EV1" --samples 64 \
+  --row "$(short 's-i-s, t_s=0, random t_i' s-i-s)" \
+  --row "$(short s-i-s-i s-i-s-i)" \
+  --row "$(short i-s-i-s i-s-i-s)" \
+  --row "$(short s-i-s-i-s s-i-s-i-s)" \
+  --row "$(short i-s-i-s-i i-s-i-s-i)" \
+  --row "$(short 's-i-s, t_s=0, t_i=60' ts0-ti60)" \
+  --row "$(short 'i-s-i, t_i=0, t_s=60' ti0-ts60)" \
+  --row "$(short 'i-s-i, t_i=0, random t_s' ti0-random-ts)" \
+  --row "$(short 'w/o L_smooth' no-smooth)" \
+  "${FULL[@]}" --out reports/tables/results
 intersyn report reports/tables/results --out reports/tables

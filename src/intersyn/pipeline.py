@@ -38,7 +38,7 @@ from intersyn.diffusion.schedule import NoiseSchedule
 from intersyn.errors import InterSynError
 from intersyn.kinematics import rotations as rot
 from intersyn.kinematics.cleanup import CleanupConfig, clean_motion
-from intersyn.kinematics.pair import features_to_pair
+from intersyn.kinematics.pair import Placement, features_to_pair, pair_to_features
 from intersyn.models.layers import Condition
 from intersyn.training.loop import TrainedModel, load_trained_model
 from intersyn.training.stages import TextConditioner
@@ -378,12 +378,14 @@ class InterSynPipeline:
                 layout, people, seed, steps, float(guidance), num_samples, progress
             )
             world = _decode(features, presence, self.anchor) if cleanup is not None else None
+        frame = None
         if world is not None:
             if cleanup is not None:
                 world = clean_motion(_hold_absent(world, presence), cleanup)
-            features = _features_of(world, presence, self.anchor)
-        # Joints decoded from the returned features, so the two outputs agree exactly.
-        joints = _hold_absent(_decode(features, presence, self.anchor), presence)
+            features, frame = _features_of(world, presence, self.anchor)
+        # Joints decoded from the returned features (in the world the clean-up left them in,
+        # not re-canonicalised), so the two outputs agree exactly.
+        joints = _hold_absent(_decode(features, presence, self.anchor, frame), presence)
         joints = joints.astype(np.float32)
         elapsed = time.perf_counter() - started
         texts = {
@@ -412,6 +414,9 @@ class InterSynPipeline:
             "sampling_seconds": round(elapsed, 3),
             "absent_frames": "partners hold their nearest present pose; see presence.npy",
             "cleanup": None if cleanup is None else dataclasses.asdict(cleanup),
+            # features.npy is canonical (person x at the origin facing +Z); per sample, the yaw
+            # and translation that put the decoded features where joints.npy is.
+            "features_frame": _frame_meta(frame, num_samples),
         }
         return GenerationResult(joints, features.astype(np.float32), presence, texts, meta)
 
@@ -548,6 +553,7 @@ class InterSynPipeline:
         coordinator: bool = True,
         cleanup: CleanupConfig | None = None,
         progress: bool = False,
+        per_person: bool = False,
     ) -> list[np.ndarray]:
         """Two-person motions for many layouts at once (evaluation): joints `(2, T_k, 22, 3)` each.
 
@@ -556,10 +562,30 @@ class InterSynPipeline:
         `seed` after the batches before it, so results depend on `seed` and `batch_size` only.
         `coordinator=False` skips the stage-2 refinement (the "w/o coordinator" ablation).
         `cleanup` post-processes the joints as `__call__` does (default: the raw model output,
-        which the protocol tables score).
+        which the protocol tables score). `per_person=True` is the MDM-style baseline: each
+        person generated alone as a solo motion, the partner then placed facing person x
+        (`intersyn.evaluation.per_person`).
         """
         if not layouts:
             return []
+        if per_person:
+            from intersyn.evaluation.per_person import compose_per_person, per_person_requests
+
+            mine, theirs = per_person_requests(layouts)
+            solos = self.sample_layouts(
+                mine + theirs,
+                seed=seed,
+                steps=steps,
+                guidance=guidance,
+                batch_size=batch_size,
+                coordinator=False,
+                cleanup=cleanup,
+                progress=progress,
+            )
+            count = len(layouts)
+            return compose_per_person(
+                layouts, [j[0] for j in solos[:count]], [j[0] for j in solos[count:]]
+            )
         too_long = [lay.frames for lay in layouts if lay.frames > self.window]
         if too_long:
             raise InterSynError(
@@ -614,7 +640,6 @@ class InterSynPipeline:
         in one world frame and cross-faded linearly over the overlap. Returns joints
         `(N, 2, frames, 22, 3)` in person x's frame at frame 0.
         """
-        from intersyn.kinematics.pair import pair_to_features
         from intersyn.kinematics.representation import canonicalize
 
         window, total = self.window, layout.frames
@@ -694,21 +719,44 @@ class InterSynPipeline:
         return world
 
 
-def _decode(features: np.ndarray, presence: np.ndarray, anchor: str) -> np.ndarray:
-    """Joints `(N, K, T, 22, 3)` of pair features `(N, K, T, D)` (absent frames zero)."""
+def _decode(
+    features: np.ndarray, presence: np.ndarray, anchor: str, frame: Placement | None = None
+) -> np.ndarray:
+    """Joints `(N, K, T, 22, 3)` of pair features `(N, K, T, D)` (absent frames zero).
+
+    `frame` places the result in the world the features were encoded from (default: person
+    x's canonical frame, where the model generates).
+    """
     rows = np.broadcast_to(presence, features.shape[:3]).copy()
-    return np.asarray(features_to_pair(features.astype(np.float64), presence=rows, anchor=anchor))
+    return np.asarray(
+        features_to_pair(features.astype(np.float64), presence=rows, anchor=anchor, frame=frame)
+    )
 
 
-def _features_of(joints: np.ndarray, presence: np.ndarray, anchor: str) -> np.ndarray:
-    """Pair features `(N, K, T, 267)` of joints `(N, K, T, 22, 3)` (last frame repeated)."""
-    from intersyn.kinematics.pair import pair_to_features
+def _features_of(
+    joints: np.ndarray, presence: np.ndarray, anchor: str
+) -> tuple[np.ndarray, Placement]:
+    """Pair features `(N, K, T, 267)` of joints `(N, K, T, 22, 3)` (last frame repeated).
 
+    Also returns where person x's canonical frame lies in the joints' world: the features are
+    canonical (x at the origin facing +Z, lowest joint on the floor), so decoding them without
+    it moves the scene rigidly (a few degrees of heading after clean-up is 10–30 cm at 3 m).
+    """
     padded = np.concatenate([joints, joints[:, :, -1:]], axis=2)
     rows = np.concatenate([presence, presence[:, -1:]], axis=1)
     rows = np.broadcast_to(rows, padded.shape[:3]).copy()
-    features, _ = pair_to_features(padded, presence=rows, anchor=anchor)
-    return np.asarray(features, dtype=np.float32)
+    features, _, frame = pair_to_features(padded, presence=rows, anchor=anchor, return_frame=True)
+    return np.asarray(features, dtype=np.float32), frame
+
+
+def _frame_meta(frame: Placement | None, samples: int) -> list[dict[str, Any]]:
+    """`Placement` per sample as JSON (identity where the features were not re-encoded)."""
+    if frame is None:
+        return [{"heading_rad": 0.0, "origin_m": [0.0, 0.0, 0.0]}] * samples
+    return [
+        {"heading_rad": float(h), "origin_m": [float(v) for v in o]}
+        for h, o in zip(frame.heading.tolist(), frame.origin.tolist())
+    ]
 
 
 def _hold_absent(joints: np.ndarray, presence: np.ndarray) -> np.ndarray:

@@ -28,12 +28,14 @@ from intersyn.data import procedural
 from intersyn.data.humanml3d import (
     HUMANML3D_DIR,
     HUMANML3D_FPS,
+    load_humanml3d,
     write_humanml3d_clip,
     write_humanml3d_splits,
 )
 from intersyn.data.interhuman import (
     INTERHUMAN_DIR,
     INTERHUMAN_FPS,
+    load_interhuman,
     write_interhuman_clip,
     write_interhuman_splits,
 )
@@ -409,3 +411,31 @@ def summary_line(summary: dict[str, Any]) -> str:
 
 
 __all__ = ["build_procedural_dataset", "split_ids", "summary_line"]
+
+
+def solo_action_of(clip_id: str) -> str:
+    """The action of a procedural HumanML3D clip id (`000123`, or HumanML3D's mirrored `M000123`)."""
+    return SOLO_ACTIONS[int(clip_id.split("_")[0].lstrip("M")) % len(SOLO_ACTIONS)]
+
+
+def interaction_of(clip_id: str) -> str:
+    """The interaction of a procedural InterHuman clip id (`1`, `2`, ...)."""
+    return INTERACTIONS[(int(clip_id) - 1) % len(INTERACTIONS)]
+
+
+def items_by_label(
+    root: str | Path, split: str, per_class: int
+) -> tuple[dict[str, list], dict[str, list]]:
+    """Up to `per_class` items of each solo action and each interaction in one split of a
+    procedural data root: `(solo {action: [SoloItem]}, pairs {interaction: [PairItem]})`."""
+    solo: dict[str, list] = {name: [] for name in SOLO_ACTIONS}
+    for item in load_humanml3d(root, split):
+        bucket = solo[solo_action_of(item.id)]
+        if len(bucket) < per_class:
+            bucket.append(item)
+    pairs: dict[str, list] = {name: [] for name in INTERACTIONS}
+    for item in load_interhuman(root, split):
+        bucket = pairs[interaction_of(item.id)]
+        if len(bucket) < per_class:
+            bucket.append(item)
+    return solo, pairs

@@ -92,28 +92,41 @@ class RowSpec:
     checkpoint: Path | None = None
     coordinator: bool = True  # False: skip the stage-2 refinement (w/o coordinator)
     note: str = ""
+    per_person: bool = False  # True: each person generated alone (the MDM-style baseline)
+
+    OPTIONS = {
+        "coordinator=off": ("coordinator", False),
+        "coordinator=on": ("coordinator", True),
+        "per_person=on": ("per_person", True),
+        "per_person=off": ("per_person", False),
+    }
 
     @classmethod
     def parse(cls, text: str) -> RowSpec:
-        """`NAME=PATH`, `NAME=PATH,coordinator=off` or `NAME=missing:why it is missing`."""
+        """`NAME=PATH[,coordinator=off][,per_person=on]` or `NAME=missing:why it is missing`."""
         name, sep, rest = text.partition("=")
         name = name.strip()
         if not sep or not name or not rest.strip():
             raise InterSynError(
-                f"--row {text!r}: expected NAME=CHECKPOINT[,coordinator=off] or NAME=missing:NOTE"
+                f"--row {text!r}: expected NAME=CHECKPOINT[,coordinator=off][,per_person=on] "
+                "or NAME=missing:NOTE"
             )
         if rest.startswith("missing"):
             return cls(name, None, note=rest.partition(":")[2].strip())
         path, *options = [part.strip() for part in rest.split(",")]
-        coordinator = True
+        settings = {"coordinator": True, "per_person": False}
         for option in options:
-            if option not in ("coordinator=off", "coordinator=on"):
-                raise InterSynError(f"--row {text!r}: unknown option {option!r}")
-            coordinator = option == "coordinator=on"
+            if option not in cls.OPTIONS:
+                raise InterSynError(
+                    f"--row {text!r}: unknown option {option!r}; expected one of "
+                    f"{', '.join(cls.OPTIONS)}"
+                )
+            key, value = cls.OPTIONS[option]
+            settings[key] = value
         checkpoint = Path(path)
         if not checkpoint.is_file():
             raise InterSynError(f"--row {name}: checkpoint {checkpoint} not found")
-        return cls(name, checkpoint, coordinator)
+        return cls(name, checkpoint, **settings)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -398,6 +411,8 @@ class BenchmarkRun:
         sha = _checkpoint_summary(row.checkpoint)[0] if row.checkpoint else None
         record = self._state["rows"].get(row.name)
         identity = {"checkpoint_sha256": sha, "coordinator": row.coordinator}
+        if row.per_person:
+            identity["per_person"] = True
         if record is None or record.get("identity") != identity:
             record = {"identity": identity, "runs": {}, "quality": None, "missing": None}
             self._state["rows"][row.name] = record
@@ -416,6 +431,10 @@ class BenchmarkRun:
             note = spec.note
             if spec.checkpoint is not None and not spec.coordinator:
                 note = (note + " " if note else "") + "stage-2 coordinator switched off"
+            if spec.per_person:
+                note = (note + " " if note else "") + (
+                    "each person generated alone, partner placed facing person x"
+                )
             if runs and not done:
                 note = (note + " " if note else "") + f"partial: {len(runs)} replications"
             rows.append(
@@ -546,6 +565,7 @@ class _Protocol:
             batch_size=cfg.batch_size,
             coordinator=row.coordinator,
             progress=self.run.progress,
+            per_person=row.per_person,
         )
 
 

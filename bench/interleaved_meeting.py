@@ -1,0 +1,118 @@
+"""Does the partner meet person x when a solo action flows into an interaction (and back)?
+
+For a few interleaved requests (the README's among them), `--samples` motions are generated in
+one batch (as `intersyn generate --num-samples` does, cleaned up) and scored on:
+- start_distance: horizontal pelvis distance between the two people at the frame the partner
+  appears (m); the real test clips of that interaction give the reference range,
+- closest_hands: closest wrist-to-wrist distance while both are present (m),
+- met_10cm / met_20cm: share of samples whose hands come within 10 / 20 cm.
+
+    python bench/interleaved_meeting.py --checkpoint runs/cpu_v5/checkpoints/final.pt \
+        --data-root data/procedural --samples 16 --out reports/interleaved_meeting.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from intersyn.data.build_procedural import items_by_label
+from intersyn.io import write_json
+from intersyn.pipeline import InterSynPipeline
+
+WRISTS = (20, 21)
+# (solo, interaction, solo_start, interaction_start, procedural interaction name)
+REQUESTS = (
+    ("a person walks forward and waves", "two people shake hands", 0, 65, "shake_hands"),
+    ("a person walks forward and waves", "two people shake hands", 0, 40, "shake_hands"),
+    ("a person jogs forward", "two people give each other a high five", 0, 60, "high_five"),
+    ("a person walks away", "two people shake hands", 70, 0, "shake_hands"),
+)
+
+
+def closest_hands(pair: np.ndarray) -> float:
+    """Closest wrist-to-wrist distance over frames of `(2, T, 22, 3)` (m)."""
+    a = pair[0][:, WRISTS][:, :, None]
+    b = pair[1][:, WRISTS][:, None, :]
+    return float(np.linalg.norm(a - b, axis=-1).min())
+
+
+def pelvis_distance(pair: np.ndarray, frame: int) -> float:
+    step = pair[0, frame, 0, [0, 2]] - pair[1, frame, 0, [0, 2]]
+    return float(np.linalg.norm(step))
+
+
+def real_start_distances(data_root: Path, name: str) -> list[float]:
+    """Pelvis distance at the first frame of every real test clip of one interaction."""
+    pairs = items_by_label(data_root, "test", per_class=10_000)[1][name]
+    return [pelvis_distance(np.asarray(item.load_joints()), 0) for item in pairs]
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    array = np.asarray(values)
+    return {
+        "min": round(float(array.min()), 3),
+        "median": round(float(np.median(array)), 3),
+        "max": round(float(array.max()), 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", type=Path, default=None, help="default: the shipped one")
+    parser.add_argument("--data-root", type=Path, default=Path("data/procedural"))
+    parser.add_argument("--samples", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+
+    real = {name: real_start_distances(args.data_root, name) for *_, name in REQUESTS}
+    pipe = InterSynPipeline.from_pretrained(args.checkpoint)
+    rows = []
+    for solo, interaction, t_s, t_i, name in REQUESTS:
+        started = time.perf_counter()
+        result = pipe(
+            solo=solo,
+            interaction=interaction,
+            solo_start=t_s,
+            interaction_start=t_i,
+            seed=args.seed,
+            num_samples=args.samples,
+            progress=False,
+        )
+        present = np.flatnonzero(result.presence[1])
+        first, last = int(present[0]), int(present[-1]) + 1
+        pairs = [joints[:, first:last] for joints in result.joints]
+        starts = [pelvis_distance(pair, 0) for pair in pairs]
+        hands = [closest_hands(pair) for pair in pairs]
+        row = {
+            "solo": solo,
+            "interaction": interaction,
+            "solo_start": t_s,
+            "interaction_start": t_i,
+            "samples": args.samples,
+            "start_distance": summary(starts),
+            "real_start_distance": summary(real[name]),
+            "closest_hands": summary(hands),
+            "met_10cm": round(float(np.mean(np.asarray(hands) < 0.10)), 3),
+            "met_20cm": round(float(np.mean(np.asarray(hands) < 0.20)), 3),
+            "seconds": round(time.perf_counter() - started, 1),
+        }
+        rows.append(row)
+        print(row)
+    if args.out:
+        write_json(
+            args.out,
+            {
+                "checkpoint": str(args.checkpoint or "shipped default"),
+                "seed": args.seed,
+                "rows": rows,
+            },
+        )
+
+
+if __name__ == "__main__":
+    main()
