@@ -241,3 +241,34 @@ def test_table2_scores_segments_with_both_evaluators(
     assert real["metrics"]["solo/fid"][0] == pytest.approx(0.0, abs=1e-6)
     assert set(results["evaluators"]) == {"two_person", "single_person"}
     assert "GloVe" in results["evaluators"]["single_person"]["text_encoder"]
+
+
+def test_table2_multimodality_per_segment_kind(
+    tmp_path, bench_root, tiny_checkpoint, evaluator_1p, evaluator_2p
+):
+    from intersyn.evaluation.benchmark import load_evaluators
+
+    evaluators = load_evaluators(evaluator_2p, evaluator_1p)
+    rows = [RowSpec("InterSyn", tiny_checkpoint)]
+    plain = BenchmarkConfig(table="table2", samples=6, boundary_margin=2, **QUICK)
+    with_mm = dataclasses.replace(plain, mm_samples=6, mm_repeats=4)  # all 6 sequences
+    results = [
+        json.loads(
+            run_benchmark(
+                cfg, bench_root, tmp_path / name, rows, evaluators, progress=False
+            ).read_text()
+        )
+        for name, cfg in (("plain", plain), ("mm", with_mm))
+    ]
+    model_plain, model_mm = (r["rows"][1]["metrics"] for r in results)
+    for kind in ("solo", "interaction", "combined"):
+        assert np.isfinite(model_mm[f"{kind}/multimodality"][0])
+        # ≥ 0, not > 0: as in the reference code the two index sets are drawn independently,
+        # so a pair can compare a generation with itself.
+        assert model_mm[f"{kind}/multimodality"][0] >= 0
+        assert f"{kind}/multimodality" not in model_plain
+    assert model_mm["combined/multimodality"][0] > 0  # different noise, different motions
+    # MultiModality is measured after the other metrics: those stay exactly as without it.
+    for key, value in model_plain.items():
+        assert model_mm[key] == value
+    assert "solo/multimodality" not in results[1]["rows"][0]["metrics"]  # Real: not measured

@@ -38,7 +38,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--steps", type=int, default=None, help="DDIM steps (default 50)")
     parser.add_argument("--guidance", type=float, default=None, help="default 2.5")
     parser.add_argument(
-        "--mm-samples", type=int, default=None, help="MultiModality captions (0 = skip)"
+        "--mm-samples",
+        type=int,
+        default=None,
+        help="MultiModality: test captions (Table 1) or sequences (Tables 2, 3: per segment "
+        "kind) generated --mm-repeats times each (0 = skip)",
     )
     parser.add_argument("--mm-repeats", type=int, default=None, help="generations per caption (10)")
     parser.add_argument("--batch-size", type=int, default=None, help="generation batch (64)")

@@ -695,13 +695,50 @@ class _Table2(_Protocol):
             )
             metrics.update({f"{kind}/{k}": v for k, v in part.items()})
             weights[kind] = emb["frames"][kind]
-        total = sum(weights.values())
-        for k in (1, 2, 3):
-            key = f"r_precision_top{k}"
-            metrics[f"combined/{key}"] = (
-                sum(metrics[f"{kind}/{key}"] * w for kind, w in weights.items()) / total
-            )
+        if cfg.mm_samples and row.checkpoint is not None:
+            for kind, groups in self.multimodality_embeddings(row, rng, rep).items():
+                if kind in weights and groups.shape[1] >= 2:
+                    pairs = min(10, groups.shape[1] - 1) or 1
+                    metrics[f"{kind}/multimodality"] = multimodality(groups, pairs, rng=rng)
+        keys = [f"r_precision_top{k}" for k in (1, 2, 3)] + ["multimodality"]
+        for key in keys:
+            parts = {kind: w for kind, w in weights.items() if f"{kind}/{key}" in metrics}
+            if parts:
+                metrics[f"combined/{key}"] = sum(
+                    metrics[f"{kind}/{key}"] * w for kind, w in parts.items()
+                ) / sum(parts.values())
         return metrics, quality
+
+    def multimodality_embeddings(self, row, rng, rep: int) -> dict[str, np.ndarray]:
+        """Per kind, embeddings `(segments, mm_repeats, D)`: `mm_samples` test sequences each
+        generated `mm_repeats` times, every scored segment of a kind one MultiModality group."""
+        cfg = self.run.config
+        layouts = self.data.layouts
+        chosen = rng.choice(len(layouts), size=min(cfg.mm_samples, len(layouts)), replace=False)
+        repeats = cfg.mm_repeats
+        repeated = [layouts[i] for i in chosen for _ in range(repeats)]
+        joints = self.generate(row, repeated, seed=cfg.seed * 1000 + rep + 500_000)
+        emb = self.embed(joints, repeated)
+        margin = cfg.boundary_margin
+        out: dict[str, np.ndarray] = {}
+        for kind in ("solo", "interaction"):
+            if emb[kind] is None:
+                continue
+            groups, cursor = [], 0
+            for k in range(len(chosen)):
+                # Repeats of one layout have the same frames, so the same scored segments.
+                first = k * repeats
+                n = sum(
+                    s[0] == kind for s in scored_segments(joints[first], repeated[first], margin)
+                )
+                if n == 0:
+                    continue
+                block = emb[kind][cursor : cursor + n * repeats]
+                groups.append(block.reshape(repeats, n, -1).transpose(1, 0, 2))
+                cursor += n * repeats
+            if groups:
+                out[kind] = np.concatenate(groups)
+        return out
 
     def quality(self, joints: list[np.ndarray], layouts) -> dict[str, float]:
         solo, inter = [], []
