@@ -55,6 +55,9 @@ def test_row_spec_parsing(tmp_path, tiny_checkpoint):
     row = RowSpec.parse(f"InterSyn={tiny_checkpoint}")
     assert row.checkpoint == tiny_checkpoint and row.coordinator
     assert not RowSpec.parse(f"w/o coordinator={tiny_checkpoint},coordinator=off").coordinator
+    timed = RowSpec.parse(f"s-i-s, t_s=0, t_i=60={tiny_checkpoint},coordinator=off")
+    assert timed.name == "s-i-s, t_s=0, t_i=60" and timed.checkpoint == tiny_checkpoint
+    assert RowSpec.parse("w/o a=b=missing:later").name == "w/o a=b"
     baseline = RowSpec.parse(f"MDM-style={tiny_checkpoint},per_person=on")
     assert baseline.per_person and baseline.coordinator and not row.per_person
     missing = RowSpec.parse("w/o L_smooth=missing:needs a stage-1 retrain")

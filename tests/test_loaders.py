@@ -128,3 +128,17 @@ def test_layout_mix(bank):
         if sample.solo_start == NO_SEGMENT:  # interaction only: both people everywhere
             assert sample.presence[:, sample.valid].all()
     assert seen == {(False, False), (False, True), (True, True)}
+
+
+@pytest.mark.parametrize(
+    ("layout", "segments", "interaction_first"),
+    [(("s-i-s-i", "ts0-random-ti"), 4, False), (("i", "ti0-random-ts"), 1, True)],
+)
+def test_a_single_layout_is_used_not_the_base_config(bank, layout, segments, interaction_first):
+    # Regression: with one layout the dataset fell back to the base config (s-i-s), so Table 3's
+    # single-organisation models all trained on s-i-s.
+    dataset = InterleavedDataset(bank, InterleaveConfig(), layouts=[layout])
+    for index in range(5):
+        sample = dataset[index]
+        assert len(sample.boundaries) == segments - 1
+        assert (sample.interaction_start == 0) == interaction_first

@@ -43,14 +43,14 @@ time intersyn evaluate --table 1 "${COMMON[@]}" --samples 96 --mm-samples 8 --mm
 time intersyn evaluate --table 2 "${COMMON[@]}" --evaluator-1p "$EV1" --samples 64 \
   "${FULL[@]}" "${BASELINES[@]}" --out reports/tables/results
 time intersyn evaluate --table 3 "${COMMON[@]}" --evaluator-1p "$EV1" --samples 64 \
-  --row "$(short 's-i-s, t_s=0, random t_i' s-i-s)" \
+  --row "$(short 's-i-s / ts0-random-ti' s-i-s)" \
   --row "$(short s-i-s-i s-i-s-i)" \
   --row "$(short i-s-i-s i-s-i-s)" \
   --row "$(short s-i-s-i-s s-i-s-i-s)" \
   --row "$(short i-s-i-s-i i-s-i-s-i)" \
-  --row "$(short 's-i-s, t_s=0, t_i=60' ts0-ti60)" \
-  --row "$(short 'i-s-i, t_i=0, t_s=60' ti0-ts60)" \
-  --row "$(short 'i-s-i, t_i=0, random t_s' ti0-random-ts)" \
+  --row "$(short 's-i-s / ts0-ti60' ts0-ti60)" \
+  --row "$(short 'i-s-i / ti0-ts60' ti0-ts60)" \
+  --row "$(short 'i-s-i / ti0-random-ts' ti0-random-ts)" \
   --row "$(short 'w/o L_smooth' no-smooth)" \
   "${FULL[@]}" --out reports/tables/results
 intersyn report reports/tables/results --out reports/tables

@@ -176,10 +176,11 @@ class InterleavedDataset(Dataset):
 
     def __getitem__(self, index: int) -> MotionSample:
         rng = np.random.default_rng([self.seed, int(index)])
+        # One layout is used as given (it is not necessarily `self.config`'s own).
         config = (
             self.configs[int(rng.integers(len(self.configs)))]
             if len(self.configs) > 1
-            else self.config
+            else self.configs[0]
         )
         sample = self.bank.sample(rng, config)
         features, rows = sample.features(self.anchor)

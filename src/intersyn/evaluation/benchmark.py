@@ -103,8 +103,17 @@ class RowSpec:
 
     @classmethod
     def parse(cls, text: str) -> RowSpec:
-        """`NAME=PATH[,coordinator=off][,per_person=on]` or `NAME=missing:why it is missing`."""
+        """`NAME=PATH[,coordinator=off][,per_person=on]` or `NAME=missing:why it is missing`.
+
+        NAME may itself hold '=' ("t_i=60"): the split is at the first '=' followed by an
+        existing file or by `missing`.
+        """
         name, sep, rest = text.partition("=")
+        for at in (i for i, char in enumerate(text) if char == "="):
+            after = text[at + 1 :]
+            if after.startswith("missing") or Path(after.split(",")[0].strip()).is_file():
+                name, sep, rest = text[:at], "=", after
+                break
         name = name.strip()
         if not sep or not name or not rest.strip():
             raise InterSynError(
