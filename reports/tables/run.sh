@@ -9,7 +9,7 @@ set -e
 #   python scripts/ship_default.py runs/cpu_v4/checkpoints/final.pt --data data/procedural
 #   intersyn train --config cpu --stage rec --init runs/cpu_v4/checkpoints/final.pt \
 #     --set loss.lambda_rela=0 --data-root data/procedural --out runs/abl_no_rela_v4
-# Reduced-budget models (stage 1 only, 1000 steps, ~12 min each): reports/tables/train_table3.sh
+# Reduced-budget models (stage 1 only, STEPS steps each): reports/tables/train_table3.sh
 # Evaluators:
 #   intersyn evaluator train --persons 2 --epochs 30 --data-root data/procedural --out runs/evaluator_2p_v2
 #   intersyn evaluator train --persons 1 --data-root data/procedural --out runs/evaluator_1p
@@ -21,10 +21,12 @@ EV1=runs/evaluator_1p/evaluator.pt
 COMMON=(--data-root data/procedural --evaluator-2p "$EV2" --replications 3 --steps 50 --guidance 2.5 --no-progress)
 
 # A reduced-budget row: its INS checkpoint if trained, else a "missing" row saying how to make it.
+STEPS=${STEPS:-1000}  # the reduced budget of reports/tables/train_table3.sh to report
+if [ $((STEPS % 1000)) -eq 0 ]; then BUDGET="$((STEPS / 1000))k steps"; else BUDGET="$STEPS steps"; fi
 short() {  # ROW NAME, run name, [row options]
-  local ckpt=runs/t3_$2/checkpoints/ins.pt
-  if [ -f "$ckpt" ]; then echo "$1 (1k steps)=$ckpt${3:+,$3}"
-  else echo "$1 (1k steps)=missing:not trained yet: bash reports/tables/train_table3.sh (run $2)"; fi
+  local ckpt=runs/t3-$STEPS/$2/checkpoints/ins.pt
+  if [ -f "$ckpt" ]; then echo "$1 ($BUDGET)=$ckpt${3:+,$3}"
+  else echo "$1 ($BUDGET)=missing:not trained yet: STEPS=$STEPS bash reports/tables/train_table3.sh (row $2)"; fi
 }
 
 FULL=(

@@ -1,15 +1,16 @@
 set -e
 # Table 3 models and Table 1's baselines (separate learning; the single-person model of the
-# MDM-style row): stage 1 (INS) only, on a reduced budget
-# of STEPS steps each (the full `cpu` schedule is 4000 steps, ~45 min per model on 2 cores;
-# eleven of those do not fit one session). Every row, the reference included, gets the same
-# budget and seed, so the rows compare with each other, not with the shipped model.
+# MDM-style row): stage 1 (INS) only, on a reduced budget of STEPS steps each (the full `cpu`
+# schedule is 4000 steps, ~45 min per model on 2 cores; eleven of those do not fit one
+# session). Every row, the reference included, gets the same budget and seed, so the rows
+# compare with each other, not with the shipped model. Models go to runs/t3-<STEPS>/<row>.
+# 1000 steps (~12 min each) is too few: R-precision at chance (session 4); use >= 2500.
 # Re-running skips finished models and resumes a killed one from its last checkpoint.
 cd "$(dirname "$0")/../.." && . .venv/bin/activate
-STEPS=${STEPS:-1000}
+STEPS=${STEPS:-2500}
 train() {  # NAME, then --set overrides
   local name=$1; shift
-  local out=runs/t3_$name
+  local out=runs/t3-$STEPS/$name
   if [ -f "$out/checkpoints/ins.pt" ]; then echo "$name: done"; return; fi
   local resume=()
   if [ -f "$out/checkpoints/latest.pt" ]; then resume=(--resume "$out/checkpoints/latest.pt"); fi
