@@ -45,10 +45,14 @@ def pelvis_distance(pair: np.ndarray, frame: int) -> float:
     return float(np.linalg.norm(step))
 
 
-def real_start_distances(data_root: Path, name: str) -> list[float]:
-    """Pelvis distance at the first frame of every real test clip of one interaction."""
-    pairs = items_by_label(data_root, "test", per_class=10_000)[1][name]
-    return [pelvis_distance(np.asarray(item.load_joints()), 0) for item in pairs]
+def real_start_distances(data_root: Path, names: set[str]) -> dict[str, list[float]]:
+    """Pelvis distance at the first frame of every real test clip of each named interaction
+    (the test split is read once)."""
+    pairs = items_by_label(data_root, "test", per_class=10_000)[1]
+    return {
+        name: [pelvis_distance(np.asarray(item.load_joints()), 0) for item in pairs[name]]
+        for name in names
+    }
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -69,7 +73,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
 
-    real = {name: real_start_distances(args.data_root, name) for *_, name in REQUESTS}
+    real = real_start_distances(args.data_root, {name for *_, name in REQUESTS})
     pipe = InterSynPipeline.from_pretrained(args.checkpoint)
     rows = []
     for solo, interaction, t_s, t_i, name in REQUESTS:

@@ -577,6 +577,14 @@ class _Protocol:
             per_person=row.per_person,
         )
 
+    def repeated_generations(self, row: RowSpec, layouts, rng, rep: int) -> tuple[list, list]:
+        """MultiModality's generations: `mm_samples` layouts drawn from `rng`, each generated
+        `mm_repeats` times in a row; returns (the repeated layouts, their joints)."""
+        cfg = self.run.config
+        chosen = rng.choice(len(layouts), size=min(cfg.mm_samples, len(layouts)), replace=False)
+        repeated = [layouts[i] for i in chosen for _ in range(cfg.mm_repeats)]
+        return repeated, self.generate(row, repeated, seed=cfg.seed * 1000 + rep + 500_000)
+
 
 class _Table1(_Protocol):
     def __init__(self, run: BenchmarkRun) -> None:
@@ -625,14 +633,13 @@ class _Table1(_Protocol):
         return metrics, quality
 
     def multimodality_embeddings(self, row, layouts, rng, rep: int) -> np.ndarray:
-        cfg = self.run.config
-        chosen = rng.choice(len(layouts), size=min(cfg.mm_samples, len(layouts)), replace=False)
-        repeated = [layouts[i] for i in chosen for _ in range(cfg.mm_repeats)]
-        joints = self.generate(row, repeated, seed=cfg.seed * 1000 + rep + 500_000)
+        repeated, joints = self.repeated_generations(row, layouts, rng, rep)
         emb = self.evaluator.embed_motions(
             [two_person_inputs(j, GENERATED_FPS, self.stride) for j in joints]
         )
-        return emb.reshape(len(chosen), cfg.mm_repeats, -1)
+        return emb.reshape(
+            len(repeated) // self.run.config.mm_repeats, self.run.config.mm_repeats, -1
+        )
 
 
 class _Table2(_Protocol):
@@ -722,11 +729,8 @@ class _Table2(_Protocol):
         """Per kind, embeddings `(segments, mm_repeats, D)`: `mm_samples` test sequences each
         generated `mm_repeats` times, every scored segment of a kind one MultiModality group."""
         cfg = self.run.config
-        layouts = self.data.layouts
-        chosen = rng.choice(len(layouts), size=min(cfg.mm_samples, len(layouts)), replace=False)
         repeats = cfg.mm_repeats
-        repeated = [layouts[i] for i in chosen for _ in range(repeats)]
-        joints = self.generate(row, repeated, seed=cfg.seed * 1000 + rep + 500_000)
+        repeated, joints = self.repeated_generations(row, self.data.layouts, rng, rep)
         emb = self.embed(joints, repeated)
         margin = cfg.boundary_margin
         out: dict[str, np.ndarray] = {}
@@ -734,7 +738,7 @@ class _Table2(_Protocol):
             if emb[kind] is None:
                 continue
             groups, cursor = [], 0
-            for k in range(len(chosen)):
+            for k in range(len(repeated) // repeats):
                 # Repeats of one layout have the same frames, so the same scored segments.
                 first = k * repeats
                 n = sum(

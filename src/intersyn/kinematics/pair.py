@@ -29,6 +29,7 @@ from intersyn.kinematics.representation import (
     canonicalize,
     facing_root_rotation,
     recover_joints,
+    run_start_index,
 )
 from intersyn.kinematics.skeleton import FOOT_JOINTS, NUM_JOINTS
 
@@ -266,15 +267,14 @@ def _reference_frame(joints: torch.Tensor, presence: torch.Tensor | None = None)
 
     `joints (B, P, T, 22, 3)`, `presence (B, P, T)` bool or None (everyone present).
     """
-    _, facing, origin = canonicalize(joints[:, 0], floor=False)
+    frame = frame_pose(joints[:, 0, 0])
     heights = joints[..., 1].amin(dim=-1)  # (B, P, T) lowest joint per frame
     if presence is not None:
         heights = torch.where(
             presence.to(joints.device), heights, torch.full_like(heights, torch.inf)
         )
-    origin[:, 1] = heights.amin(dim=(1, 2))
-    forward = rot.quat_rotate(rot.quat_conjugate(facing), torch.tensor([0.0, 0.0, 1.0]).to(joints))
-    return Placement(rot.heading_angle(forward), origin)
+    frame.origin[:, 1] = heights.amin(dim=(1, 2))
+    return frame
 
 
 def presence_runs(presence: np.ndarray) -> list[tuple[int, int]]:
@@ -443,9 +443,7 @@ def decode_pair(features: torch.Tensor, present: torch.Tensor, anchor: str) -> t
     others = present[:, 1:]
     previous = torch.zeros_like(others)
     previous[..., 1:] = others[..., :-1]
-    frames = torch.arange(T, device=features.device).expand_as(others)
-    starts = torch.where(others & ~previous, frames, torch.zeros_like(frames))
-    start = torch.cummax(starts, dim=-1).values  # first frame of each row's run
+    start = run_start_index(others & ~previous)  # first frame of each row's run
     heading = torch.gather(heading.expand(-1, P - 1, -1), 2, start)
     origin = torch.gather(
         origin.expand(-1, P - 1, -1, -1), 2, start[..., None].expand(-1, -1, -1, 3)
