@@ -21,7 +21,7 @@ EV1=runs/evaluator_1p/evaluator.pt
 COMMON=(--data-root data/procedural --evaluator-2p "$EV2" --replications 3 --steps 50 --guidance 2.5 --no-progress)
 
 # A reduced-budget row: its INS checkpoint if trained, else a "missing" row saying how to make it.
-STEPS=${STEPS:-1000}  # the reduced budget of reports/tables/train_table3.sh to report
+STEPS=${STEPS:-2000}  # the reduced budget of reports/tables/train_table3.sh to report
 if [ $((STEPS % 1000)) -eq 0 ]; then BUDGET="$((STEPS / 1000))k steps"; else BUDGET="$STEPS steps"; fi
 short() {  # ROW NAME, run name, [row options]
   local ckpt=runs/t3-$STEPS/$2/checkpoints/ins.pt
