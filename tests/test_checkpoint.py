@@ -86,7 +86,7 @@ def test_rng_state_round_trip(tmp_path):
 def test_ema_tracks_average():
     module = torch.nn.Linear(2, 1, bias=False)
     torch.nn.init.zeros_(module.weight)
-    ema = EMA(module, decay=0.5)
+    ema = EMA(module, decay=0.5, warmup=False)
     with torch.no_grad():
         module.weight.fill_(1.0)
     ema.update(module)
@@ -97,3 +97,24 @@ def test_ema_tracks_average():
     assert torch.allclose(target.weight, torch.full((1, 2), 0.75))
     with pytest.raises(InterSynError, match="decay"):
         EMA(module, decay=1.0)
+
+
+def test_ema_warmup_forgets_the_initial_weights_early():
+    module = torch.nn.Linear(2, 1, bias=False)
+    torch.nn.init.zeros_(module.weight)
+    warm, constant = EMA(module, decay=0.998), EMA(module, decay=0.998, warmup=False)
+    with torch.no_grad():
+        module.weight.fill_(1.0)
+    for _ in range(1000):
+        warm.update(module)
+        constant.update(module)
+    # Constant decay keeps 0.998 ** 1000 = 13.5 % of the zero initial weights.
+    assert torch.allclose(constant.shadow["weight"], torch.full((1, 2), 1 - 0.998**1000))
+    assert warm.shadow["weight"].min() > 0.999
+    assert warm.current_decay() == pytest.approx(1001 / 1010)  # still ramping towards 0.998
+    restored = EMA(module, decay=0.5)
+    restored.load_state_dict(warm.state_dict())
+    assert (restored.updates, restored.warmup, restored.decay) == (1000, True, 0.998)
+    legacy = {"decay": 0.998, "shadow": warm.shadow}  # written before the warm-up existed
+    restored.load_state_dict(legacy)
+    assert restored.current_decay() == 0.998
