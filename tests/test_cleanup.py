@@ -54,8 +54,33 @@ def test_foot_lock_keeps_legs_and_leaves_swinging_feet(walk):
     low = toe < 0.05
     near = np.convolve(low.astype(float), np.ones(9), mode="same") > 0
     np.testing.assert_array_equal(locked[~near, 10], noisy[~near, 10])
-    # Heights are never changed, so the contact frames stay the same.
-    np.testing.assert_allclose(locked[..., 10, 1], noisy[..., 10, 1], atol=1e-9)
+    # Heights only go up: low toes to the swing clearance at most; a toe in the air moves by
+    # less than 1 cm (where the leg cannot quite reach a pin as it eases out).
+    rise = locked[..., 10, 1] - noisy[..., 10, 1]
+    assert rise.min() > -1e-9 and rise[~low].max() < 0.01
+    assert np.all(locked[low & (rise > 1e-9), 10, 1] < 0.06 + 1e-6)
+
+
+def test_sliding_feet_become_steps_not_long_pins(walk):
+    # A shuffle: the same walk with the toes never leaving the floor, so they slide at walking
+    # speed between stances. Pinning every low frame would merge the stances into one.
+    shuffle = walk.copy()
+    shuffle[:, [10, 11], 1] = np.minimum(shuffle[:, [10, 11], 1], 0.03)
+    assert foot_skating(shuffle, FPS).speed > 0.3
+    locked = lock_feet(shuffle)
+    assert foot_skating(locked, FPS).speed < 0.01
+    # Fast toes are lifted (stepping), slow ones stay down and are moved a few cm at most.
+    toes = locked[:, [10, 11]]
+    lifted = toes[..., 1] - shuffle[:, [10, 11], 1] > 1e-9
+    assert 0.1 < lifted.mean() < 0.5  # swings; the clip starts and ends standing
+    np.testing.assert_allclose(toes[lifted][:, 1], 0.06, atol=1e-3)  # the two-bone IK reaches
+    assert np.linalg.norm((toes - shuffle[:, [10, 11]])[~lifted], axis=-1).max() < 0.1
+    np.testing.assert_allclose(_leg_lengths(locked), _leg_lengths(shuffle), atol=1e-6)
+
+
+def test_cleanup_config_rejects_a_clearance_below_the_floor_height():
+    with pytest.raises(InterSynError, match="swing_clearance"):
+        CleanupConfig(swing_clearance=0.04)
 
 
 def test_batched_people_match_one_by_one(walk):

@@ -7,10 +7,13 @@ sees without touching the model:
 
 1. Gaussian smoothing of joint positions over time (`sigma` frames; 1 removes frame-to-frame
    jitter and keeps a 2 Hz gesture).
-2. Foot locking: while a toe is on the floor (below `floor_height`, as the foot-skating measure
-   counts it), its horizontal position is pinned to the mean of that stance, and the leg is
-   re-solved with analytic two-bone IK (hip fixed, bone lengths kept, knee bent towards where it
-   was). The pin eases in and out over `blend_frames` around each stance, so feet do not pop.
+2. Foot locking. A toe is *planted* while it is on the floor (below `floor_height`, as the
+   foot-skating measure counts it) and slow (below `plant_speed`); its horizontal position is
+   pinned to the mean of that stance. A toe that is low but fast is a foot the model slid
+   along the floor instead of stepping: it is lifted to `swing_clearance` (a step) instead of
+   pinned (pinning it would drag the foot back by up to a metre and over-stretch the leg).
+   The leg is re-solved with analytic two-bone IK (hip fixed, bone lengths kept, knee bent
+   towards where it was). The horizontal pin eases out over `blend_frames` around each stance.
 
 Everything is vectorised over people and frames.
 """
@@ -35,6 +38,20 @@ class CleanupConfig:
     foot_lock: bool = True
     floor_height: float = 0.05  # m: a toe lower than this is on the floor (quality.SKATING_HEIGHT)
     blend_frames: int = 3  # frames over which a pin eases in and out around a stance
+    plant_speed: float = 0.5  # m/s: a low toe slower than this is planted, a faster one swings
+    swing_clearance: float = 0.06  # m: a swinging toe is raised to at least this (> floor_height)
+    fps: float = 20.0  # frame rate of the joints (the model's)
+
+    def __post_init__(self) -> None:
+        if self.foot_lock and not self.swing_clearance > self.floor_height:
+            raise InterSynError(
+                f"swing_clearance={self.swing_clearance}: expected more than "
+                f"floor_height={self.floor_height}, so a swinging toe is off the floor"
+            )
+        if self.fps <= 0 or self.plant_speed <= 0:
+            raise InterSynError(
+                f"fps={self.fps}, plant_speed={self.plant_speed}: expected positive values"
+            )
 
 
 def smooth(joints: np.ndarray, sigma: float) -> np.ndarray:
@@ -97,21 +114,44 @@ def _two_bone_ik(
     return hip + along * axis + side * pole, hip + d * axis
 
 
-def lock_feet(joints: np.ndarray, floor_height: float = 0.05, blend_frames: int = 3) -> np.ndarray:
-    """Pin toes on the floor to their stance position and re-solve the legs, `(..., T, 22, 3)`."""
+def _toe_speed(toe_xz: np.ndarray, fps: float) -> np.ndarray:
+    """Horizontal speed per frame `(..., T)`: the slower of the two intervals around the frame,
+    so both ends of a stance count as planted."""
+    step = np.linalg.norm(np.diff(toe_xz, axis=-2), axis=-1) * fps  # (..., T-1)
+    if step.shape[-1] == 0:
+        return np.zeros(toe_xz.shape[:-1])
+    after = np.concatenate([step, step[..., -1:]], -1)
+    before = np.concatenate([step[..., :1], step], -1)
+    return np.minimum(after, before)
+
+
+def lock_feet(
+    joints: np.ndarray,
+    floor_height: float = 0.05,
+    blend_frames: int = 3,
+    *,
+    plant_speed: float = 0.5,
+    swing_clearance: float = 0.06,
+    fps: float = 20.0,
+) -> np.ndarray:
+    """Pin planted toes, lift sliding ones, and re-solve the legs, `(..., T, 22, 3)`."""
     out = joints.copy()
     for hip, knee, ankle, toe in LEGS:
         toe_pos = out[..., toe, :]
-        contact = toe_pos[..., 1] < floor_height  # (..., T)
-        if not contact.any():
+        low = toe_pos[..., 1] < floor_height  # (..., T)
+        if not low.any():
             continue
+        planted = low & (_toe_speed(toe_pos[..., [0, 2]], fps) < plant_speed)
+        has_stance = planted.any(-1)[..., None]
         shift = np.zeros_like(toe_pos)
-        shift[..., [0, 2]] = _stance_anchors(toe_pos[..., [0, 2]], contact) - toe_pos[..., [0, 2]]
+        shift[..., [0, 2]] = _stance_anchors(toe_pos[..., [0, 2]], planted) - toe_pos[..., [0, 2]]
         # Outside a stance the shift of the nearest stance frame fades out over blend_frames.
-        nearest, distance = _nearest_stance(contact)
-        weight = np.clip(1.0 - distance / (blend_frames + 1), 0.0, 1.0)[..., None]
-        weight = np.where(contact.any(-1)[..., None, None], weight, 0.0)
-        shift = np.take_along_axis(shift, nearest[..., None].repeat(3, -1), axis=-2) * weight
+        nearest, distance = _nearest_stance(planted)
+        weight = np.where(has_stance, np.clip(1.0 - distance / (blend_frames + 1), 0.0, 1.0), 0.0)
+        shift = np.take_along_axis(shift, nearest[..., None].repeat(3, -1), axis=-2)
+        shift = shift * weight[..., None]
+        # A low toe that is not planted swings: raised to the clearance (higher ones stay).
+        shift[..., 1] = np.where(planted, 0.0, np.maximum(swing_clearance - toe_pos[..., 1], 0.0))
         new_knee, new_ankle = _two_bone_ik(
             out[..., hip, :], out[..., knee, :], out[..., ankle, :], out[..., ankle, :] + shift
         )
@@ -130,5 +170,12 @@ def clean_motion(joints: np.ndarray, config: CleanupConfig | None = None) -> np.
         raise InterSynError("joints: contains NaN or infinite values")
     out = smooth(joints.astype(np.float64), float(config.sigma))
     if config.foot_lock:
-        out = lock_feet(out, config.floor_height, config.blend_frames)
+        out = lock_feet(
+            out,
+            config.floor_height,
+            config.blend_frames,
+            plant_speed=config.plant_speed,
+            swing_clearance=config.swing_clearance,
+            fps=config.fps,
+        )
     return out.astype(joints.dtype)
