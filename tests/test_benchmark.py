@@ -13,6 +13,7 @@ from intersyn.evaluation.benchmark import (
     BenchmarkConfig,
     Evaluators,
     RowSpec,
+    load_evaluators,
     run_benchmark,
     scored_segments,
     two_person_inputs,
@@ -49,6 +50,20 @@ def evaluator_2p(tmp_path_factory, tiny_data_root):
     out = tmp_path_factory.mktemp("ev2p")
     train_two_person_evaluator(tiny_data_root, out, SMALL_2P, progress=False)
     return out / "evaluator.pt"
+
+
+def test_reports_carry_the_evaluators_own_held_out_r_precision(tmp_path, evaluator_2p):
+    identity = load_evaluators(evaluator_2p, None).identity()["two_person"]
+    metrics = json.loads((evaluator_2p.parent / "metrics.json").read_text())
+    batch = metrics["real_test"]["batch"]
+    assert identity["held_out_r_precision"][f"batch {batch}"] == pytest.approx(
+        metrics["real_test"]["r_precision"]
+    )
+    # metrics.json written for another evaluator (retrained in place later) is not reported.
+    copy = tmp_path / "evaluator.pt"
+    copy.write_bytes(evaluator_2p.read_bytes())
+    (tmp_path / "metrics.json").write_text(json.dumps({**metrics, "evaluator": "other@0"}))
+    assert "held_out_r_precision" not in load_evaluators(copy, None).identity()["two_person"]
 
 
 def test_row_spec_parsing(tmp_path, tiny_checkpoint):

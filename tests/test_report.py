@@ -127,6 +127,19 @@ def test_markdown_metrics_table():
     assert "**Command:** `intersyn evaluate --table 1 --replications 3`" in markdown
 
 
+def test_markdown_states_the_evaluators_held_out_r_precision():
+    results = _table1()
+    results["evaluators"]["two_person"]["held_out_r_precision"] = {
+        "batch 96": [0.354, 0.604, 0.734],
+        "batch 32": [0.632, 0.888, 0.953],
+    }
+    markdown = results_markdown(results)
+    assert (
+        "its R-precision top-1/2/3 on the real test clips: batch 96: 0.354 / 0.604 / 0.734; "
+        "batch 32: 0.632 / 0.888 / 0.953"
+    ) in markdown
+
+
 def test_markdown_quality_and_details():
     markdown = results_markdown(_table1())
     quality = markdown.split("## Motion quality", 1)[1].split("## Rows", 1)[0]
@@ -188,6 +201,10 @@ def test_format_pair_rounding():
         (lambda r: r["rows"][0].update(seed=True), "key 'rows[0].seed' must be an integer"),
         (lambda r: r.update(table="../x"), "key 'table' is '../x'"),
         (lambda r: r["evaluators"]["two_person"].pop("name"), "'evaluators.two_person.name'"),
+        (
+            lambda r: r["evaluators"]["two_person"].update(held_out_r_precision={"batch 32": "x"}),
+            "'evaluators.two_person.held_out_r_precision.batch 32'",
+        ),
     ],
 )
 def test_malformed_results_raise_one_line(tmp_path, mutate, fragment):

@@ -312,15 +312,21 @@ def scored_segments(
 class Evaluators:
     two_person: Any
     single_person: Any | None = None
+    # Per role: the evaluator's own R-precision on real held-out clips, from the metrics.json
+    # that `intersyn evaluator train` wrote beside it (what the Real row can reach at most).
+    held_out: dict[str, dict[str, list[float]]] = field(default_factory=dict)
 
-    def identity(self) -> dict[str, dict[str, str]]:
+    def identity(self) -> dict[str, dict[str, Any]]:
         out = {"two_person": _evaluator_identity(self.two_person)}
         if self.single_person is not None:
             out["single_person"] = _evaluator_identity(self.single_person)
+        for role, figures in self.held_out.items():
+            if role in out:
+                out[role]["held_out_r_precision"] = figures
         return out
 
 
-def _evaluator_identity(evaluator: Any) -> dict[str, str]:
+def _evaluator_identity(evaluator: Any) -> dict[str, Any]:
     from intersyn.evaluation.train_evaluator_1p import TEXT_ENCODER, SinglePersonEvaluator
 
     if isinstance(evaluator, SinglePersonEvaluator):
@@ -329,6 +335,25 @@ def _evaluator_identity(evaluator: Any) -> dict[str, str]:
         "name": evaluator.name,
         "text_encoder": "wordllama token features (official InterCLIP: CLIP ViT-L/14 tokens)",
     }
+
+
+def held_out_r_precision(checkpoint: Path, name: str) -> dict[str, list[float]]:
+    """R-precision top-1..3 on real test clips per batch size ("batch 96": [...]), read from the
+    metrics.json beside an evaluator checkpoint; empty when absent or written for another
+    evaluator (its recorded name differs)."""
+    path = Path(checkpoint).parent / "metrics.json"
+    try:
+        metrics = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(metrics, dict) or metrics.get("evaluator") != name:
+        return {}
+    out = {}
+    for key in ("real_test", "real_test_batch32"):
+        entry = metrics.get(key)
+        if isinstance(entry, dict) and "batch" in entry and "r_precision" in entry:
+            out[f"batch {int(entry['batch'])}"] = [float(v) for v in entry["r_precision"]]
+    return out
 
 
 def load_evaluators(two_person: Path, single_person: Path | None) -> Evaluators:
@@ -343,7 +368,11 @@ def load_evaluators(two_person: Path, single_person: Path | None) -> Evaluators:
         if not Path(single_person).is_file():
             raise InterSynError(f"--evaluator-1p {single_person}: file not found")
         solo = SinglePersonEvaluator.load(single_person)
-    return Evaluators(TwoPersonEvaluator.load(two_person), solo)
+    pair = TwoPersonEvaluator.load(two_person)
+    held_out = {"two_person": held_out_r_precision(two_person, pair.name)}
+    if solo is not None:
+        held_out["single_person"] = held_out_r_precision(single_person, solo.name)
+    return Evaluators(pair, solo, {k: v for k, v in held_out.items() if v})
 
 
 @dataclass

@@ -149,6 +149,13 @@ def _evaluators(value: Any, source: str) -> dict[str, dict[str, Any]]:
             raise InterSynError(f"{source}: missing key 'evaluators.{role}.name'")
         _expect(info["name"], str, source, f"evaluators.{role}.name")
         _optional(info.get("text_encoder"), str, source, f"evaluators.{role}.text_encoder")
+        held_out = _optional(
+            info.get("held_out_r_precision"), dict, source, f"evaluators.{role}.held_out_r_precision"
+        )
+        for batch, values in (held_out or {}).items():
+            key = f"evaluators.{role}.held_out_r_precision.{batch}"
+            for k, value in enumerate(_expect(values, list, source, key)):
+                _number(value, source, f"{key}[{k}]")
         out[role] = dict(info)
     return out
 
@@ -293,9 +300,15 @@ def _evaluator_lines(evaluators: dict[str, dict[str, Any]]) -> list[str]:
     lines = ["**Evaluators:**", ""]
     for role, info in evaluators.items():
         encoder = info.get("text_encoder") or "not recorded"
-        lines.append(
-            f"- {EVALUATOR_ROLES.get(role, role)}: `{info['name']}` (text encoder: `{encoder}`)"
-        )
+        line = f"- {EVALUATOR_ROLES.get(role, role)}: `{info['name']}` (text encoder: `{encoder}`)"
+        held_out = info.get("held_out_r_precision") or {}
+        if held_out:
+            figures = "; ".join(
+                f"{batch}: " + " / ".join(f"{v:.3f}" for v in values)
+                for batch, values in held_out.items()
+            )
+            line += f"; its R-precision top-1/2/3 on the real test clips: {figures}"
+        lines.append(line)
     return lines
 
 
