@@ -40,11 +40,13 @@ BASELINES=(
   --row "$(short 'separate learning' separate)"
   --row "$(short 'MDM-style per person' solo-only per_person=on)"
 )
-time intersyn evaluate --table 1 "${COMMON[@]}" --samples 96 --mm-samples 8 --mm-repeats 10 \
+TABLES=${TABLES:-1 2 3}  # which tables to (re)measure, e.g. TABLES=1
+has() { [[ " $TABLES " == *" $1 "* ]]; }
+has 1 && time intersyn evaluate --table 1 "${COMMON[@]}" --samples 96 --mm-samples 8 --mm-repeats 10 \
   "${FULL[@]}" "${BASELINES[@]}" --out reports/tables/results
-time intersyn evaluate --table 2 "${COMMON[@]}" --evaluator-1p "$EV1" --samples 64 \
+has 2 && time intersyn evaluate --table 2 "${COMMON[@]}" --evaluator-1p "$EV1" --samples 64 \
   "${FULL[@]}" "${BASELINES[@]}" --out reports/tables/results
-time intersyn evaluate --table 3 "${COMMON[@]}" --evaluator-1p "$EV1" --samples 64 \
+has 3 && time intersyn evaluate --table 3 "${COMMON[@]}" --evaluator-1p "$EV1" --samples 64 \
   --row "$(short 's-i-s / ts0-random-ti' s-i-s)" \
   --row "$(short s-i-s-i s-i-s-i)" \
   --row "$(short i-s-i-s i-s-i-s)" \
