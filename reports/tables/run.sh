@@ -35,7 +35,7 @@ FULL=(
   --row "w/o L_rela=$NO_RELA"
 )
 BASELINES=(
-  --row "$(short InterSyn s-i-s)"
+  --row "$(short 'InterSyn, stage 1' mix)"
   --row "$(short 'w/o L_smooth' no-smooth)"
   --row "$(short 'separate learning' separate)"
   --row "$(short 'MDM-style per person' solo-only per_person=on)"
@@ -55,6 +55,7 @@ has 3 && time intersyn evaluate --table 3 "${COMMON[@]}" --evaluator-1p "$EV1" -
   --row "$(short 's-i-s / ts0-ti60' ts0-ti60)" \
   --row "$(short 'i-s-i / ti0-ts60' ti0-ts60)" \
   --row "$(short 'i-s-i / ti0-random-ts' ti0-random-ts)" \
+  --row "$(short 'InterSyn, stage 1, all layouts' mix)" \
   --row "$(short 'w/o L_smooth' no-smooth)" \
   "${FULL[@]}" --out reports/tables/results
 intersyn report reports/tables/results --out reports/tables
