@@ -29,8 +29,8 @@ train s-i-s       --set "$(layout s-i-s ts0-random-ti)"
 train separate    --set "$(layout i ti0-random-ts)"
 train mix         # the cpu preset's layouts (s-i-s, s-i, i-s, i): Table 1's InterSyn reference
 train s-i-s-i     --set "$(layout s-i-s-i ts0-random-ti)"
-train s-i-s-i-s   --set "$(layout s-i-s-i-s ts0-random-ti)"
 train solo-only   --set data.interleaved_fraction=0
+train s-i-s-i-s   --set "$(layout s-i-s-i-s ts0-random-ti)"
 train no-smooth   --set loss.lambda_smooth=0
 train i-s-i-s     --set "$(layout i-s-i-s ti0-random-ts)"
 train i-s-i-s-i   --set "$(layout i-s-i-s-i ti0-random-ts)"
