@@ -11,7 +11,7 @@ returns it (cleaned up) unless `--raw`.
 
     python bench/quality_bar.py --data-root data/procedural \
         --evaluator-1p runs/evaluator_1p/evaluator.pt \
-        --evaluator-2p runs/evaluator_2p_e40/evaluator.pt --out reports/quality_bar.json
+        --evaluator-2p runs/evaluator_2p_v2/evaluator.pt --out reports/quality_bar.json
 """
 
 from __future__ import annotations
