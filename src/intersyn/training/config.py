@@ -67,6 +67,7 @@ class OptimConfig:
     steps: int = 10_000
     grad_clip: float = 1.0  # max gradient norm
     ema_decay: float = 0.999
+    ema_warmup: bool = True  # decay ramps up as (1+n)/(10+n): short runs forget the init weights
     amp: bool = True  # bf16/fp16 autocast on CUDA only; CPU always runs fp32
 
 

@@ -276,8 +276,8 @@ def _train(
     denoiser = build_denoiser(cfg.model).to(info.device)
     coordinator = build_coordinator(cfg.model).to(info.device)
     ema_denoiser, ema_coordinator = (
-        EMA(denoiser, cfg.ins.ema_decay),
-        EMA(coordinator, cfg.rec.ema_decay),
+        EMA(denoiser, cfg.ins.ema_decay, cfg.ins.ema_warmup),
+        EMA(coordinator, cfg.rec.ema_decay, cfg.rec.ema_warmup),
     )
     steps = {"ins": 0, "rec": 0}
     if payload is not None:
@@ -303,7 +303,8 @@ def _train(
             )
         stats = FeatureStats.from_dict(start["stats"])
         denoiser.load_state_dict(start["denoiser"])
-        ema_denoiser = EMA(denoiser, cfg.ins.ema_decay)  # the loaded weights are already averaged
+        # The loaded weights are already averaged.
+        ema_denoiser = EMA(denoiser, cfg.ins.ema_decay, cfg.ins.ema_warmup)
         if stage == "rec":
             steps["ins"] = int(start["steps"]["ins"])
     else:
