@@ -150,7 +150,10 @@ def _evaluators(value: Any, source: str) -> dict[str, dict[str, Any]]:
         _expect(info["name"], str, source, f"evaluators.{role}.name")
         _optional(info.get("text_encoder"), str, source, f"evaluators.{role}.text_encoder")
         held_out = _optional(
-            info.get("held_out_r_precision"), dict, source, f"evaluators.{role}.held_out_r_precision"
+            info.get("held_out_r_precision"),
+            dict,
+            source,
+            f"evaluators.{role}.held_out_r_precision",
         )
         for batch, values in (held_out or {}).items():
             key = f"evaluators.{role}.held_out_r_precision.{batch}"
