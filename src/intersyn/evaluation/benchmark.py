@@ -666,9 +666,7 @@ class _Table1(_Protocol):
         emb = self.evaluator.embed_motions(
             [two_person_inputs(j, GENERATED_FPS, self.stride) for j in joints]
         )
-        return emb.reshape(
-            len(repeated) // self.run.config.mm_repeats, self.run.config.mm_repeats, -1
-        )
+        return emb.reshape(-1, self.run.config.mm_repeats, emb.shape[-1])
 
 
 class _Table2(_Protocol):

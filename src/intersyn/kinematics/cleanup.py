@@ -125,23 +125,18 @@ def _toe_speed(toe_xz: np.ndarray, fps: float) -> np.ndarray:
     return np.minimum(after, before)
 
 
-def lock_feet(
-    joints: np.ndarray,
-    floor_height: float = 0.05,
-    blend_frames: int = 3,
-    *,
-    plant_speed: float = 0.5,
-    swing_clearance: float = 0.06,
-    fps: float = 20.0,
-) -> np.ndarray:
-    """Pin planted toes, lift sliding ones, and re-solve the legs, `(..., T, 22, 3)`."""
+def lock_feet(joints: np.ndarray, config: CleanupConfig | None = None) -> np.ndarray:
+    """Pin planted toes, lift sliding ones, and re-solve the legs, `(..., T, 22, 3)`; the
+    thresholds come from `config` (its `sigma` and `foot_lock` are not used here)."""
+    config = config or CleanupConfig()
+    floor_height, blend_frames = config.floor_height, config.blend_frames
     out = joints.copy()
     for hip, knee, ankle, toe in LEGS:
         toe_pos = out[..., toe, :]
         low = toe_pos[..., 1] < floor_height  # (..., T)
         if not low.any():
             continue
-        planted = low & (_toe_speed(toe_pos[..., [0, 2]], fps) < plant_speed)
+        planted = low & (_toe_speed(toe_pos[..., [0, 2]], config.fps) < config.plant_speed)
         has_stance = planted.any(-1)[..., None]
         shift = np.zeros_like(toe_pos)
         shift[..., [0, 2]] = _stance_anchors(toe_pos[..., [0, 2]], planted) - toe_pos[..., [0, 2]]
@@ -151,7 +146,9 @@ def lock_feet(
         shift = np.take_along_axis(shift, nearest[..., None].repeat(3, -1), axis=-2)
         shift = shift * weight[..., None]
         # A low toe that is not planted swings: raised to the clearance (higher ones stay).
-        shift[..., 1] = np.where(planted, 0.0, np.maximum(swing_clearance - toe_pos[..., 1], 0.0))
+        shift[..., 1] = np.where(
+            planted, 0.0, np.maximum(config.swing_clearance - toe_pos[..., 1], 0.0)
+        )
         new_knee, new_ankle = _two_bone_ik(
             out[..., hip, :], out[..., knee, :], out[..., ankle, :], out[..., ankle, :] + shift
         )
@@ -170,12 +167,5 @@ def clean_motion(joints: np.ndarray, config: CleanupConfig | None = None) -> np.
         raise InterSynError("joints: contains NaN or infinite values")
     out = smooth(joints.astype(np.float64), float(config.sigma))
     if config.foot_lock:
-        out = lock_feet(
-            out,
-            config.floor_height,
-            config.blend_frames,
-            plant_speed=config.plant_speed,
-            swing_clearance=config.swing_clearance,
-            fps=config.fps,
-        )
+        out = lock_feet(out, config)
     return out.astype(joints.dtype)
