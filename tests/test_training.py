@@ -330,3 +330,51 @@ def test_stage_two_ablation_from_a_trained_model(tmp_path, tiny_checkpoint, tiny
     other = apply_overrides(train_preset("tiny"), ["model.placement_anchor=sequence"])
     with pytest.raises(InterSynError, match="placement_anchor='run'; pass --set"):
         train(other, tiny_data_root, tmp_path / "y", stage="rec", init=tiny_checkpoint)
+
+
+def test_text_token_drop_hides_caption_tokens_but_keeps_the_other_draws():
+    from intersyn.data.loaders import Batch
+    from intersyn.training.stages import TextConditioner, make_condition, per_sample_draws
+
+    positions = torch.arange(4)
+    args = (0, "ins", 7, positions, (2, 8, 3), 1000, 0.1)
+    plain, dropped = per_sample_draws(*args), per_sample_draws(*args, token_drop=0.5)
+    # Runs without token dropout keep their exact draws; the token draws come on top.
+    assert plain.token_keep is None
+    for name in ("t", "noise", "drop"):
+        assert torch.equal(getattr(plain, name), getattr(dropped, name))
+    assert dropped.token_keep.shape == (4, 128)
+    assert 0.35 < dropped.token_keep.float().mean() < 0.65  # about half the tokens shown
+
+    class Words:  # one feature row per word, so the mask is easy to read
+        def encode(self, captions):
+            from intersyn.text.base import TextFeatures
+
+            n = max(len(c.split()) for c in captions)
+            mask = torch.tensor([[i < len(c.split()) for i in range(n)] for c in captions])
+            return TextFeatures(torch.ones(len(captions), n, 4), mask, torch.ones(len(captions), 4))
+
+    captions = ("a person waves", "two people shake hands now", "a man bows", "someone claps")
+    batch = Batch(
+        torch.zeros(4, 2, 8, 3),
+        torch.ones(4, 2, 8, dtype=torch.bool),
+        torch.ones(4, 8, dtype=torch.bool),
+        torch.zeros(4, dtype=torch.long),
+        torch.zeros(4, dtype=torch.long),
+        torch.full((4, 1), -1),
+        captions,
+        ("pair",) * 4,
+    )
+    text = TextConditioner(Words(), torch.device("cpu"))
+    whole = make_condition(batch, text, plain.drop, torch.device("cpu"))
+    hidden = make_condition(batch, text, dropped.drop, torch.device("cpu"), dropped.token_keep)
+    expected = whole.text_mask & dropped.token_keep[:, : whole.text_mask.shape[1]]
+    assert torch.equal(hidden.text_mask, expected)
+    assert hidden.text_mask.sum() < whole.text_mask.sum()
+    assert torch.equal(hidden.text_pooled, whole.text_pooled)  # the sentence feature stays
+
+
+@pytest.mark.parametrize("value", [1.0, -0.1, True, "0.3"])
+def test_text_token_drop_must_be_a_share(value):
+    with pytest.raises(InterSynError, match="diffusion.text_token_drop"):
+        apply_overrides(train_preset("cpu"), [f"diffusion.text_token_drop={json.dumps(value)}"])

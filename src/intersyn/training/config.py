@@ -27,6 +27,16 @@ class DiffusionConfig:
     schedule: str = "cosine"  # "cosine" (MDM, InterGen) or "linear"
     num_steps: int = 1000  # training diffusion steps (paper §5.1)
     cond_drop: float = 0.1  # share of samples trained with the null text (guidance)
+    # Share of caption tokens hidden from the denoiser in each training sample, each token
+    # independently (the pooled sentence feature stays): no single template word can carry
+    # the whole caption, so paraphrases that share only some of its words still work.
+    text_token_drop: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("cond_drop", "text_token_drop"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+                raise InterSynError(f"diffusion.{name}={value!r}; expected a number in [0, 1)")
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ inference checkpoint: EMA weights, feature statistics and config). All writes ar
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -407,6 +408,7 @@ def _run_stage(name: str, state: dict, payload: dict | None) -> dict[str, float]
         info.device,
         positions,
         cfg.model.placement_anchor,
+        cfg.diffusion.text_token_drop,
     )
     validation = fixed_batches(plan, VALIDATION_BATCHES, local)
     best = payload.get("best_val", math.inf) if payload else math.inf
@@ -484,6 +486,7 @@ def _validate(name: str, state: dict, batches: list[Batch], ctx: StepContext) ->
     state["ema"][name].copy_to(trained)
     was_training = trained.training
     trained.eval()
+    ctx = dataclasses.replace(ctx, token_drop=0.0)  # validate on whole captions, as sampled
     try:
         values = []
         for i, batch in enumerate(batches):

@@ -102,6 +102,20 @@ class TextConditioner:
         return tokens.to(self.device), mask.to(self.device), pooled.to(self.device)
 
 
+# Token-dropout draws per sample: more than any caption's token count (the default 64, CLIP 77).
+TOKEN_DRAWS = 128
+
+
+@dataclass(frozen=True)
+class SampleDraws:
+    """Each sample's random draws for one training step."""
+
+    t: torch.Tensor  # (B,) long diffusion steps
+    noise: torch.Tensor  # (B, *shape)
+    drop: torch.Tensor  # (B,) bool: trained with the null text
+    token_keep: torch.Tensor | None  # (B, TOKEN_DRAWS) bool: caption tokens shown; None = all
+
+
 def per_sample_draws(
     seed: int,
     stage: str,
@@ -110,9 +124,11 @@ def per_sample_draws(
     shape: tuple[int, ...],
     num_steps: int,
     cond_drop: float,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(t (B,) long, noise (B, *shape), drop (B,) bool) for the samples at `positions`."""
-    ts, noises, drops = [], [], []
+    token_drop: float = 0.0,
+) -> SampleDraws:
+    """The draws of the samples at `positions` in the global batch: each sample has its own
+    generator, so a sample's draws do not depend on how the batch is split across processes."""
+    ts, noises, drops, keeps = [], [], [], []
     for position in positions.tolist():
         g = torch.Generator().manual_seed(
             int(
@@ -124,13 +140,24 @@ def per_sample_draws(
         ts.append(torch.randint(0, num_steps, (1,), generator=g))
         drops.append(torch.rand(1, generator=g) < cond_drop)
         noises.append(torch.randn(shape, generator=g))
-    return torch.cat(ts), torch.stack(noises), torch.cat(drops)
+        if token_drop > 0:  # drawn last: runs without token dropout keep their exact draws
+            keeps.append(torch.rand(TOKEN_DRAWS, generator=g) >= token_drop)
+    return SampleDraws(
+        torch.cat(ts), torch.stack(noises), torch.cat(drops), torch.stack(keeps) if keeps else None
+    )
 
 
 def make_condition(
-    batch: Batch, text: TextConditioner, drop: torch.Tensor, device: torch.device
+    batch: Batch,
+    text: TextConditioner,
+    drop: torch.Tensor,
+    device: torch.device,
+    token_keep: torch.Tensor | None = None,
 ) -> Condition:
+    """The batch's Condition; `token_keep (B, >= L)` hides the caption tokens it marks False."""
     tokens, mask, pooled = text.encode(batch.captions)
+    if token_keep is not None:
+        mask = mask & token_keep[:, : mask.shape[1]].to(device)
     return Condition(
         text_tokens=tokens,
         text_mask=mask,
@@ -159,6 +186,7 @@ class StepContext:
     device: torch.device
     positions: torch.Tensor  # (B,) this process's samples' positions in the global batch
     anchor: str = "sequence"  # the model's placement anchor (decoding for the geometric losses)
+    token_drop: float = 0.0  # share of caption tokens hidden per sample (training only)
 
 
 @dataclass(frozen=True)
@@ -178,7 +206,7 @@ def noise_batch(batch: Batch, stage: str, step: int, ctx: StepContext) -> Noised
     batch = batch.to(ctx.device)
     mask = batch.presence & batch.valid[:, None, :]
     x0 = torch.where(mask[..., None], ctx.stats.normalize(batch.motion), 0.0)
-    t, noise, drop = per_sample_draws(
+    draws = per_sample_draws(
         ctx.seed,
         stage,
         step,
@@ -186,10 +214,12 @@ def noise_batch(batch: Batch, stage: str, step: int, ctx: StepContext) -> Noised
         tuple(x0.shape[1:]),
         ctx.schedule.num_steps,
         ctx.cond_drop,
+        ctx.token_drop,
     )
-    t, noise = t.to(ctx.device), noise.to(ctx.device)
+    t, noise = draws.t.to(ctx.device), draws.noise.to(ctx.device)
     x_t = torch.where(mask[..., None], ctx.schedule.q_sample(x0, t, noise).to(x0.dtype), 0.0)
-    return NoisedBatch(batch, mask, x0, x_t, t, make_condition(batch, ctx.text, drop, ctx.device))
+    cond = make_condition(batch, ctx.text, draws.drop, ctx.device, draws.token_keep)
+    return NoisedBatch(batch, mask, x0, x_t, t, cond)
 
 
 def ins_step(
