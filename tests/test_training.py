@@ -378,3 +378,23 @@ def test_text_token_drop_hides_caption_tokens_but_keeps_the_other_draws():
 def test_text_token_drop_must_be_a_share(value):
     with pytest.raises(InterSynError, match="diffusion.text_token_drop"):
         apply_overrides(train_preset("cpu"), [f"diffusion.text_token_drop={json.dumps(value)}"])
+
+
+def test_text_cache_stays_within_its_byte_budget():
+    from intersyn.text.wordllama import WordLlamaEncoder
+    from intersyn.training.stages import TextConditioner
+
+    encoder = WordLlamaEncoder(max_tokens=64)
+    budget = 64 * 1024  # a few dozen captions' worth of features
+    cached = TextConditioner(encoder, torch.device("cpu"), max_cache_bytes=budget)
+    captions = [f"a person walks {n} steps and waves {n % 7} times" for n in range(300)]
+    for start in range(0, 300, 20):  # every batch is new, like interleaved training captions
+        batch = captions[start : start + 20] + captions[:2]  # and two that were seen first
+        tokens, mask, pooled = cached.encode(batch)
+        fresh = TextConditioner(encoder, torch.device("cpu")).encode(batch)
+        assert torch.equal(tokens, fresh[0]) and torch.equal(mask, fresh[1])
+        assert torch.equal(pooled, fresh[2])
+        assert cached._cache_bytes <= budget
+        held = sum(t.untyped_storage().nbytes() for entry in cached._cache.values() for t in entry)
+        assert held == cached._cache_bytes  # the entries own their storage, no batch behind them
+    assert 0 < len(cached._cache) < 300

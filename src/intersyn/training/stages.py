@@ -74,24 +74,44 @@ def estimate_stats(batches: list[Batch]) -> FeatureStats:
 
 
 class TextConditioner:
-    """Turns captions into `Condition` text tensors, caching each caption's features in memory."""
+    """Turns captions into `Condition` text tensors, caching each caption's features in memory.
 
-    def __init__(self, encoder: TextEncoder, device: torch.device) -> None:
+    Interleaved training samples join a solo and an interaction caption, so nearly every one
+    is new: the cache holds at most `max_cache_bytes` of features (oldest dropped first;
+    the encoders are deterministic, so dropping changes nothing but time).
+    """
+
+    def __init__(
+        self, encoder: TextEncoder, device: torch.device, max_cache_bytes: int = 512 * 2**20
+    ) -> None:
         self.encoder, self.device = encoder, device
+        self.max_cache_bytes = max_cache_bytes
         self._cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._cache_bytes = 0
+
+    @staticmethod
+    def _size(entry: tuple[torch.Tensor, torch.Tensor]) -> int:
+        return sum(t.numel() * t.element_size() for t in entry)
 
     def encode(self, captions: tuple[str, ...] | list[str]) -> tuple[torch.Tensor, ...]:
         """(tokens (B, L, C), mask (B, L), pooled (B, C)) on the device."""
         missing = [c for c in dict.fromkeys(captions) if c not in self._cache]
+        new: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         if missing:
             feats = self.encoder.encode(missing)
             lengths = feats.token_mask.sum(1)
             for i, caption in enumerate(missing):
                 n = int(lengths[i])
-                self._cache[caption] = (feats.tokens[i, :n].cpu(), feats.pooled[i].cpu())
-            if len(self._cache) > 200_000:  # bounded memory for very large caption sets
-                self._cache = dict(list(self._cache.items())[-100_000:])
-        items = [self._cache[c] for c in captions]
+                # Copies: a view would keep the whole batch's tensor alive in the cache.
+                new[caption] = (feats.tokens[i, :n].cpu().clone(), feats.pooled[i].cpu().clone())
+        items = [new[c] if c in new else self._cache[c] for c in captions]
+        self._cache.update(new)
+        self._cache_bytes += sum(self._size(entry) for entry in new.values())
+        if self._cache_bytes > self.max_cache_bytes:  # drop the oldest down to half the budget
+            for caption in list(self._cache):
+                if self._cache_bytes <= self.max_cache_bytes // 2:
+                    break
+                self._cache_bytes -= self._size(self._cache.pop(caption))
         longest = max(1, max(t.shape[0] for t, _ in items))
         tokens = torch.zeros(len(items), longest, items[0][0].shape[-1])
         mask = torch.zeros(len(items), longest, dtype=torch.bool)
