@@ -22,6 +22,7 @@ from intersyn.text import (
     WordLlamaEncoder,
     build_text_encoder,
 )
+from intersyn.text.wordllama import split_sentences
 
 CAPTIONS = [
     "a person walks forward",
@@ -169,6 +170,94 @@ def test_collate_and_unbatch_round_trip(encoder: WordLlamaEncoder) -> None:
     assert torch.equal(again.tokens, features.tokens)
     assert torch.equal(again.token_mask, features.token_mask)
     assert torch.equal(again.pooled, features.pooled)
+
+
+@pytest.mark.parametrize(
+    ("caption", "sentences"),
+    [
+        ("a person walks forward", ["a person walks forward"]),
+        ("A person waves. Two people hug.", ["A person waves", "Two people hug"]),
+        ("one!  two?three; four.  ", ["one", "two?three", "four"]),  # no space: one sentence
+        ("jump... then sit", ["jump", "then sit"]),
+        ("...", ["..."]),  # nothing but punctuation: the caption itself
+    ],
+)
+def test_split_sentences(caption: str, sentences: list[str]) -> None:
+    assert split_sentences(caption) == sentences
+
+
+def test_wordllama_sentence_tokens_are_each_sentences_own_pooled_vector(
+    encoder: WordLlamaEncoder,
+) -> None:
+    by_sentence = WordLlamaEncoder(units="sentences")
+    captions = ["A person walks forward. Two people shake hands.", "a man jumps", "a. b. c."]
+    features = by_sentence.encode(captions)
+    assert features.tokens.shape == (3, 3, 256) and features.lengths.tolist() == [2, 1, 3]
+    alone = encoder.encode(
+        ["A person walks forward", "Two people shake hands", "a man jumps", "a", "b", "c"]
+    ).pooled
+    real = features.tokens[features.token_mask]  # (6, 256) in caption, then sentence order
+    np.testing.assert_array_equal(real.numpy(), alone.numpy())
+    assert torch.count_nonzero(features.tokens[~features.token_mask]) == 0
+    # The pooled vector is the whole caption's, exactly as with subword tokens.
+    assert torch.equal(features.pooled, encoder.encode(captions).pooled)
+    # Batch-independent, like the subword tokens.
+    single = by_sentence.encode([captions[1]])
+    assert torch.equal(single.tokens[0], features.tokens[1, :1])
+
+
+def test_wordllama_sentence_tokens_of_paraphrases_are_closer_than_subword_tokens(
+    encoder: WordLlamaEncoder,
+) -> None:
+    """What the sentence units are for: a reworded caption shares no subwords with the
+    original, but its sentence vector stays near the original's."""
+    original, reworded = "a person walks forward", "someone strolls ahead"
+    subwords = encoder.encode([original, reworded])
+    shared = set(map(tuple, subwords.tokens[0, : subwords.lengths[0]].tolist())) & set(
+        map(tuple, subwords.tokens[1, : subwords.lengths[1]].tolist())
+    )
+    assert not shared - {tuple(encoder.encode(["a"]).tokens[0, 0].tolist())}  # at most "▁"
+    units = WordLlamaEncoder(units="sentences").encode([original, reworded, "a person jumps"])
+    vectors = units.tokens[:, 0]  # unit vectors
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.2, vectors @ vectors.T  # .56, .29
+
+
+def test_wordllama_word_tokens_are_the_mean_of_each_words_subword_rows(
+    encoder: WordLlamaEncoder,
+) -> None:
+    by_word = WordLlamaEncoder(units="words")
+    captions = ["A person walks forward, then strolls.", "runs"]
+    features = by_word.encode(captions)
+    # ▁A ▁person ▁wal ks ▁forward , ▁then ▁st roll s .  →  A person walks forward , then strolls .
+    groups = [[0], [1], [2, 3], [4], [5], [6], [7, 8, 9], [10]]
+    assert features.lengths.tolist() == [len(groups), 1]
+    rows = encoder.encode(captions).tokens  # subword rows
+    expected = torch.stack([rows[0, g].mean(0) for g in groups])
+    torch.testing.assert_close(features.tokens[0, : len(groups)], expected, atol=1e-6, rtol=0)
+    assert torch.equal(features.tokens[1, 0], rows[1, 0])  # a one-piece word keeps its row
+    assert torch.count_nonzero(features.tokens[1, 1:]) == 0
+    assert torch.equal(features.pooled, encoder.encode(captions).pooled)
+    single = by_word.encode([captions[1]])  # batch-independent
+    assert torch.equal(single.tokens[0], features.tokens[1, :1])
+    assert by_word.name == encoder.name + ":words"
+
+
+def test_wordllama_word_units_truncate_by_word_with_a_warning() -> None:
+    short = WordLlamaEncoder(max_tokens=3, units="words")
+    with pytest.warns(UserWarning, match=r"caption 0 \('someone strolls ahead slowly'\) has 4"):
+        cut = short.encode(["someone strolls ahead slowly"])
+    assert cut.tokens.shape == (1, 3, 256) and cut.token_mask.all()
+
+
+def test_wordllama_sentence_units_truncate_by_sentence_with_a_warning() -> None:
+    short = WordLlamaEncoder(max_tokens=2, units="sentences")
+    with pytest.warns(UserWarning, match=r"caption 0 \('one. two. three'\) has 3 tokens"):
+        cut = short.encode(["one. two. three"])
+    assert cut.tokens.shape == (1, 2, 256)
+    with pytest.raises(
+        InterSynError, match="units='phrases'; expected one of subwords, words, sen"
+    ):
+        WordLlamaEncoder(units="phrases")
 
 
 # ----------------------------------------------------------------------------- cache
@@ -466,7 +555,10 @@ def test_open_clip_directory_round_trip(tmp_path: Path) -> None:
 
 
 def test_factory_names_and_errors(tmp_path: Path) -> None:
-    with pytest.raises(InterSynError, match="unknown; expected one of wordllama, clip"):
+    with pytest.raises(
+        InterSynError,
+        match="unknown; expected one of wordllama, wordllama-words, wordllama-sentences, clip",
+    ):
         build_text_encoder("bert")
     with pytest.raises(InterSynError, match="needs a local path.*nothing is downloaded"):
         build_text_encoder("clip")
@@ -477,3 +569,10 @@ def test_factory_names_and_errors(tmp_path: Path) -> None:
     assert cached.name.endswith(":max16")
     with pytest.raises(InterSynError, match="max_tokens=0"):
         build_text_encoder("wordllama", max_tokens=0)
+    sentences = build_text_encoder("wordllama-sentences", max_tokens=16)
+    assert isinstance(sentences, WordLlamaEncoder) and sentences.units == "sentences"
+    assert sentences.name == cached.name + ":sentences"
+    words = build_text_encoder("wordllama-words", max_tokens=16)
+    assert isinstance(words, WordLlamaEncoder) and words.units == "words"
+    with pytest.raises(InterSynError, match="'wordllama-sentences' got path"):
+        build_text_encoder("wordllama-sentences", path=tmp_path)

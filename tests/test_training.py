@@ -53,6 +53,18 @@ def test_ema_warmup_can_be_switched_off(tmp_path, tiny_data_root):
     assert not ema["warmup"]
 
 
+def test_a_model_trained_on_word_units_generates_with_them(tmp_path, tiny_data_root):
+    from intersyn import InterSynPipeline
+
+    cfg = apply_overrides(train_preset("tiny"), ["text_encoder=wordllama-words", "rec.steps=0"])
+    train(cfg, tiny_data_root, tmp_path / "run", progress=False)
+    pipe = InterSynPipeline.from_pretrained(tmp_path / "run" / "checkpoints" / "final.pt")
+    assert pipe.text.encoder.name.endswith(":words")  # the encoder the checkpoint names
+    result = pipe(solo="a person walks", interaction="two people hug", frames=40, steps=2)
+    assert result.joints.shape == (1, 2, 40, 22, 3)
+    assert torch.isfinite(torch.from_numpy(result.joints)).all()
+
+
 def test_losses_fall(tmp_path, tiny_data_root):
     train(
         train_preset("tiny"),

@@ -1,4 +1,4 @@
-"""Build a text encoder by name: the offline default `wordllama` or a local `clip`."""
+"""Build a text encoder by name: the offline `wordllama` (subword or sentence tokens) or a local `clip`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,13 @@ import torch
 from intersyn.errors import InterSynError
 from intersyn.text.base import TextEncoder
 
-TEXT_ENCODERS = ("wordllama", "clip")
+TEXT_ENCODERS = ("wordllama", "wordllama-words", "wordllama-sentences", "clip")
+# The offline encoder's names and the unit of their token features.
+WORDLLAMA_UNITS = {
+    "wordllama": "subwords",
+    "wordllama-words": "words",
+    "wordllama-sentences": "sentences",
+}
 
 
 def build_text_encoder(
@@ -19,21 +25,25 @@ def build_text_encoder(
     max_tokens: int | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
 ) -> TextEncoder:
-    """Return the encoder `name` ("wordllama" or "clip" from local `path`), cached if `cache_dir`.
+    """Return the encoder `name`, cached if `cache_dir`; nothing is ever downloaded.
 
-    `max_tokens` defaults to 32 for wordllama and 77 for CLIP. Nothing is ever downloaded.
+    "wordllama" gives one token per subword, "wordllama-words" one per word and
+    "wordllama-sentences" one per sentence (see `WordLlamaEncoder`); "clip" reads CLIP ViT-L/14 from the local `path`. `max_tokens`
+    defaults to 32 for wordllama and 77 for CLIP.
     """
     encoder: TextEncoder
-    if name == "wordllama":
+    if name in WORDLLAMA_UNITS:
         if path is not None:
             raise InterSynError(
-                f"text encoder 'wordllama' got path={str(path)!r}; expected no path (its weights "
+                f"text encoder {name!r} got path={str(path)!r}; expected no path (its weights "
                 "ship inside the wordllama package)"
             )
         from intersyn.text.wordllama import WordLlamaEncoder
 
         encoder = WordLlamaEncoder(
-            max_tokens=32 if max_tokens is None else max_tokens, device=device
+            max_tokens=32 if max_tokens is None else max_tokens,
+            device=device,
+            units=WORDLLAMA_UNITS[name],
         )
     elif name == "clip":
         if path is None:

@@ -92,7 +92,7 @@ class TrainConfig:
     data: DataConfig = field(default_factory=DataConfig)
     ins: OptimConfig = field(default_factory=OptimConfig)  # stage 1: the denoiser M_s
     rec: OptimConfig = field(default_factory=lambda: OptimConfig(steps=2_000))  # stage 2: M_c
-    text_encoder: str = "wordllama"  # "wordllama" (offline default) or "clip" (needs text_path)
+    text_encoder: str = "wordllama"  # "wordllama[-words|-sentences]" (offline) or "clip"
     text_path: str | None = None  # local CLIP folder for text_encoder="clip"
     text_max_tokens: int = 64  # combined solo + interaction captions run to ~40 tokens
     log_every: int = 25  # steps between TensorBoard/progress-bar loss updates
