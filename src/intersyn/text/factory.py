@@ -1,4 +1,4 @@
-"""Build a text encoder by name: the offline `wordllama` (subword or sentence tokens) or a local `clip`."""
+"""Build a text encoder by name: the offline `wordllama` (three token units) or a local `clip`."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import torch
 from intersyn.errors import InterSynError
 from intersyn.text.base import TextEncoder
 
-TEXT_ENCODERS = ("wordllama", "wordllama-words", "wordllama-sentences", "clip")
 # The offline encoder's names and the unit of their token features.
 WORDLLAMA_UNITS = {
     "wordllama": "subwords",
     "wordllama-words": "words",
     "wordllama-sentences": "sentences",
 }
+TEXT_ENCODERS = (*WORDLLAMA_UNITS, "clip")
 
 
 def build_text_encoder(
@@ -28,8 +28,8 @@ def build_text_encoder(
     """Return the encoder `name`, cached if `cache_dir`; nothing is ever downloaded.
 
     "wordllama" gives one token per subword, "wordllama-words" one per word and
-    "wordllama-sentences" one per sentence (see `WordLlamaEncoder`); "clip" reads CLIP ViT-L/14 from the local `path`. `max_tokens`
-    defaults to 32 for wordllama and 77 for CLIP.
+    "wordllama-sentences" one per sentence (see `WordLlamaEncoder`); "clip" reads CLIP
+    ViT-L/14 from the local `path`. `max_tokens` defaults to 32 for wordllama and 77 for CLIP.
     """
     encoder: TextEncoder
     if name in WORDLLAMA_UNITS:
