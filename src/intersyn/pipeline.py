@@ -280,7 +280,11 @@ class InterSynPipeline:
         cfg = model.config
         self.anchor = cfg.model.placement_anchor  # how the model's pair features place partners
         encoder = build_text_encoder(
-            cfg.text_encoder, cfg.text_path, device=str(device), max_tokens=cfg.text_max_tokens
+            cfg.text_encoder,
+            cfg.text_path,
+            device=str(device),
+            max_tokens=cfg.text_max_tokens,
+            weights=model.text_weights,  # a trained text encoder travels with its generator
         )
         if encoder.dim != cfg.model.text_dim:
             raise InterSynError(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from intersyn.cli.contrastive import add_schedule_flags, require_command, with_epochs
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -31,26 +33,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="2: the InterCLIP-style evaluator (InterGen protocol); 1: the Guo et al. (T2M) "
         "style evaluator (T2M protocol) (default: 2)",
     )
-    train.add_argument("--epochs", type=int, default=None)
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--no-progress", action="store_true")
+    add_schedule_flags(train)
     train.set_defaults(func=run_train)
-    parser.set_defaults(func=lambda args: _missing(commands))
-
-
-def _missing(commands: argparse._SubParsersAction) -> int:
-    from intersyn.errors import InterSynError
-
-    raise InterSynError(
-        f"no evaluator command given; expected one of: {', '.join(commands.choices)}"
-    )
+    parser.set_defaults(func=lambda args: require_command(commands, "evaluator"))
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
-    from intersyn.errors import InterSynError
-
     if args.persons == 1:
         from intersyn.evaluation import train_evaluator_1p as one
 
@@ -63,10 +51,7 @@ def run_train(args: argparse.Namespace) -> int:
 
         config, train = two.EvaluatorTrainConfig(seed=args.seed), two.train_two_person_evaluator
 
-    if args.epochs is not None:
-        if args.epochs < 1:
-            raise InterSynError(f"--epochs {args.epochs}: expected at least 1")
-        config = replace(config, epochs=args.epochs)
+    config = with_epochs(config, args.epochs)
     metrics = train(args.data_root, args.out, config, progress=not args.no_progress)
     scores = [metrics[key] for key in ("real_test", "real_test_batch32") if key in metrics]
     tops = "; ".join(

@@ -21,6 +21,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "train",
     "dataset",
     "evaluator",
+    "text_encoder",
     "evaluate",
     "report",
     "convert",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 
@@ -15,7 +17,7 @@ WORDLLAMA_UNITS = {
     "wordllama-words": "words",
     "wordllama-sentences": "sentences",
 }
-TEXT_ENCODERS = (*WORDLLAMA_UNITS, "clip")
+TEXT_ENCODERS = (*WORDLLAMA_UNITS, "aligned", "clip")
 
 
 def build_text_encoder(
@@ -24,12 +26,16 @@ def build_text_encoder(
     device: torch.device | str = "cpu",
     max_tokens: int | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
+    weights: Mapping[str, Any] | None = None,
 ) -> TextEncoder:
     """Return the encoder `name`, cached if `cache_dir`; nothing is ever downloaded.
 
     "wordllama" gives one token per subword, "wordllama-words" one per word and
-    "wordllama-sentences" one per sentence (see `WordLlamaEncoder`); "clip" reads CLIP
-    ViT-L/14 from the local `path`. `max_tokens` defaults to 32 for wordllama and 77 for CLIP.
+    "wordllama-sentences" one per sentence (see `WordLlamaEncoder`); "aligned" reads a text
+    encoder trained on motion (`intersyn text-encoder train`) from `path`, one token per
+    sentence; "clip" reads CLIP ViT-L/14 from the local `path`. `max_tokens` defaults to 32
+    for wordllama, 8 (sentences) for aligned and 77 for CLIP. `weights`: an aligned encoder's
+    `weights()` as a generator checkpoint keeps them; used instead of `path` when given.
     """
     encoder: TextEncoder
     if name in WORDLLAMA_UNITS:
@@ -44,6 +50,19 @@ def build_text_encoder(
             max_tokens=32 if max_tokens is None else max_tokens,
             device=device,
             units=WORDLLAMA_UNITS[name],
+        )
+    elif name == "aligned":
+        if path is None and weights is None:
+            raise InterSynError(
+                "text encoder 'aligned' needs the path of a trained text_encoder.pt (made by "
+                "`intersyn text-encoder train`); got none"
+            )
+        from intersyn.text.aligned import AlignedTextEncoder
+
+        encoder = AlignedTextEncoder(
+            weights if weights is not None else os.fspath(path),
+            device=device,
+            max_tokens=8 if max_tokens is None else max_tokens,
         )
     elif name == "clip":
         if path is None:

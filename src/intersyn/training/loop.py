@@ -553,8 +553,15 @@ def _save_inference(path: Path, state: dict) -> str:
             "coordinator": {k: v.cpu() for k, v in coordinator.state_dict().items()},
             "stats": state["stats"].to_dict(),
             "text_encoder": cfg.text_encoder,
+            **_text_weights(state["text"].encoder),
         },
     )
+
+
+def _text_weights(encoder) -> dict:
+    """A trained text encoder's own weights (`text_weights`), so the checkpoint stands alone."""
+    weights = getattr(encoder, "weights", None)
+    return {"text_weights": weights()} if callable(weights) else {}
 
 
 @dataclass
@@ -567,6 +574,7 @@ class TrainedModel:
     stats: FeatureStats
     steps: dict[str, int]
     sha256: str
+    text_weights: dict | None = None  # a trained text encoder's weights (text_encoder=aligned)
 
 
 def load_trained_model(path: str | Path, device: str | torch.device = "cpu") -> TrainedModel:
@@ -602,5 +610,11 @@ def load_trained_model(path: str | Path, device: str | torch.device = "cpu") -> 
     denoiser.to(device).eval()
     coordinator.to(device).eval()
     return TrainedModel(
-        cfg, denoiser, coordinator, stats, dict(payload["steps"]), payload["sha256"]
+        cfg,
+        denoiser,
+        coordinator,
+        stats,
+        dict(payload["steps"]),
+        payload["sha256"],
+        payload.get("text_weights"),
     )
