@@ -183,6 +183,11 @@ def test_table1_end_to_end_and_resume(
             evaluators,
             progress=False,
         )
+    # Another evaluator (here: the same one under another name) must not extend these rows.
+    renamed = TwoPersonEvaluator.load(evaluator_2p)
+    renamed.name = renamed.name + "-retrained"
+    with pytest.raises(InterSynError, match="measured with evaluators"):
+        run_benchmark(config, bench_root, tmp_path, rows, Evaluators(renamed), progress=False)
 
 
 def test_evaluate_and_report_cli(tmp_path, bench_root, tiny_checkpoint, evaluator_2p, capsys):

@@ -13,26 +13,46 @@ set -e
 # sequences. The loss ablation (no-smooth) is the mix without L_smooth.
 # ins.ema_warmup=false: the rows of session 5 were trained before the EMA warm-up existed.
 # Re-running skips finished models and resumes a killed one from its last checkpoint.
-# ROWS="a b" trains only those rows: two lanes with OMP_NUM_THREADS=1 each train 1.4x more
-# samples per second on 2 cores than one two-thread run (60 vs 43; session 6), e.g.
-#   OMP_NUM_THREADS=1 ROWS="s-i-s-i-s i-s-i-s" bash reports/tables/train_table3.sh &
-#   OMP_NUM_THREADS=1 ROWS="no-smooth i-s-i-s-i" bash reports/tables/train_table3.sh &
+# ROWS="a b" trains only those rows. Two lanes side by side (OMP_NUM_THREADS=1 each) were
+# measured at 60 samples/s together against 43 for one two-thread run in session 6, but at 37
+# against 36 in session 10: on today's machines run one row at a time with OMP_NUM_THREADS=2.
 # LAUNCH="torchrun --standalone --nproc_per_node 2 -m intersyn" trains one row on two processes
 # (DDP gives the same model as one process; with OMP_NUM_THREADS=1, 53 samples/s: one row
 # done sooner than with two lanes, a little less throughput).
+# STEPS=full trains the whole `cpu` schedule (both stages, 4000 + 500 steps, ~70 min per model
+# alone on 2 cores) with the shipped model's recipe (sequence-anchored
+# placement, no EMA warm-up): the rows that issue #5 asks for. Models go to runs/t3-full/<row>
+# (final.pt). Full-budget rows accumulate across sessions: each session trains what fits.
 cd "$(dirname "$0")/../.." && . .venv/bin/activate
 STEPS=${STEPS:-2000}
 train() {  # NAME, then --set overrides
   local name=$1; shift
   if [ -n "${ROWS:-}" ] && [[ " $ROWS " != *" $name "* ]]; then return; fi
   local out=runs/t3-$STEPS/$name
-  if [ -f "$out/checkpoints/ins.pt" ]; then echo "$name: done"; return; fi
+  local done_file=ins.pt budget=(--stage ins --set ins.steps="$STEPS" --set ins.ema_warmup=false)
+  if [ "$STEPS" = full ]; then
+    done_file=final.pt
+    budget=(--set model.placement_anchor=sequence --set ins.ema_warmup=false --set rec.ema_warmup=false)
+  fi
+  if [ -f "$out/checkpoints/$done_file" ]; then echo "$name: done"; return; fi
   local resume=()
   if [ -f "$out/checkpoints/latest.pt" ]; then resume=(--resume "$out/checkpoints/latest.pt"); fi
   echo "$name: training ($(date -u +%H:%M))"
-  ${LAUNCH:-intersyn} train --config cpu --stage ins --data-root data/procedural --out "$out" --no-progress \
-    --set ins.steps="$STEPS" --set ins.ema_warmup=false "$@" "${resume[@]}"
+  ${LAUNCH:-intersyn} train --config cpu --data-root data/procedural --out "$out" --no-progress \
+    "${budget[@]}" "$@" "${resume[@]}"
 }
+# w/o L_rela at full budget: stage 2 alone on the shipped model's (frozen) INS, without L_rela.
+train_rec() {  # NAME, then --set overrides
+  local name=$1; shift
+  if [ -n "${ROWS:-}" ] && [[ " $ROWS " != *" $name "* ]]; then return; fi
+  local out=runs/t3-full/$name
+  if [ -f "$out/checkpoints/final.pt" ]; then echo "$name: done"; return; fi
+  echo "$name: training ($(date -u +%H:%M))"
+  intersyn train --config cpu --stage rec --init src/intersyn/assets/default.pt \
+    --data-root data/procedural --out "$out" --no-progress \
+    --set model.placement_anchor=sequence --set rec.ema_warmup=false "$@"
+}
+if [ "$STEPS" = full ]; then train_rec no-rela --set loss.lambda_rela=0; fi
 layout() { echo "data.layouts=[[\"$1\",\"$2\"]]"; }
 train s-i-s       --set "$(layout s-i-s ts0-random-ti)"
 train separate    --set "$(layout i ti0-random-ts)"

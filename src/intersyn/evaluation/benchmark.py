@@ -431,6 +431,9 @@ class BenchmarkRun:
 
     def _load_state(self) -> dict:
         key = self.config.key()
+        # Rows scored by one evaluator do not compare with rows scored by another (a retrained
+        # evaluator differs even with the same seed), so the evaluators are part of the key.
+        evaluators = self._evaluator_names()
         if self.state_path.is_file():
             try:
                 state = json.loads(self.state_path.read_text())
@@ -438,12 +441,22 @@ class BenchmarkRun:
                 raise InterSynError(
                     f"{self.state_path}: not valid JSON; delete it to start over"
                 ) from None
-            if state.get("config") == key:
-                return state
-            raise InterSynError(
-                f"{self.state_path}: was made with other settings; use another --out or delete it"
-            )
-        return {"config": key, "rows": {}}
+            if state.get("config") != key:
+                raise InterSynError(
+                    f"{self.state_path}: was made with other settings; "
+                    "use another --out or delete it"
+                )
+            if state.get("evaluators") != evaluators:
+                raise InterSynError(
+                    f"{self.state_path}: was measured with evaluators "
+                    f"{state.get('evaluators') or 'not recorded'}, not {evaluators}; "
+                    "use another --out or delete it"
+                )
+            return state
+        return {"config": key, "evaluators": evaluators, "rows": {}}
+
+    def _evaluator_names(self) -> dict[str, str]:
+        return {role: entry["name"] for role, entry in self.evaluators.identity().items()}
 
     def _row_state(self, row: RowSpec) -> dict:
         sha = _checkpoint_summary(row.checkpoint)[0] if row.checkpoint else None
