@@ -20,11 +20,15 @@ EV1=reports/tables/evaluators/single_person/evaluator.pt
 OUT=reports/tables/results
 COMMON=(--data-root data/procedural --evaluator-2p "$EV2" --replications 3 --steps 50 --guidance 2.5 --no-progress)
 
-full() {  # ROW NAME, run name under runs/t3-full, [row options]
-  local ckpt=runs/t3-full/$2/checkpoints/final.pt
-  if [ -f "$ckpt" ]; then echo "$1=$ckpt${3:+,$3}"
+trained() {  # ROW NAME, run name under runs/t3-full, checkpoint file, [row options]
+  local ckpt=runs/t3-full/$2/checkpoints/$3
+  if [ -f "$ckpt" ]; then echo "$1=$ckpt${4:+,$4}"
   else echo "$1=missing:not trained yet: STEPS=full ROWS=$2 bash reports/tables/train_table3.sh"; fi
 }
+full() { trained "$1" "$2" final.pt "${3:-}"; }
+# A run's stage-1 model alone (ins.pt, written before stage 2 starts): compares with the shipped
+# model's own stage 1, the "w/o coordinator" row.
+stage1() { trained "$1" "$2" ins.pt; }
 
 MODELS=(
   --row "InterSyn (shipped default)=$MODEL"
@@ -34,6 +38,7 @@ MODELS=(
 )
 BASELINES=(
   --row "$(full 'separate learning' separate)"
+  --row "$(stage1 'separate learning, w/o coordinator' separate)"
   --row "$(full 'MDM-style per person' solo-only per_person=on)"
 )
 TABLES=${TABLES:-1 2 3}  # which tables to (re)measure, e.g. TABLES=1
