@@ -20,34 +20,35 @@ set -e
 # (DDP gives the same model as one process; with OMP_NUM_THREADS=1, 53 samples/s: one row
 # done sooner than with two lanes, a little less throughput).
 # STEPS=full trains the whole `cpu` schedule (both stages, 4000 + 500 steps, ~70 min per model
-# alone on 2 cores) with the shipped model's recipe (sequence-anchored
-# placement, no EMA warm-up): the rows that issue #5 asks for. Models go to runs/t3-full/<row>
+# alone on 2 cores) with the shipped model's recipe (sequence-anchored placement, no EMA
+# warm-up): the rows that issue #5 asks for. Models go to runs/t3-full/<row>
 # (final.pt). Full-budget rows accumulate across sessions: each session trains what fits.
 cd "$(dirname "$0")/../.." && . .venv/bin/activate
 STEPS=${STEPS:-2000}
+pending() {  # NAME, checkpoint that marks it done: false when ROWS leaves it out or it is done
+  if [ -n "${ROWS:-}" ] && [[ " $ROWS " != *" $1 "* ]]; then return 1; fi
+  if [ -f "$2" ]; then echo "$1: done"; return 1; fi
+  echo "$1: training ($(date -u +%H:%M))"
+}
 train() {  # NAME, then --set overrides
   local name=$1; shift
-  if [ -n "${ROWS:-}" ] && [[ " $ROWS " != *" $name "* ]]; then return; fi
   local out=runs/t3-$STEPS/$name
   local done_file=ins.pt budget=(--stage ins --set ins.steps="$STEPS" --set ins.ema_warmup=false)
   if [ "$STEPS" = full ]; then
     done_file=final.pt
     budget=(--set model.placement_anchor=sequence --set ins.ema_warmup=false --set rec.ema_warmup=false)
   fi
-  if [ -f "$out/checkpoints/$done_file" ]; then echo "$name: done"; return; fi
+  pending "$name" "$out/checkpoints/$done_file" || return 0
   local resume=()
   if [ -f "$out/checkpoints/latest.pt" ]; then resume=(--resume "$out/checkpoints/latest.pt"); fi
-  echo "$name: training ($(date -u +%H:%M))"
   ${LAUNCH:-intersyn} train --config cpu --data-root data/procedural --out "$out" --no-progress \
     "${budget[@]}" "$@" "${resume[@]}"
 }
 # w/o L_rela at full budget: stage 2 alone on the shipped model's (frozen) INS, without L_rela.
 train_rec() {  # NAME, then --set overrides
   local name=$1; shift
-  if [ -n "${ROWS:-}" ] && [[ " $ROWS " != *" $name "* ]]; then return; fi
   local out=runs/t3-full/$name
-  if [ -f "$out/checkpoints/final.pt" ]; then echo "$name: done"; return; fi
-  echo "$name: training ($(date -u +%H:%M))"
+  pending "$name" "$out/checkpoints/final.pt" || return 0
   intersyn train --config cpu --stage rec --init src/intersyn/assets/default.pt \
     --data-root data/procedural --out "$out" --no-progress \
     --set model.placement_anchor=sequence --set rec.ema_warmup=false "$@"
