@@ -19,6 +19,9 @@ set -e
 # LAUNCH="torchrun --standalone --nproc_per_node 2 -m intersyn" trains one row on two processes
 # (DDP gives the same model as one process; with OMP_NUM_THREADS=1, 53 samples/s: one row
 # done sooner than with two lanes, a little less throughput).
+# Session 12 (2026-12-03): with LAUNCH torchrun and OMP_NUM_THREADS=1, 26-29 samples/s in
+# stage 1 and ~22-33 in stage 2, about what one two-thread process gets on that day's machine:
+# a full model took ~95 min (s-i-s: 12:52-14:28).
 # STEPS=full trains the whole `cpu` schedule (both stages, 4000 + 500 steps, ~70 min per model
 # alone on 2 cores) with the shipped model's recipe (sequence-anchored placement, no EMA
 # warm-up): the rows that issue #5 asks for. Models go to runs/t3-full/<row>

@@ -386,7 +386,9 @@ def _run_stage(name: str, state: dict, payload: dict | None) -> dict[str, float]
         module = torch.nn.parallel.DistributedDataParallel(
             trained,
             device_ids=[info.device.index] if info.device.type == "cuda" else None,
-            find_unused_parameters=True,
+            # Every parameter takes part in every forward (no data-dependent branches), so
+            # DDP need not walk the autograd graph each step looking for unused ones.
+            find_unused_parameters=False,
         )
     optimizer = torch.optim.AdamW(
         trained.parameters(), lr=optim_cfg.lr, weight_decay=optim_cfg.weight_decay
