@@ -78,6 +78,46 @@ def test_presence_runs_round_trip(pair):
     assert np.all(back[1, ~present[1]] == 0.0)
 
 
+@pytest.mark.parametrize("anchor", ["sequence", "run"])
+def test_runs_are_encoded_as_if_alone(pair, anchor):
+    # All runs of a batch are encoded in one call, padded to the longest by repeating their
+    # last frame: each run's rows must equal encoding that run's frames on their own.
+    presence = np.ones(pair.shape[:2], dtype=bool)
+    presence[1, :40] = False
+    presence[1, 90:120] = False  # partner runs [40, 90) and [120, 170): shorter than person 0
+    features, rows = pair_to_features(pair, presence=presence, anchor=anchor)
+    # Frames where a person is absent never leak into the present rows.
+    scrambled = pair.copy()
+    scrambled[~presence] = np.random.default_rng(0).normal(size=scrambled[~presence].shape)
+    np.testing.assert_allclose(
+        pair_to_features(scrambled, presence=presence, anchor=anchor)[0][rows],
+        features[rows],
+        atol=1e-9,
+    )
+    frame_x = presence.copy()
+    frame_x[1] = False
+    alone_x, _ = pair_to_features(pair, presence=frame_x, anchor=anchor)
+    np.testing.assert_allclose(features[0], alone_x[0], atol=1e-9)
+    for start, end in ((40, 90), (120, 170)):
+        one_run = np.zeros_like(presence)
+        one_run[0] = True
+        one_run[1, start:end] = True
+        alone, _ = pair_to_features(pair, presence=one_run, anchor=anchor)
+        np.testing.assert_allclose(
+            features[1, start : end - 1], alone[1, start : end - 1], atol=1e-9
+        )
+    # A batch of differently masked samples gives each sample's own features.
+    other = np.ones_like(presence)
+    other[1, 150:] = False
+    batched, batched_rows = pair_to_features(
+        np.stack([pair, pair]), presence=np.stack([presence, other]), anchor=anchor
+    )
+    alone_other, _ = pair_to_features(pair, presence=other, anchor=anchor)
+    np.testing.assert_allclose(batched[0], features, atol=1e-9)
+    np.testing.assert_allclose(batched[1], alone_other, atol=1e-9)
+    assert batched_rows.shape == (2, 2, pair.shape[1] - 1)
+
+
 def test_presence_requires_reference_at_frame_zero(pair):
     presence = np.ones(pair.shape[:2], dtype=bool)
     presence[0, 0] = False

@@ -32,7 +32,16 @@ def test_tiny_training_end_to_end(tmp_path, tiny_data_root):
     rows = metrics(tmp_path / "run")
     assert {r["stage"] for r in rows} == {"ins", "rec"}
     ins_rows = [r for r in rows if r["stage"] == "ins"]
-    for key in ("rec", "smooth", "position", "velocity", "foot_contact", "total", "lr"):
+    for key in (
+        "rec",
+        "smooth",
+        "position",
+        "velocity",
+        "foot_contact",
+        "total",
+        "lr",
+        "text_truncated_share",
+    ):
         assert key in ins_rows[-1] and torch.isfinite(torch.tensor(ins_rows[-1][key]))
     assert {"rela", "dm"} <= set(rows[-1])
     assert list((tmp_path / "run" / "tb").iterdir()), "no TensorBoard events"
@@ -410,3 +419,21 @@ def test_text_cache_stays_within_its_byte_budget():
         held = sum(t.untyped_storage().nbytes() for entry in cached._cache.values() for t in entry)
         assert held == cached._cache_bytes  # the entries own their storage, no batch behind them
     assert 0 < len(cached._cache) < 300
+
+
+def test_truncated_training_captions_warn_once_and_are_counted():
+    import warnings
+
+    from intersyn.text.wordllama import WordLlamaEncoder
+    from intersyn.training.stages import TextConditioner
+
+    text = TextConditioner(WordLlamaEncoder(max_tokens=6), torch.device("cpu"))
+    long = [f"a person walks forward {n} steps, turns around and walks back" for n in range(4)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        text.encode(long[:2] + ["a person waves"])
+        text.encode(long[2:] + ["a person waves"])  # the cached caption is not counted again
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 1 and "reported once" in messages[0], messages
+    assert (text.encoded, text.truncated) == (5, 4)
+    assert text.truncated_share == pytest.approx(0.8)

@@ -462,6 +462,7 @@ def _run_stage(name: str, state: dict, payload: dict | None) -> dict[str, float]
             logged = {k: v / window_steps for k, v in window.items()}
             logged["lr"] = optimizer.param_groups[0]["lr"]
             logged["samples_per_s"] = window_steps * cfg.data.batch_size / max(elapsed, 1e-9)
+            logged["text_truncated_share"] = ctx.text.truncated_share
             _log(state, name, steps[name], logged)
             bar.set_postfix(loss=f"{logged['total']:.4f}", sps=f"{logged['samples_per_s']:.0f}")
             window, window_steps, tick = {}, 0, time.perf_counter()

@@ -12,6 +12,7 @@ on one process and on several computes the same losses, and a resumed run repeat
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,6 +80,10 @@ class TextConditioner:
     Interleaved training samples join a solo and an interaction caption, so nearly every one
     is new: the cache holds at most `max_cache_bytes` of features (oldest dropped first;
     the encoders are deterministic, so dropping changes nothing but time).
+
+    Joined captions often exceed the encoder's token limit. Instead of one warning per caption
+    (thousands in a run), the first is reported once and `truncated_share` counts them (the
+    training loop logs it): a long organisation's later segments may not reach the tokens.
     """
 
     def __init__(
@@ -88,6 +93,12 @@ class TextConditioner:
         self.max_cache_bytes = max_cache_bytes
         self._cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         self._cache_bytes = 0
+        self.encoded = 0  # distinct captions encoded (cache misses)
+        self.truncated = 0  # of which longer than the encoder's token limit
+
+    @property
+    def truncated_share(self) -> float:
+        return self.truncated / max(self.encoded, 1)
 
     @staticmethod
     def _size(entry: tuple[torch.Tensor, torch.Tensor]) -> int:
@@ -98,7 +109,10 @@ class TextConditioner:
         missing = [c for c in dict.fromkeys(captions) if c not in self._cache]
         new: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         if missing:
-            feats = self.encoder.encode(missing)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                feats = self.encoder.encode(missing)
+            self._count_truncations(caught, len(missing))
             lengths = feats.token_mask.sum(1)
             for i, caption in enumerate(missing):
                 n = int(lengths[i])
@@ -120,6 +134,20 @@ class TextConditioner:
             mask[i, : tok.shape[0]] = True
         pooled = torch.stack([p for _, p in items])
         return tokens.to(self.device), mask.to(self.device), pooled.to(self.device)
+
+    def _count_truncations(self, caught: list[warnings.WarningMessage], encoded: int) -> None:
+        truncations = [w for w in caught if "truncated to the first" in str(w.message)]
+        for other in caught:
+            if other not in truncations:
+                warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
+        if truncations and not self.truncated:
+            warnings.warn(
+                f"training {truncations[0].message} (reported once; the share of truncated "
+                "captions is logged as text_truncated_share)",
+                stacklevel=3,
+            )
+        self.encoded += encoded
+        self.truncated += len(truncations)
 
 
 # Token-dropout draws per sample: more than any caption's token count (the default 64, CLIP 77).
