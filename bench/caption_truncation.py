@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 
 from intersyn.data.loaders import InterleavedDataset, SourceBank
+from intersyn.text.base import CaptionTruncatedWarning
 from intersyn.text.wordllama import WordLlamaEncoder
 from intersyn.training.config import train_preset
 from intersyn.training.loop import load_training_items
@@ -48,7 +49,7 @@ def main() -> None:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             encoder.encode(captions)
-        truncated = sum("truncated to the first" in str(w.message) for w in caught)
+        truncated = sum(issubclass(w.category, CaptionTruncatedWarning) for w in caught)
         print(f"{organisation:10s} {truncated / len(captions):4.0%} of captions truncated")
 
 

@@ -80,8 +80,8 @@ def test_presence_runs_round_trip(pair):
 
 @pytest.mark.parametrize("anchor", ["sequence", "run"])
 def test_runs_are_encoded_as_if_alone(pair, anchor):
-    # All runs of a batch are encoded in one call, padded to the longest by repeating their
-    # last frame: each run's rows must equal encoding that run's frames on their own.
+    # Each present run is encoded on its own: its rows depend only on its own frames, not on
+    # the frames around it, the person's other runs or the other samples of the batch.
     presence = np.ones(pair.shape[:2], dtype=bool)
     presence[1, :40] = False
     presence[1, 90:120] = False  # partner runs [40, 90) and [120, 170): shorter than person 0

@@ -106,10 +106,15 @@ def validate_captions(captions: Any) -> list[str]:
     return list(captions)
 
 
+class CaptionTruncatedWarning(UserWarning):
+    """A caption was longer than the encoder's token limit; only its first tokens are kept."""
+
+
 def warn_truncated(index: int, caption: str, n_tokens: int, max_tokens: int) -> None:
     """Warn that caption `index` had `n_tokens` tokens and only the first `max_tokens` are kept."""
     shown = caption if len(caption) <= 80 else caption[:77] + "..."
     warnings.warn(
         f"caption {index} ({shown!r}) has {n_tokens} tokens; truncated to the first {max_tokens}",
+        CaptionTruncatedWarning,
         stacklevel=3,
     )

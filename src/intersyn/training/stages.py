@@ -27,7 +27,7 @@ from intersyn.losses.combine import LossConfig, total_ins_loss, total_rec_loss
 from intersyn.models.coordinator import Coordinator
 from intersyn.models.denoiser import MotionDenoiser
 from intersyn.models.layers import Condition
-from intersyn.text.base import TextEncoder
+from intersyn.text.base import CaptionTruncatedWarning, TextEncoder
 
 STAGE_SEEDS = {"ins": 1, "rec": 2}
 
@@ -136,9 +136,9 @@ class TextConditioner:
         return tokens.to(self.device), mask.to(self.device), pooled.to(self.device)
 
     def _count_truncations(self, caught: list[warnings.WarningMessage], encoded: int) -> None:
-        truncations = [w for w in caught if "truncated to the first" in str(w.message)]
+        truncations = [w for w in caught if issubclass(w.category, CaptionTruncatedWarning)]
         for other in caught:
-            if other not in truncations:
+            if not issubclass(other.category, CaptionTruncatedWarning):
                 warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
         if truncations and not self.truncated:
             warnings.warn(
