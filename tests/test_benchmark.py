@@ -174,6 +174,21 @@ def test_table1_end_to_end_and_resume(
         ).read_text()
     )
     assert [r["metrics"] for r in again["rows"]] == [r["metrics"] for r in results["rows"]]
+    # A measured row whose checkpoint is not in this checkout (runs/ is not versioned) keeps
+    # its measurement and says which checkpoint it came from; an unmeasured one stays missing.
+    gone = [RowSpec("InterSyn", None, note="train with: x"), rows[1], rows[2]]
+    kept = json.loads(
+        run_benchmark(
+            config, bench_root, tmp_path, gone, evaluators, command="t", progress=False
+        ).read_text()
+    )["rows"]
+    assert kept[1]["status"] == "done" and kept[1]["metrics"] == model["metrics"]
+    assert kept[1]["checkpoint_sha256"] == model["checkpoint_sha256"]
+    assert kept[1]["config"] == model["config"] and kept[1]["checkpoint"] == model["checkpoint"]
+    assert model["checkpoint_sha256"][:12] in kept[1]["note"] and "train with: x" in kept[1]["note"]
+    assert kept[3]["status"] == "missing"
+    # With the checkpoint back, the row is still the same measurement (same hash): not redone.
+    assert run_benchmark(config, bench_root, tmp_path, rows, evaluators, progress=False)
     with pytest.raises(InterSynError, match="other settings"):
         run_benchmark(
             BenchmarkConfig(table="table1", replications=3, steps=2, quick=True),

@@ -23,7 +23,7 @@ COMMON=(--data-root data/procedural --evaluator-2p "$EV2" --replications 3 --ste
 trained() {  # ROW NAME, run name under runs/t3-full, checkpoint file, [row options]
   local ckpt=runs/t3-full/$2/checkpoints/$3
   if [ -f "$ckpt" ]; then echo "$1=$ckpt${4:+,$4}"
-  else echo "$1=missing:not trained yet: STEPS=full ROWS=$2 bash reports/tables/train_table3.sh"; fi
+  else echo "$1=missing:train with: STEPS=full ROWS=$2 bash reports/tables/train_table3.sh"; fi
 }
 full() { trained "$1" "$2" final.pt "${3:-}"; }
 # A run's stage-1 model alone (ins.pt, written before stage 2 starts): compares with the shipped

@@ -413,7 +413,7 @@ class BenchmarkRun:
             items = _Table2(self)
         for row in [RowSpec("Real"), *self.rows]:
             if row.checkpoint is None and row.name != "Real":
-                self._row_state(row)["missing"] = row.note
+                self._mark_missing(row)
                 continue
             record = self._row_state(row)
             for rep in range(self.config.replications):
@@ -467,7 +467,31 @@ class BenchmarkRun:
         if record is None or record.get("identity") != identity:
             record = {"identity": identity, "runs": {}, "quality": None, "missing": None}
             self._state["rows"][row.name] = record
+        if row.checkpoint is not None:
+            # Kept with the measurement so that the row still reports where it came from when
+            # its checkpoint is gone (see _mark_missing).
+            record["checkpoint"] = str(row.checkpoint)
+            record["config"] = _checkpoint_summary(row.checkpoint)[1]
+            record["missing"] = None
         return record
+
+    def _mark_missing(self, row: RowSpec) -> None:
+        """A row without a checkpoint here: keep an earlier measurement, else mark it missing.
+
+        Checkpoints of long trainings live outside version control (runs/), so a checkout may
+        lack one whose row was measured in another session. The measurement is keyed by the
+        checkpoint's SHA-256 and stays valid; erasing it would lose hours of training.
+        """
+        record = self._state["rows"].get(row.name) or {}
+        if record.get("runs") and record["identity"].get("checkpoint_sha256"):
+            record["missing"] = row.note
+            return
+        self._state["rows"][row.name] = {
+            "identity": {"checkpoint_sha256": None, "coordinator": row.coordinator},
+            "runs": {},
+            "quality": None,
+            "missing": row.note,
+        }
 
     def _save_state(self) -> None:
         write_json(self.state_path, self._state)
@@ -478,11 +502,23 @@ class BenchmarkRun:
             record = self._state["rows"].get(spec.name, {})
             runs = [record["runs"][k] for k in sorted(record.get("runs", {}), key=int)]
             done = bool(runs) and len(runs) == self.config.replications
+            identity = record.get("identity") or {}
             config = _checkpoint_summary(spec.checkpoint)[1] if spec.checkpoint else None
+            checkpoint = str(spec.checkpoint) if spec.checkpoint else None
+            coordinator, per_person = spec.coordinator, spec.per_person
             note = spec.note
-            if spec.checkpoint is not None and not spec.coordinator:
+            if spec.checkpoint is None and runs and spec.name != "Real":
+                # Kept by _mark_missing: describe the checkpoint it was measured on.
+                config, checkpoint = record.get("config"), record.get("checkpoint")
+                coordinator = identity.get("coordinator", True)
+                per_person = identity.get("per_person", False)
+                note = (
+                    f"measured earlier; checkpoint sha256 {identity['checkpoint_sha256'][:12]} "
+                    "is not in this checkout" + (f" ({note})" if note else "")
+                )
+            if checkpoint is not None and not coordinator:
                 note = (note + " " if note else "") + "stage-2 coordinator switched off"
-            if spec.per_person:
+            if per_person:
                 note = (note + " " if note else "") + (
                     "each person generated alone, partner placed facing person x"
                 )
@@ -493,8 +529,8 @@ class BenchmarkRun:
                     "name": spec.name,
                     "status": "done" if runs else "missing",
                     "note": note,
-                    "checkpoint": str(spec.checkpoint) if spec.checkpoint else None,
-                    "checkpoint_sha256": (record.get("identity") or {}).get("checkpoint_sha256"),
+                    "checkpoint": checkpoint,
+                    "checkpoint_sha256": identity.get("checkpoint_sha256"),
                     "config": config,
                     "seed": self.config.seed,
                     "replications": len(runs),
