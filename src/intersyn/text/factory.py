@@ -1,4 +1,5 @@
-"""Build a text encoder by name: the offline `wordllama` (three token units) or a local `clip`."""
+"""Build a text encoder by name: the offline `wordllama` (three token units) and `minilm`, a
+trained `aligned` one, or a local `clip`."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ WORDLLAMA_UNITS = {
     "wordllama-words": "words",
     "wordllama-sentences": "sentences",
 }
-TEXT_ENCODERS = (*WORDLLAMA_UNITS, "aligned", "clip")
+TEXT_ENCODERS = (*WORDLLAMA_UNITS, "minilm", "aligned", "clip")
 
 
 def build_text_encoder(
@@ -31,10 +32,12 @@ def build_text_encoder(
     """Return the encoder `name`, cached if `cache_dir`; nothing is ever downloaded.
 
     "wordllama" gives one token per subword, "wordllama-words" one per word and
-    "wordllama-sentences" one per sentence (see `WordLlamaEncoder`); "aligned" reads a text
+    "wordllama-sentences" one per sentence (see `WordLlamaEncoder`); "minilm" runs the contextual
+    sentence encoder all-MiniLM-L6-v2 from its PyPI wheel or a local folder `path` (see
+    `MiniLMEncoder`); "aligned" reads a text
     encoder trained on motion (`intersyn text-encoder train`) from `path`, one token per
     sentence; "clip" reads CLIP ViT-L/14 from the local `path`. `max_tokens` defaults to 32
-    for wordllama, 8 (sentences) for aligned and 77 for CLIP. `weights`: an aligned encoder's
+    for wordllama, 64 for minilm, 8 (sentences) for aligned and 77 for CLIP. `weights`: an aligned encoder's
     `weights()` as a generator checkpoint keeps them; used instead of `path` when given.
     """
     encoder: TextEncoder
@@ -50,6 +53,12 @@ def build_text_encoder(
             max_tokens=32 if max_tokens is None else max_tokens,
             device=device,
             units=WORDLLAMA_UNITS[name],
+        )
+    elif name == "minilm":
+        from intersyn.text.minilm import MiniLMEncoder
+
+        encoder = MiniLMEncoder(
+            path, max_tokens=64 if max_tokens is None else max_tokens, device=device
         )
     elif name == "aligned":
         if path is None and weights is None:

@@ -92,9 +92,10 @@ class TrainConfig:
     data: DataConfig = field(default_factory=DataConfig)
     ins: OptimConfig = field(default_factory=OptimConfig)  # stage 1: the denoiser M_s
     rec: OptimConfig = field(default_factory=lambda: OptimConfig(steps=2_000))  # stage 2: M_c
-    text_encoder: str = "wordllama"  # "wordllama[-words|-sentences]", "aligned" or "clip"
-    # local CLIP folder (text_encoder="clip") or trained text_encoder.pt ("aligned"; its weights
-    # are then kept in every inference checkpoint, so generation does not need the file)
+    text_encoder: str = "wordllama"  # "wordllama[-words|-sentences]", "minilm", "aligned", "clip"
+    # local CLIP folder (text_encoder="clip"), trained text_encoder.pt ("aligned"; its weights
+    # are then kept in every inference checkpoint, so generation does not need the file) or an
+    # optional local sentence-transformers folder ("minilm"; default: the packaged model)
     text_path: str | None = None
     text_max_tokens: int = 64  # combined solo + interaction captions run to ~40 tokens
     log_every: int = 25  # steps between TensorBoard/progress-bar loss updates
