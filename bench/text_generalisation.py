@@ -2,7 +2,8 @@
 
 For each solo action and interaction of the procedural vocabulary, the encoder's pooled vector
 of every training caption of that action is averaged into a centroid; each prompt is then
-assigned to the nearest centroid of its kind (cosine). Cheap (no generator needed): it tells
+assigned to the nearest centroid of its kind (cosine), or with `--method nearest-caption` to
+the action of its single nearest training caption. Cheap (no generator needed): it tells
 whether conditioning a denoiser on this encoder can carry new wordings at all.
 
 Two prompt sets of `bench/quality_bar.py`: `validation` (for design choices) and `held-out`
@@ -53,12 +54,37 @@ def nearest_action(encoder, captions_by_action: dict[str, list[str]], prompts: d
     return rows
 
 
+def nearest_caption(encoder, captions_by_action: dict[str, list[str]], prompts: dict[str, str]):
+    """Per action: (action of the single nearest training caption, rank of the true action
+    among the actions ordered by their nearest caption)."""
+    names = list(captions_by_action)
+    unique = {caption: name for name in names for caption in captions_by_action[name]}
+    bank = pooled(encoder, list(unique))  # (N, C)
+    labels = np.array([names.index(name) for name in unique.values()])  # (N,)
+    queries = pooled(encoder, [prompts[n] for n in names])  # (A, C)
+    similarity = queries @ bank.T  # (A, N)
+    best = np.full((len(names), len(names)), -np.inf)  # (A, A) best caption per action
+    for k in range(len(names)):
+        best[:, k] = similarity[:, labels == k].max(axis=1)
+    return {
+        name: (names[int(best[k].argmax())], int((best[k] > best[k, k]).sum()))
+        for k, name in enumerate(names)
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-root", type=Path, required=True)
     parser.add_argument("--encoder", default="wordllama")
     parser.add_argument("--path", default=None)
     parser.add_argument("--prompts", choices=("validation", "held-out"), default="validation")
+    parser.add_argument(
+        "--method",
+        choices=("centroid", "nearest-caption"),
+        default="centroid",
+        help="assign each prompt to the nearest action centroid or to the action of the single "
+        "nearest training caption",
+    )
     args = parser.parse_args()
     encoder = build_text_encoder(args.encoder, args.path)
     solo_items, pair_items = items_by_label(args.data_root, "train", 10**9)
@@ -70,11 +96,15 @@ def main() -> None:
         "held-out": (HELD_OUT_SOLO, HELD_OUT_PAIR),
     }[args.prompts]
     for kind, captions, prompts in (("solo", solo, sets[0]), ("pair", pairs, sets[1])):
-        for name, (nearest, rank) in nearest_action(encoder, captions, prompts).items():
+        assign = nearest_action if args.method == "centroid" else nearest_caption
+        for name, (nearest, rank) in assign(encoder, captions, prompts).items():
             total, hits = total + 1, hits + (rank == 0)
             mark = "ok " if rank == 0 else "   "
             print(f"{mark}{kind:4s} {name:20s} nearest={nearest:20s} rank={rank}")
-    print(f"{args.encoder}: {hits}/{total} {args.prompts} prompts nearest to their own action")
+    print(
+        f"{args.encoder} ({args.method}): {hits}/{total} {args.prompts} prompts nearest to "
+        "their own action"
+    )
 
 
 if __name__ == "__main__":
