@@ -147,11 +147,16 @@ def test_bad_inputs_and_folders_get_one_clear_error(tiny_bert, tmp_path):
         MiniLMEncoder(wider)
 
 
-def test_packaged_all_minilm_l6_v2_embeds_paraphrases_close():
+@pytest.fixture(scope="module")
+def packaged_minilm() -> Path:
+    """The installed all-MiniLM-L6-v2 folder; the test is skipped without one."""
     try:
-        find_minilm()
+        return find_minilm()
     except InterSynError:
         pytest.skip("no packaged MiniLM installed (pip install intersyn[minilm])")
+
+
+def test_packaged_all_minilm_l6_v2_embeds_paraphrases_close(packaged_minilm):
     encoder = build_text_encoder("minilm")
     assert (
         encoder.name.startswith("minilm:all-MiniLM-L6-v2:53aa51172d142c89") and encoder.dim == 384
@@ -164,17 +169,15 @@ def test_packaged_all_minilm_l6_v2_embeds_paraphrases_close():
     transformers = pytest.importorskip("transformers")
     assert transformers  # the real weights under transformers' BERT give the same features
     captions = ["two people shake hands", "a person waves"]
-    hidden, mask, reference_pooled = reference(find_minilm(), captions)
+    hidden, mask, reference_pooled = reference(packaged_minilm, captions)
     features = encoder.encode(captions)
     torch.testing.assert_close(features.tokens, hidden, atol=1e-4, rtol=1e-4)
     torch.testing.assert_close(features.pooled, reference_pooled, atol=1e-5, rtol=1e-4)
 
 
-def test_training_on_minilm_names_the_text_width_to_set(tiny_data_root, tmp_path, capsys):
-    try:
-        find_minilm()
-    except InterSynError:
-        pytest.skip("no packaged MiniLM installed (pip install intersyn[minilm])")
+def test_training_on_minilm_names_the_text_width_to_set(
+    packaged_minilm, tiny_data_root, tmp_path, capsys
+):
     from intersyn.cli.main import main
 
     code = main(

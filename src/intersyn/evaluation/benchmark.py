@@ -483,15 +483,9 @@ class BenchmarkRun:
         checkpoint's SHA-256 and stays valid; erasing it would lose hours of training.
         """
         record = self._state["rows"].get(row.name) or {}
-        if record.get("runs") and record["identity"].get("checkpoint_sha256"):
-            record["missing"] = row.note
-            return
-        self._state["rows"][row.name] = {
-            "identity": {"checkpoint_sha256": None, "coordinator": row.coordinator},
-            "runs": {},
-            "quality": None,
-            "missing": row.note,
-        }
+        if not (record.get("runs") and record["identity"].get("checkpoint_sha256")):
+            record = self._row_state(row)  # a fresh record: no checkpoint, no runs
+        record["missing"] = row.note
 
     def _save_state(self) -> None:
         write_json(self.state_path, self._state)

@@ -304,12 +304,12 @@ class MiniLMEncoder:
             )
         self.tokenizer = WordPieceTokenizer(folder / "vocab.txt")
         weights_file = folder / "model.safetensors"
-        digest = hashlib.sha256(weights_file.read_bytes()).hexdigest()
         from safetensors import SafetensorError
-        from safetensors.torch import load_file
+        from safetensors.torch import load
 
         try:
-            tensors = load_file(str(weights_file))
+            data = weights_file.read_bytes()  # read once: hashed for the name, then parsed
+            tensors = load(data)
         except (SafetensorError, OSError) as exc:
             raise InterSynError(
                 f"{weights_file}: not a readable safetensors file ({exc})"
@@ -321,6 +321,7 @@ class MiniLMEncoder:
         self.max_tokens = max_tokens
         self.context = int(config["max_position_embeddings"])
         self.dim = self.pooled_dim = int(config["hidden_size"])
+        digest = hashlib.sha256(data).hexdigest()
         kind = "all-MiniLM-L6-v2" if digest == ALL_MINILM_L6_V2_SHA256 else folder.name
         self.name = f"minilm:{kind}:{digest[:16]}:max{max_tokens}"
 
