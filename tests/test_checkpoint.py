@@ -118,3 +118,15 @@ def test_ema_warmup_forgets_the_initial_weights_early():
     legacy = {"decay": 0.998, "shadow": warm.shadow}  # written before the warm-up existed
     restored.load_state_dict(legacy)
     assert restored.current_decay() == 0.998
+
+
+def test_ema_loaded_from_a_cpu_checkpoint_stays_on_the_module_device():
+    # A CUDA run resumed from latest.pt (loaded on the CPU) failed at its first EMA update with
+    # "found at least two devices". The meta device stands in for CUDA here.
+    saved = EMA(torch.nn.Linear(2, 1), decay=0.5).state_dict()
+    module = torch.nn.Linear(2, 1, device="meta")
+    ema = EMA(module, decay=0.5)
+    ema.load_state_dict(saved)
+    assert {value.device.type for value in ema.shadow.values()} == {"meta"}
+    ema.update(module)  # mixing devices would raise here
+    assert saved["shadow"]["weight"].device.type == "cpu"  # the loaded state is not moved

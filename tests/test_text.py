@@ -22,7 +22,7 @@ from intersyn.text import (
     WordLlamaEncoder,
     build_text_encoder,
 )
-from intersyn.text.wordllama import split_sentences
+from intersyn.text.base import split_sentences
 
 CAPTIONS = [
     "a person walks forward",
@@ -557,7 +557,7 @@ def test_open_clip_directory_round_trip(tmp_path: Path) -> None:
 def test_factory_names_and_errors(tmp_path: Path) -> None:
     with pytest.raises(
         InterSynError,
-        match="unknown; expected one of wordllama, wordllama-words, wordllama-sentences, minilm, aligned, clip",
+        match="unknown; expected one of wordllama, wordllama-words, wordllama-sentences, minilm, minilm-sentences, aligned, clip",
     ):
         build_text_encoder("bert")
     with pytest.raises(InterSynError, match="needs a local path.*nothing is downloaded"):

@@ -101,6 +101,33 @@ def test_forward_pass_matches_transformers_bert(tiny_bert):
     torch.testing.assert_close(alone.tokens[0], features.tokens[1], atol=1e-5, rtol=1e-4)
 
 
+def test_sentence_units_give_each_sentence_its_own_embedding(tiny_bert):
+    encoder = MiniLMEncoder(tiny_bert, max_tokens=8, units="sentences")
+    captions = ["a person walks. you walking, a person strolls!", "好"]
+    features = encoder.encode(captions)
+    tokens_encoder = MiniLMEncoder(tiny_bert)
+    alone = tokens_encoder.encode(["a person walks", "you walking, a person strolls", "好"])
+    assert features.tokens.shape == (2, 2, 16)
+    assert features.token_mask.tolist() == [[True, True], [True, False]]
+    torch.testing.assert_close(features.tokens[0], alone.pooled[:2], atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(features.tokens[1, 0], alone.pooled[2], atol=1e-6, rtol=1e-5)
+    assert torch.all(features.tokens[1, 1] == 0)
+    # The pooled vector is the whole caption's, as with token units.
+    torch.testing.assert_close(features.pooled, tokens_encoder.encode(captions).pooled)
+    assert encoder.name.endswith(":max8:sentences") and tokens_encoder.name.endswith(":max64")
+    with pytest.warns(CaptionTruncatedWarning, match="has 3 tokens; truncated to the first 2"):
+        cut = MiniLMEncoder(tiny_bert, max_tokens=2, units="sentences").encode(["a. a. a"])
+    assert cut.tokens.shape == (1, 2, 16)
+    with pytest.raises(InterSynError, match="units='words'; expected one of tokens, sentences"):
+        MiniLMEncoder(tiny_bert, units="words")
+
+
+def test_factory_builds_minilm_sentences_with_eight_sentence_tokens(tiny_bert):
+    encoder = build_text_encoder("minilm-sentences", tiny_bert)
+    assert encoder.units == "sentences" and encoder.max_tokens == 8
+    assert build_text_encoder("minilm", tiny_bert).units == "tokens"
+
+
 def test_truncation_keeps_the_first_tokens_and_pools_the_whole_caption(tiny_bert):
     encoder = MiniLMEncoder(tiny_bert, max_tokens=4)
     caption = "a person walks, a person walking"  # [CLS] + 9 pieces + [SEP] = 11 tokens

@@ -26,8 +26,16 @@ set -e
 # alone on 2 cores) with the shipped model's recipe (sequence-anchored placement, no EMA
 # warm-up): the rows that issue #5 asks for. Models go to runs/t3-full/<row>
 # (final.pt). Full-budget rows accumulate across sessions: each session trains what fits.
-cd "$(dirname "$0")/../.." && . .venv/bin/activate
+# DEVICE=cuda trains on a GPU in fp32 (autocast off, as on the CPU) with WORKERS (default 3)
+# sample-building processes: session 17 trained the full-budget no-smooth row that way on an
+# H200, four rows side by side (one `ROWS=<row>` invocation each), stage 1 at 200-400
+# samples/s per row, bound by building U(·) samples on 16 cores, against ~40 on 2 CPU cores.
+cd "$(dirname "$0")/../.." && if [ -f .venv/bin/activate ]; then . .venv/bin/activate; fi
 STEPS=${STEPS:-2000}
+device=()
+if [ -n "${DEVICE:-}" ]; then
+  device=(--device "$DEVICE" --set ins.amp=false --set rec.amp=false --set data.workers="${WORKERS:-3}")
+fi
 pending() {  # NAME, checkpoint that marks it done: false when ROWS leaves it out or it is done
   if [ -n "${ROWS:-}" ] && [[ " $ROWS " != *" $1 "* ]]; then return 1; fi
   if [ -f "$2" ]; then echo "$1: done"; return 1; fi
@@ -45,7 +53,7 @@ train() {  # NAME, then --set overrides
   local resume=()
   if [ -f "$out/checkpoints/latest.pt" ]; then resume=(--resume "$out/checkpoints/latest.pt"); fi
   ${LAUNCH:-intersyn} train --config cpu --data-root data/procedural --out "$out" --no-progress \
-    "${budget[@]}" "$@" "${resume[@]}"
+    "${budget[@]}" "${device[@]}" "$@" "${resume[@]}"
 }
 # w/o L_rela at full budget: stage 2 alone on the shipped model's (frozen) INS, without L_rela.
 train_rec() {  # NAME, then --set overrides

@@ -28,8 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from intersyn.errors import InterSynError
-from intersyn.text.base import TextFeatures, validate_captions, warn_truncated
-from intersyn.text.wordllama import split_sentences
+from intersyn.text.base import TextFeatures, split_sentences, validate_captions, warn_truncated
 
 KIND = "intersyn-aligned-text"
 WORD_UNITS = "words"  # the WordLlama unit the sentence tower reads

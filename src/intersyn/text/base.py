@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,6 +12,15 @@ import torch
 from torch.nn.utils.rnn import pad_sequence
 
 from intersyn.errors import InterSynError
+
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
+_PUNCTUATION = " \t\n.!?;"
+
+
+def split_sentences(caption: str) -> list[str]:
+    """The caption's sentences without their final punctuation (the whole caption if none)."""
+    pieces = [p.strip().rstrip(_PUNCTUATION) for p in _SENTENCE_END.split(caption.strip())]
+    return [p for p in pieces if p.strip(_PUNCTUATION)] or [caption]
 
 
 @dataclass(frozen=True)

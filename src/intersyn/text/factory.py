@@ -18,7 +18,8 @@ WORDLLAMA_UNITS = {
     "wordllama-words": "words",
     "wordllama-sentences": "sentences",
 }
-TEXT_ENCODERS = (*WORDLLAMA_UNITS, "minilm", "aligned", "clip")
+MINILM_UNITS = {"minilm": "tokens", "minilm-sentences": "sentences"}
+TEXT_ENCODERS = (*WORDLLAMA_UNITS, *MINILM_UNITS, "aligned", "clip")
 
 
 def build_text_encoder(
@@ -34,10 +35,11 @@ def build_text_encoder(
     "wordllama" gives one token per subword, "wordllama-words" one per word and
     "wordllama-sentences" one per sentence (see `WordLlamaEncoder`); "minilm" runs the contextual
     sentence encoder all-MiniLM-L6-v2 from its PyPI wheel or a local folder `path` (see
-    `MiniLMEncoder`); "aligned" reads a text
-    encoder trained on motion (`intersyn text-encoder train`) from `path`, one token per
-    sentence; "clip" reads CLIP ViT-L/14 from the local `path`. `max_tokens` defaults to 32
-    for wordllama, 64 for minilm, 8 (sentences) for aligned and 77 for CLIP. `weights`: an aligned encoder's
+    `MiniLMEncoder`), "minilm-sentences" the same model with one token per sentence; "aligned"
+    reads a text encoder trained on motion (`intersyn text-encoder train`) from `path`, one
+    token per sentence; "clip" reads CLIP ViT-L/14 from the local `path`. `max_tokens`
+    defaults to 32 for wordllama, 64 for minilm, 8 (sentences) for minilm-sentences and
+    aligned, and 77 for CLIP. `weights`: an aligned encoder's
     `weights()` as a generator checkpoint keeps them; used instead of `path` when given.
     """
     encoder: TextEncoder
@@ -54,11 +56,16 @@ def build_text_encoder(
             device=device,
             units=WORDLLAMA_UNITS[name],
         )
-    elif name == "minilm":
+    elif name in MINILM_UNITS:
         from intersyn.text.minilm import MiniLMEncoder
 
+        units = MINILM_UNITS[name]
+        default_tokens = 64 if units == "tokens" else 8
         encoder = MiniLMEncoder(
-            path, max_tokens=64 if max_tokens is None else max_tokens, device=device
+            path,
+            max_tokens=default_tokens if max_tokens is None else max_tokens,
+            device=device,
+            units=units,
         )
     elif name == "aligned":
         if path is None and weights is None:

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from intersyn.errors import InterSynError
-from intersyn.text.base import TextFeatures, validate_captions, warn_truncated
+from intersyn.text.base import TextFeatures, split_sentences, validate_captions, warn_truncated
 
 # Installed packages that ship the model inside their wheel, and the folder inside each.
 PACKAGED_MODELS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -45,6 +45,8 @@ PACKAGED_MODELS: tuple[tuple[str, tuple[str, ...]], ...] = (
 ALL_MINILM_L6_V2_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 MODEL_FILES = ("config.json", "vocab.txt", "model.safetensors")
 MAX_WORD_CHARS = 100  # BERT's WordPiece: longer words become [UNK]
+# What one token feature stands for: a WordPiece token (in context) or a whole sentence.
+UNITS = ("tokens", "sentences")
 
 
 def find_minilm(path: str | os.PathLike[str] | None = None) -> Path:
@@ -278,10 +280,16 @@ class _Bert(nn.Module):
 class MiniLMEncoder:
     """all-MiniLM-L6-v2 (or any sentence-transformers BERT) as an offline `TextEncoder`.
 
-    `tokens (B, L, 384)`: the last hidden states of `[CLS]`, the caption's WordPiece tokens and
-    `[SEP]`, L <= `max_tokens`; `pooled (B, 384)`: sentence-transformers' sentence embedding
-    (mean of all of them, L2-normalised), computed on the whole caption before the token
-    features are cut to `max_tokens` (up to BERT's own 512 positions).
+    `pooled (B, 384)`: sentence-transformers' sentence embedding of the whole caption (mean of
+    its last hidden states, L2-normalised), computed before the token features are cut to
+    `max_tokens` (up to BERT's own 512 positions). `tokens (B, L, 384)`, L <= `max_tokens`,
+    depend on `units`:
+    - "tokens": the last hidden states of `[CLS]`, the caption's WordPiece tokens and `[SEP]`;
+    - "sentences": one token per sentence, that sentence's own sentence embedding (encoded
+      alone). MiniLM's sentence embeddings place paraphrases close, while its per-token states
+      still follow the wording: a denoiser reading sentence vectors sees a new phrasing of a
+      known action as (nearly) the known one. An interleaved caption joins its segments'
+      captions as sentences, in order.
     """
 
     def __init__(
@@ -289,9 +297,12 @@ class MiniLMEncoder:
         path: str | os.PathLike[str] | None = None,
         max_tokens: int = 64,
         device: torch.device | str = "cpu",
+        units: str = "tokens",
     ) -> None:
         if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
             raise InterSynError(f"max_tokens={max_tokens!r}; expected an int >= 1")
+        if units not in UNITS:
+            raise InterSynError(f"units={units!r}; expected one of {', '.join(UNITS)}")
         folder = find_minilm(path)
         try:
             config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
@@ -323,7 +334,9 @@ class MiniLMEncoder:
         self.dim = self.pooled_dim = int(config["hidden_size"])
         digest = hashlib.sha256(data).hexdigest()
         kind = "all-MiniLM-L6-v2" if digest == ALL_MINILM_L6_V2_SHA256 else folder.name
-        self.name = f"minilm:{kind}:{digest[:16]}:max{max_tokens}"
+        self.units = units
+        suffix = "" if units == "tokens" else f":{units}"  # token names predate `units`
+        self.name = f"minilm:{kind}:{digest[:16]}:max{max_tokens}{suffix}"
 
     def __repr__(self) -> str:
         return f"MiniLMEncoder(name={self.name!r}, device={self.device})"
@@ -331,18 +344,41 @@ class MiniLMEncoder:
     def encode(self, captions: Sequence[str]) -> TextFeatures:
         """Encode B captions into `tokens (B, L, C)`, `token_mask (B, L)`, `pooled (B, C)`."""
         captions = validate_captions(captions)
-        rows = [self.tokenizer(caption) for caption in captions]
+        by_tokens = self.units == "tokens"
+        hidden, mask, pooled = self._forward(captions, self.max_tokens if by_tokens else None)
+        if not by_tokens:
+            sentences = [split_sentences(c) for c in captions]
+            _, _, sentence_pooled = self._forward([s for c in sentences for s in c], None)
+            counts = torch.tensor([len(c) for c in sentences])  # (B,)
+            mask = (torch.arange(int(counts.max())) < counts[:, None]).to(self.device)  # (B, S)
+            hidden = sentence_pooled.new_zeros(len(captions), mask.shape[1], self.dim)
+            hidden[mask] = sentence_pooled  # row-major order of the mask = caption, then sentence
+            for index in torch.nonzero(counts > self.max_tokens).flatten().tolist():
+                warn_truncated(index, captions[index], int(counts[index]), self.max_tokens)
+        length = min(hidden.shape[1], self.max_tokens)
+        return TextFeatures(
+            hidden[:, :length].contiguous(), mask[:, :length].contiguous(), pooled.contiguous()
+        )
+
+    def _forward(
+        self, texts: Sequence[str], token_limit: int | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Hidden states `(B, L_all, C)` (padding zero), mask `(B, L_all)`, pooled `(B, C)`.
+
+        Texts longer than `token_limit` (when given) or than BERT's context get a warning.
+        """
+        rows = [self.tokenizer(text) for text in texts]
         for index, ids in enumerate(rows):
             if len(ids) == 2:
                 raise InterSynError(
-                    f"caption {index} ({captions[index]!r:.60}) gives no tokens; expected "
+                    f"caption {index} ({texts[index]!r:.60}) gives no tokens; expected "
                     "readable text"
                 )
             if len(ids) > self.context:
-                warn_truncated(index, captions[index], len(ids), self.context)
+                warn_truncated(index, texts[index], len(ids), self.context)
                 rows[index] = ids[: self.context - 1] + [self.tokenizer.sep]
-            elif len(ids) > self.max_tokens:
-                warn_truncated(index, captions[index], len(ids), self.max_tokens)
+            elif token_limit is not None and len(ids) > token_limit:
+                warn_truncated(index, texts[index], len(ids), token_limit)
         lengths = torch.tensor([len(ids) for ids in rows])
         ids = torch.zeros(len(rows), int(lengths.max()), dtype=torch.long)
         mask = torch.arange(ids.shape[1]) < lengths[:, None]  # (B, L_all)
@@ -351,7 +387,4 @@ class MiniLMEncoder:
         with torch.inference_mode():
             hidden = self.model(ids, mask) * mask[..., None]  # (B, L_all, C), padding zeroed
             pooled = F.normalize(hidden.sum(1) / lengths.to(self.device)[:, None], dim=-1)
-        length = min(hidden.shape[1], self.max_tokens)
-        return TextFeatures(
-            hidden[:, :length].contiguous(), mask[:, :length].contiguous(), pooled.contiguous()
-        )
+        return hidden, mask, pooled

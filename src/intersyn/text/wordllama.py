@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import string
 from collections.abc import Sequence
 from contextlib import ExitStack
@@ -16,7 +15,7 @@ import numpy as np
 import torch
 
 from intersyn.errors import InterSynError
-from intersyn.text.base import TextFeatures, validate_captions, warn_truncated
+from intersyn.text.base import TextFeatures, split_sentences, validate_captions, warn_truncated
 
 # The one configuration whose files are inside the wordllama wheel (no download needed).
 WEIGHTS_FILE = ("weights", "l2_supercat_256.safetensors")
@@ -25,14 +24,6 @@ WEIGHTS_KEY = "embedding.weight"
 # What one token feature stands for: a subword of the tokenizer, a word, or a whole sentence.
 UNITS = ("subwords", "words", "sentences")
 WORD_START = "\u2581"  # the tokenizer's mark of a piece that begins a word
-_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
-_PUNCTUATION = " \t\n.!?;"
-
-
-def split_sentences(caption: str) -> list[str]:
-    """The caption's sentences without their final punctuation (the whole caption if none)."""
-    pieces = [p.strip().rstrip(_PUNCTUATION) for p in _SENTENCE_END.split(caption.strip())]
-    return [p for p in pieces if p.strip(_PUNCTUATION)] or [caption]
 
 
 def _import_wordllama() -> tuple[Any, Any]:

@@ -167,4 +167,9 @@ class EMA:
         # Checkpoints from before the warm-up averaged with the constant decay throughout.
         self.warmup = bool(state.get("warmup", False))
         self.updates = int(state.get("updates", 0))
-        self.shadow = {k: v.clone() for k, v in state["shadow"].items()}
+        # Keep each average on the device of the module it tracks (a checkpoint loads on the
+        # CPU; a CUDA run resumed from it must not mix devices).
+        devices = {k: v.device for k, v in self.shadow.items()}
+        self.shadow = {
+            k: v.to(devices.get(k, v.device), copy=True) for k, v in state["shadow"].items()
+        }
