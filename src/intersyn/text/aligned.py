@@ -22,13 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from intersyn.errors import InterSynError
-from intersyn.text.base import TextFeatures, split_sentences, validate_captions, warn_truncated
+from intersyn.text.base import TextFeatures, sentence_tokens, validate_captions
 
 KIND = "intersyn-aligned-text"
 WORD_UNITS = "words"  # the WordLlama unit the sentence tower reads
@@ -190,17 +189,7 @@ class AlignedTextEncoder:
     def encode(self, captions: Sequence[str]) -> TextFeatures:
         """Encode B captions: `tokens (B, L, E)` one per sentence, `pooled (B, E)`."""
         captions = validate_captions(captions)
-        sentences = [split_sentences(c) for c in captions]
-        counts = np.array([len(s) for s in sentences])  # (B,)
-        for index in np.flatnonzero(counts > self.max_tokens).tolist():
-            warn_truncated(index, captions[index], int(counts[index]), self.max_tokens)
-        kept = [s[: self.max_tokens] for s in sentences]
-        embeddings = self.embed_sentences([s for caption in kept for s in caption])  # (S, E)
-        lengths = torch.tensor([len(s) for s in kept], device=self.device)
-        longest = int(lengths.max())
-        mask = torch.arange(longest, device=self.device) < lengths[:, None]  # (B, L)
-        tokens = embeddings.new_zeros(len(captions), longest, self.dim)
-        tokens[mask] = embeddings  # row-major order of the mask = caption, then sentence
+        tokens, mask = sentence_tokens(captions, self.max_tokens, self.embed_sentences)
         pooled = F.normalize(tokens.sum(1), dim=-1)  # padding rows are zero
         return TextFeatures(tokens.clone(), mask, pooled)
 

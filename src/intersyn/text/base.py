@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -21,6 +21,29 @@ def split_sentences(caption: str) -> list[str]:
     """The caption's sentences without their final punctuation (the whole caption if none)."""
     pieces = [p.strip().rstrip(_PUNCTUATION) for p in _SENTENCE_END.split(caption.strip())]
     return [p for p in pieces if p.strip(_PUNCTUATION)] or [caption]
+
+
+def sentence_tokens(
+    captions: Sequence[str],
+    max_sentences: int,
+    embed: Callable[[list[str]], torch.Tensor],
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One token per sentence: `tokens (B, L, C)` (padding zero) and `token_mask (B, L)`.
+
+    `embed` maps S single sentences to `(S, C)` vectors; only each caption's first
+    `max_sentences` sentences are embedded, and captions with more get a warning.
+    """
+    sentences = [split_sentences(c) for c in captions]
+    for index, caption in enumerate(sentences):
+        if len(caption) > max_sentences:
+            warn_truncated(index, captions[index], len(caption), max_sentences)
+    kept = [caption[:max_sentences] for caption in sentences]
+    vectors = embed([s for caption in kept for s in caption])  # (S, C)
+    lengths = torch.tensor([len(caption) for caption in kept], device=vectors.device)  # (B,)
+    mask = torch.arange(int(lengths.max()), device=vectors.device) < lengths[:, None]  # (B, L)
+    tokens = vectors.new_zeros(len(captions), mask.shape[1], vectors.shape[1])
+    tokens[mask] = vectors  # row-major order of the mask = caption, then sentence
+    return tokens, mask
 
 
 @dataclass(frozen=True)

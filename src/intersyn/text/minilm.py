@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from intersyn.errors import InterSynError
-from intersyn.text.base import TextFeatures, split_sentences, validate_captions, warn_truncated
+from intersyn.text.base import TextFeatures, sentence_tokens, validate_captions, warn_truncated
 
 # Installed packages that ship the model inside their wheel, and the folder inside each.
 PACKAGED_MODELS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -347,14 +347,9 @@ class MiniLMEncoder:
         by_tokens = self.units == "tokens"
         hidden, mask, pooled = self._forward(captions, self.max_tokens if by_tokens else None)
         if not by_tokens:
-            sentences = [split_sentences(c) for c in captions]
-            _, _, sentence_pooled = self._forward([s for c in sentences for s in c], None)
-            counts = torch.tensor([len(c) for c in sentences])  # (B,)
-            mask = (torch.arange(int(counts.max())) < counts[:, None]).to(self.device)  # (B, S)
-            hidden = sentence_pooled.new_zeros(len(captions), mask.shape[1], self.dim)
-            hidden[mask] = sentence_pooled  # row-major order of the mask = caption, then sentence
-            for index in torch.nonzero(counts > self.max_tokens).flatten().tolist():
-                warn_truncated(index, captions[index], int(counts[index]), self.max_tokens)
+            hidden, mask = sentence_tokens(
+                captions, self.max_tokens, lambda sentences: self._forward(sentences, None)[2]
+            )
         length = min(hidden.shape[1], self.max_tokens)
         return TextFeatures(
             hidden[:, :length].contiguous(), mask[:, :length].contiguous(), pooled.contiguous()

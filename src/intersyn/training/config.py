@@ -92,9 +92,7 @@ class TrainConfig:
     data: DataConfig = field(default_factory=DataConfig)
     ins: OptimConfig = field(default_factory=OptimConfig)  # stage 1: the denoiser M_s
     rec: OptimConfig = field(default_factory=lambda: OptimConfig(steps=2_000))  # stage 2: M_c
-    text_encoder: str = (
-        "wordllama"  # "wordllama[-words|-sentences]", "minilm[-sentences]", "aligned", "clip"
-    )
+    text_encoder: str = "wordllama"  # one of intersyn.text.TEXT_ENCODERS
     # local CLIP folder (text_encoder="clip"), trained text_encoder.pt ("aligned"; its weights
     # are then kept in every inference checkpoint, so generation does not need the file) or an
     # optional local sentence-transformers folder ("minilm"; default: the packaged model)
