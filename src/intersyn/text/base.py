@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 import warnings
 from collections.abc import Callable, Sequence
@@ -38,11 +40,12 @@ def sentence_tokens(
         if len(caption) > max_sentences:
             warn_truncated(index, captions[index], len(caption), max_sentences)
     kept = [caption[:max_sentences] for caption in sentences]
-    flat = [(index, number) for index, caption in enumerate(kept) for number in range(len(caption))]
     try:
-        vectors = embed([kept[index][number] for index, number in flat])  # (S, C)
+        vectors = embed([s for caption in kept for s in caption])  # (S, C)
     except NoTokensError as exc:  # name the caption, not the position in the flat sentence list
-        index, number = flat[exc.index]
+        ends = list(itertools.accumulate(len(caption) for caption in kept))
+        index = bisect.bisect_right(ends, exc.index)
+        number = exc.index - (ends[index - 1] if index else 0)
         raise InterSynError(
             f"caption {index} ({captions[index]!r:.60}): sentence {number + 1} ({exc.text!r:.30}) "
             "gives no tokens; expected readable text"
