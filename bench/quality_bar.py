@@ -7,14 +7,16 @@ evaluator (single-person for actions, two-person for interactions); the top-3 re
 is compared with the same rate for real test clips of that action (the Real row). Also: foot
 skating of generated solo motion against the test data, and the closest approach of the two
 people's hands in handshakes and high fives. Generated motion is scored as `intersyn generate`
-returns it (cleaned up) unless `--raw`. `--prompts in-vocabulary` asks in each action's
+returns it (cleaned up, unseen words read as the nearest training word) unless `--raw` /
+`--keep-words`. `--prompts in-vocabulary` asks in each action's
 own test caption instead (a diagnostic: the bar itself is on held-out phrasings);
 `--prompts validation` in a second set of new phrasings, on which to choose models and
 settings so that the held-out set stays a test.
 
     python bench/quality_bar.py --data-root data/procedural \
-        --evaluator-1p runs/evaluator_1p/evaluator.pt \
-        --evaluator-2p runs/evaluator_2p_v2/evaluator.pt --out reports/quality_bar.json
+        --evaluator-1p reports/tables/evaluators/single_person/evaluator.pt \
+        --evaluator-2p reports/tables/evaluators/two_person/evaluator.pt \
+        --out reports/quality_bar.json
 """
 
 from __future__ import annotations
@@ -111,15 +113,11 @@ WRISTS = (20, 21)
 
 
 def training_captions(data_root: Path) -> list[str]:
-    from intersyn.data.humanml3d import load_humanml3d
-    from intersyn.data.interhuman import load_interhuman
+    from intersyn.training.config import TrainConfig
+    from intersyn.training.loop import caption_texts, load_training_items
 
-    captions = [c.text for item in load_humanml3d(data_root, "train") for c in item.captions]
-    for item in load_interhuman(data_root, "train"):
-        captions += list(item.captions)
-        for person in item.person_captions or ():
-            captions += list(person)
-    return [c.lower() for c in captions]
+    items = load_training_items(data_root, TrainConfig())
+    return [c.lower() for c in caption_texts(*items)]
 
 
 def in_vocabulary_prompts(data_root: Path) -> tuple[dict[str, str], dict[str, str]]:
@@ -167,6 +165,12 @@ def main() -> None:
         "--raw", action="store_true", help="score the raw model output (default: as users get it)"
     )
     parser.add_argument(
+        "--keep-words",
+        action="store_true",
+        help="condition on the prompts as written (default: as users get them, unseen words "
+        "read as the nearest training word)",
+    )
+    parser.add_argument(
         "--prompts",
         choices=("held-out", "validation", "in-vocabulary"),
         default="held-out",
@@ -197,14 +201,15 @@ def main() -> None:
     stride = pair_eval.config.frame_stride
     pipe = InterSynPipeline.from_pretrained(args.checkpoint)
     n = args.samples
+    read = {a: (p, []) if args.keep_words else pipe.reword(p) for a, p in prompts.items()}
 
     solo_layouts = [
-        Layout.from_segments(SOLO_FRAMES, [("solo", 0, SOLO_FRAMES, solo_prompts[a])])
+        Layout.from_segments(SOLO_FRAMES, [("solo", 0, SOLO_FRAMES, read[a][0])])
         for a in SOLO_ACTIONS
         for _ in range(n)
     ]
     pair_layouts = [
-        Layout.from_segments(PAIR_FRAMES, [("interaction", 0, PAIR_FRAMES, pair_prompts[a])])
+        Layout.from_segments(PAIR_FRAMES, [("interaction", 0, PAIR_FRAMES, read[a][0])])
         for a in INTERACTIONS
         for _ in range(n)
     ]
@@ -271,6 +276,7 @@ def main() -> None:
             ratio = float(gen[k] / real[k]) if real[k] > 0 else None
             rows[name] = {
                 "prompt": prompts[name],
+                "read_as": read[name][0],
                 "generated_top3": float(gen[k]),
                 "real_top3": float(real[k]),
                 "ratio": ratio,
@@ -286,6 +292,7 @@ def main() -> None:
         "seed": args.seed,
         "cleanup": None if cleanup is None else dataclasses.asdict(cleanup),
         "prompts": args.prompts,
+        "keep_words": args.keep_words,
         "actions": rows,
         "actions_passing": sum(r["passes"] is True for r in rows.values()),
         "actions_undefined": [n for n, r in rows.items() if r["passes"] is None],

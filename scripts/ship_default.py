@@ -15,7 +15,10 @@ from pathlib import Path
 import torch
 
 from intersyn.io import write_json
+from intersyn.text.vocabulary import caption_words
 from intersyn.training.checkpoint import load_checkpoint, save_checkpoint
+from intersyn.training.config import TrainConfig
+from intersyn.training.loop import caption_texts, load_training_items
 
 ASSETS = Path(__file__).resolve().parents[1] / "src" / "intersyn" / "assets"
 
@@ -37,17 +40,31 @@ def main() -> None:
     if payload.get("kind") != "intersyn-model":
         raise SystemExit(f"{args.checkpoint}: expected an inference checkpoint (final.pt)")
     source_sha = payload.pop("sha256")
+    earlier = {}
+    if args.checkpoint.resolve() == (ASSETS / "default.pt").resolve():  # re-packaging it
+        card = json.loads((ASSETS / "default.json").read_text())
+        earlier = {"previous_sha256": source_sha}
+        source_sha = card["source_checkpoint_sha256"]
     payload.pop("format_version", None)
     payload["denoiser"] = halve(payload["denoiser"])
     payload["coordinator"] = halve(payload["coordinator"])
+    if "text_vocabulary" not in payload:  # trained before checkpoints recorded it
+        if args.data is None:
+            raise SystemExit(f"{args.checkpoint}: has no text_vocabulary; pass --data")
+        cfg = TrainConfig.from_dict(payload["config"])
+        payload["text_vocabulary"] = caption_words(
+            caption_texts(*load_training_items(args.data, cfg))
+        )
     digest = save_checkpoint(ASSETS / "default.pt", payload)
     card = {
         "file": "default.pt",
         "sha256": digest,
         "source_checkpoint_sha256": source_sha,
+        **earlier,  # the same weights under their earlier file hash
         "config": payload["config"]["name"],
         "trained_steps": payload["steps"],
         "text_encoder": payload["text_encoder"],
+        "text_vocabulary_words": len(payload["text_vocabulary"]),
         "weights": "float16 on disk, float32 in memory",
         "parameters": {
             "denoiser": sum(v.numel() for v in payload["denoiser"].values()),

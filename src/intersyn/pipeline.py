@@ -40,6 +40,8 @@ from intersyn.kinematics import rotations as rot
 from intersyn.kinematics.cleanup import CleanupConfig, clean_motion
 from intersyn.kinematics.pair import Placement, features_to_pair, pair_to_features
 from intersyn.models.layers import Condition
+from intersyn.text.vocabulary import UnseenWordReader, WordSubstitution
+from intersyn.text.wordllama import word_vectors
 from intersyn.training.loop import TrainedModel, load_trained_model
 from intersyn.training.stages import TextConditioner
 
@@ -292,6 +294,10 @@ class InterSynPipeline:
                 f"{cfg.text_encoder!r} gives {encoder.dim}"
             )
         self.text = TextConditioner(encoder, device)
+        # Checkpoints from before the vocabulary was recorded read every word as written.
+        self.reader = (
+            UnseenWordReader(model.text_vocabulary, word_vectors) if model.text_vocabulary else None
+        )
         self.schedule = NoiseSchedule(cfg.diffusion.schedule, cfg.diffusion.num_steps)
 
     @classmethod
@@ -304,6 +310,23 @@ class InterSynPipeline:
             raise InterSynError(f"checkpoint {checkpoint}: file not found")
         chosen = torch.device(device)
         return cls(load_trained_model(checkpoint, chosen), checkpoint, chosen)
+
+    def reword(self, text: str) -> tuple[str, list[WordSubstitution]]:
+        """`text` as the model reads it: each word absent from its training captions replaced
+        by the nearest one that is not (`intersyn.text.vocabulary`), and the replacements."""
+        return (text, []) if self.reader is None else self.reader.rewrite(text)
+
+    def _read_layout(self, layout: Layout) -> tuple[Layout, list[WordSubstitution]]:
+        """`layout` with its segments' texts as the model reads them."""
+        found: dict[str, WordSubstitution] = {}
+        parts = []
+        for kind, start, end, text in layout.segments:
+            read, substitutions = self.reword(text)
+            found.update((s.word, s) for s in substitutions)
+            parts.append((kind, start, end, read))
+        if not found:
+            return layout, []
+        return Layout.from_segments(layout.frames, parts), list(found.values())
 
     @property
     def window(self) -> int:
@@ -332,12 +355,15 @@ class InterSynPipeline:
         guidance: float = 2.5,
         num_samples: int = 1,
         cleanup: CleanupConfig | None = DEFAULT_CLEANUP,
+        keep_words: bool = False,
         progress: bool = False,
     ) -> GenerationResult:
         """Generate `num_samples` motions; see the module docstring for the layout.
 
         `cleanup`: post-processing of the decoded joints (temporal smoothing and foot locking,
-        `intersyn.kinematics.cleanup`); None returns the model's raw output.
+        `intersyn.kinematics.cleanup`); None returns the model's raw output. Words that the
+        training captions never use are read as their nearest training word (listed in
+        `meta["word_substitutions"]`) unless `keep_words`.
         """
         solo = _clean_text(solo, "solo")
         interaction = _clean_text(interaction, "interaction")
@@ -370,16 +396,17 @@ class InterSynPipeline:
             raise InterSynError(f"cleanup={cleanup!r}: expected a CleanupConfig or None")
         extra = tuple(t for t in (person_text, partner_text) if t)
         layout = plan_layout(solo, interaction, solo_start, interaction_start, frames, extra)
+        model_layout, substitutions = (layout, []) if keep_words else self._read_layout(layout)
 
         started = time.perf_counter()
         presence = layout.presence(people)
         if frames > self.window:
-            world = self._sample_long(layout, seed, steps, float(guidance), num_samples, progress)[
-                :, :people
-            ]
+            world = self._sample_long(
+                model_layout, seed, steps, float(guidance), num_samples, progress
+            )[:, :people]
         else:
             features = self._sample(
-                layout, people, seed, steps, float(guidance), num_samples, progress
+                model_layout, people, seed, steps, float(guidance), num_samples, progress
             )
             world = _decode(features, presence, self.anchor) if cleanup is not None else None
         frame = None
@@ -401,6 +428,8 @@ class InterSynPipeline:
         meta = {
             "texts": texts,
             "caption": layout.caption,
+            "model_caption": model_layout.caption,  # the caption with unseen words substituted
+            "word_substitutions": [dataclasses.asdict(s) for s in substitutions],
             "solo_start": layout.solo_start,
             "interaction_start": layout.interaction_start,
             "order": list(layout.order),

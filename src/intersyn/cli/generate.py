@@ -42,6 +42,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="skip the clean-up of the decoded joints (temporal smoothing, foot locking)",
     )
     parser.add_argument(
+        "--keep-words",
+        action="store_true",
+        help="condition on the words as written (default: a word the training captions never "
+        "use is read as the nearest one they do, and each such substitution is printed)",
+    )
+    parser.add_argument(
         "--checkpoint", type=Path, help="a trained checkpoint (default: the shipped model)"
     )
     parser.add_argument("--video", default="mp4+gif", choices=["mp4+gif", "mp4", "gif", "none"])
@@ -77,7 +83,15 @@ def run(args: argparse.Namespace) -> int:
         guidance=args.guidance,
         num_samples=args.num_samples,
         cleanup=None if args.raw else DEFAULT_CLEANUP,
+        keep_words=args.keep_words,
     )
+    substitutions = result.meta["word_substitutions"]
+    if substitutions:
+        pairs = ", ".join(f"{s['word']!r} as {s['read_as']!r}" for s in substitutions)
+        print(
+            f"words the model was not trained on, read as the nearest it knows: {pairs} "
+            "(--keep-words uses them as written)"
+        )
     result.save(
         args.out, overwrite=args.overwrite, video="" if args.video == "none" else args.video
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import string
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from importlib import resources
 from pathlib import Path
@@ -183,3 +183,12 @@ def _mean_normalised(rows: np.ndarray, mask: np.ndarray) -> np.ndarray:
     # vector does not depend on batch composition or padding length.
     pooled = rows.sum(axis=1, dtype=np.float64) / mask.sum(axis=1)[:, None]
     return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+
+def word_vectors() -> Callable[[list[str]], np.ndarray]:
+    """Embeds single words: WordLlama's pooled vector of each word, `(W, 256)` L2-normalised.
+
+    For unseen-word substitution (`intersyn.text.vocabulary`), whatever encoder the model uses.
+    """
+    encoder = WordLlamaEncoder(max_tokens=16)
+    return lambda words: encoder.encode(words).pooled.cpu().numpy()

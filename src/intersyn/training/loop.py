@@ -33,6 +33,7 @@ from intersyn.models.config import ModelConfig
 from intersyn.models.coordinator import build_coordinator
 from intersyn.models.denoiser import build_denoiser
 from intersyn.text.factory import build_text_encoder
+from intersyn.text.vocabulary import caption_words
 from intersyn.training.checkpoint import (
     EMA,
     load_checkpoint,
@@ -96,6 +97,16 @@ def load_training_items(data_root: Path, cfg: TrainConfig, split: str = "train")
             "in the official layout (e.g. made by `intersyn dataset procedural`)"
         )
     return solo, pairs
+
+
+def caption_texts(solo_items, pair_items) -> list[str]:
+    """Every caption the model is conditioned on in training: solo, interaction, per-person."""
+    texts = [c.text for item in solo_items for c in item.captions]
+    for item in pair_items:
+        texts += list(item.captions)
+        for person in item.person_captions or ():
+            texts += list(person)
+    return texts
 
 
 @dataclass
@@ -329,6 +340,8 @@ def _train(
         "info": info,
         "bank": bank,
         "solo_items": solo_items,
+        # Which words the model has seen: generation reads unseen ones as the nearest of these.
+        "vocabulary": caption_words(caption_texts(solo_items, pair_items)),
         "stats": stats,
         "schedule": schedule,
         "text": text,
@@ -530,6 +543,7 @@ def _save_training(state: dict, stage: str, optimizer, best: float, improved: bo
         "stats": state["stats"].to_dict(),
         "rng": rng_state(),
         "best_val": best,
+        "text_vocabulary": state["vocabulary"],  # latest.pt also generates (its EMA weights)
     }
     save_checkpoint(ckpt_dir / "latest.pt", payload)
     if improved:
@@ -556,6 +570,7 @@ def _save_inference(path: Path, state: dict) -> str:
             "coordinator": {k: v.cpu() for k, v in coordinator.state_dict().items()},
             "stats": state["stats"].to_dict(),
             "text_encoder": cfg.text_encoder,
+            "text_vocabulary": state["vocabulary"],
             **_text_weights(state["text"].encoder),
         },
     )
@@ -578,6 +593,7 @@ class TrainedModel:
     steps: dict[str, int]
     sha256: str
     text_weights: dict | None = None  # a trained text encoder's weights (text_encoder=aligned)
+    text_vocabulary: list[str] | None = None  # words of the training captions (None: unknown)
 
 
 def load_trained_model(path: str | Path, device: str | torch.device = "cpu") -> TrainedModel:
@@ -620,4 +636,14 @@ def load_trained_model(path: str | Path, device: str | torch.device = "cpu") -> 
         dict(payload["steps"]),
         payload["sha256"],
         payload.get("text_weights"),
+        _vocabulary(payload.get("text_vocabulary"), path),
     )
+
+
+def _vocabulary(words, path: str | Path) -> list[str] | None:
+    """A checkpoint's `text_vocabulary`: absent (older checkpoints) or a list of words."""
+    if words is None:
+        return None
+    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+        raise InterSynError(f"checkpoint {path}: text_vocabulary is not a list of words")
+    return words

@@ -1,0 +1,109 @@
+"""Reading words a model never saw in training as the nearest word it did see.
+
+A denoiser conditioned on subword embeddings learns the words of its training captions and
+little around them: "a guy strolls" is far from anything it knows although "a man walks" is
+close in meaning. Rewriting each unseen word to its nearest training word (cosine similarity
+of WordLlama word vectors, above `MIN_SIMILARITY`) moves such a prompt back onto the wording
+the model can follow. Every rewrite is reported, so a user sees what the model read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from intersyn.errors import InterSynError
+
+# A word: letters, with inner apostrophes ("other's"). Digits and punctuation are left alone.
+WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)*")
+# Below this similarity the nearest training word is usually a look-alike, not a synonym
+# ("swaying" → "sits" 0.3, "calmly" → "avoid" 0.2), so the word is kept as written.
+MIN_SIMILARITY = 0.4
+
+# Function words carry no motion, and their nearest training word by spelling often does
+# ("is" → "serves"): they are always kept as written.
+_FUNCTION_WORDS = """a an the and or but nor so yet if then than as at by for from in into of
+    off on onto out over to up down with without about after before behind below beneath beside
+    between beyond during through toward towards under until upon via while is are was were be been
+    being am do does did has have had having will would shall should can could may might
+    must i me my mine you your yours he him his she her hers it its we us our ours they them
+    their theirs himself herself itself themselves myself yourself ourselves this that these
+    those who whom whose which what where when why how not no all any both each either
+    neither every some such very too just also only again once there here"""
+FUNCTION_WORDS = frozenset(_FUNCTION_WORDS.split())
+
+WordVectors = Callable[[list[str]], np.ndarray]  # words → (len(words), C), rows L2-normalised
+
+
+def caption_words(captions: Iterable[str]) -> list[str]:
+    """The distinct lower-case words of `captions`, sorted."""
+    return sorted({w.lower() for caption in captions for w in WORD.findall(caption)})
+
+
+@dataclass(frozen=True)
+class WordSubstitution:
+    """One unseen word of a prompt and the training word it is read as."""
+
+    word: str
+    read_as: str
+    similarity: float
+
+
+class UnseenWordReader:
+    """Rewrites the words of a prompt that are not in `vocabulary` to their nearest neighbour.
+
+    `word_vectors` embeds words (rows L2-normalised); the vocabulary's vectors are computed on
+    the first prompt that has an unseen word, so prompts in the training wording cost nothing.
+    """
+
+    def __init__(
+        self,
+        vocabulary: Sequence[str],
+        word_vectors: Callable[[], WordVectors],
+        min_similarity: float = MIN_SIMILARITY,
+    ) -> None:
+        words = sorted({w.lower() for w in vocabulary})
+        if not words:
+            raise InterSynError("vocabulary: empty; expected the words of the training captions")
+        self.vocabulary = words
+        self._known = set(words)
+        self._make_vectors = word_vectors
+        self._embed: WordVectors | None = None
+        self._table: np.ndarray | None = None  # (V, C)
+        self.min_similarity = min_similarity
+
+    def _nearest(self, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Index into the vocabulary and similarity of each word's nearest training word."""
+        if self._embed is None:
+            self._embed = self._make_vectors()
+            self._table = self._embed(self.vocabulary)
+        similarity = self._embed(words) @ self._table.T  # (W, V)
+        best = similarity.argmax(axis=1)
+        return best, similarity[np.arange(len(words)), best]
+
+    def rewrite(self, text: str) -> tuple[str, list[WordSubstitution]]:
+        """`text` with each unseen word replaced (case of its first letter kept), and the list."""
+        unseen = sorted({w.lower() for w in WORD.findall(text)} - self._known - FUNCTION_WORDS)
+        if not unseen:
+            return text, []
+        best, score = self._nearest(unseen)
+        chosen = {
+            word: WordSubstitution(word, self.vocabulary[int(j)], round(float(s), 3))
+            for word, j, s in zip(unseen, best, score)
+            if s >= self.min_similarity
+        }
+
+        def replace(match: re.Match[str]) -> str:
+            word = match.group(0)
+            found = chosen.get(word.lower())
+            if found is None:
+                return word
+            return found.read_as.capitalize() if word[0].isupper() else found.read_as
+
+        used = [
+            chosen[w] for w in dict.fromkeys(w.lower() for w in WORD.findall(text)) if w in chosen
+        ]
+        return WORD.sub(replace, text), used

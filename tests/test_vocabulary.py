@@ -1,0 +1,156 @@
+"""Unseen-word substitution: the reader, the vocabulary a checkpoint records, generation."""
+
+import json
+
+import numpy as np
+import pytest
+
+from intersyn import InterSynError, InterSynPipeline
+from intersyn.cli.main import main
+from intersyn.text.vocabulary import UnseenWordReader, caption_words
+from intersyn.text.wordllama import word_vectors
+from intersyn.training.checkpoint import load_checkpoint, save_checkpoint
+from intersyn.training.config import train_preset
+from intersyn.training.loop import caption_texts, load_training_items
+
+VOCABULARY = ["a", "person", "walks", "runs", "jumps", "two", "people", "hug"]
+
+
+def axis_vectors(calls: list[int]):
+    """A fake word embedding: each word a fixed unit vector; counts how often it is built."""
+    table = {
+        "walks": [1.0, 0.0, 0.0],
+        "strolls": [0.9, 0.1, 0.0],
+        "runs": [0.0, 1.0, 0.0],
+        "jumps": [0.0, 0.0, 1.0],
+        "dances": [0.5, 0.5, 0.5],  # cos 0.58 to each action word
+        "sings": [-1.0, 0.0, 0.0],
+    }
+
+    def make():
+        calls.append(1)
+
+        def embed(words):
+            rows = np.array([table.get(w, [0.1, -0.1, 0.1]) for w in words], dtype=float)
+            return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+        return embed
+
+    return make
+
+
+def test_caption_words():
+    assert caption_words(["A person walks.", "the other's hand, twice!", "a person 3 times"]) == [
+        "a",
+        "hand",
+        "other's",
+        "person",
+        "the",
+        "times",
+        "twice",
+        "walks",
+    ]
+
+
+def test_reader_rewrites_only_unseen_words_above_the_threshold():
+    calls: list[int] = []
+    reader = UnseenWordReader(VOCABULARY, axis_vectors(calls), min_similarity=0.7)
+    # Every word known: unchanged, and no embedding is even built.
+    assert reader.rewrite("A person walks, then runs.") == ("A person walks, then runs.", [])
+    assert calls == []
+    text, used = reader.rewrite("Strolls: a person strolls and sings.")
+    assert text == "Walks: a person walks and sings."  # 'sings' is nearest to nothing (cos <0)
+    assert [(s.word, s.read_as) for s in used] == [("strolls", "walks")]
+    assert used[0].similarity == pytest.approx(0.994, abs=1e-3)
+    assert calls == [1]  # built once, on the first unseen word
+    # A threshold below the best match lets the look-alike through.
+    low = UnseenWordReader(VOCABULARY, axis_vectors([]), min_similarity=0.5)
+    assert low.rewrite("a person dances")[0] == "a person jumps"
+    # Function words are never rewritten, whatever their neighbours.
+    assert low.rewrite("a person is with them")[1] == []
+    with pytest.raises(InterSynError, match="vocabulary: empty"):
+        UnseenWordReader([], axis_vectors([]))
+
+
+def test_reader_with_wordllama_word_vectors():
+    reader = UnseenWordReader(VOCABULARY, word_vectors)
+    text, used = reader.rewrite("Two individuals hug while a person is walking")
+    assert text == "Two people hug while a person is walks"
+    assert {s.word: s.read_as for s in used} == {"individuals": "people", "walking": "walks"}
+    assert all(s.similarity >= reader.min_similarity for s in used)
+
+
+def test_training_records_its_vocabulary(tiny_checkpoint, tiny_data_root):
+    payload = load_checkpoint(tiny_checkpoint)
+    items = load_training_items(tiny_data_root, train_preset("tiny"))
+    assert payload["text_vocabulary"] == caption_words(caption_texts(*items))
+    assert {"serves", "walks", "together", "other"} <= set(payload["text_vocabulary"])
+    latest = load_checkpoint(tiny_checkpoint.parent / "latest.pt")  # generates from EMA too
+    assert latest["text_vocabulary"] == payload["text_vocabulary"]
+
+
+def test_generation_reads_unseen_words_as_known_ones(tiny_checkpoint, tmp_path, capsys):
+    pipe = InterSynPipeline.from_pretrained(tiny_checkpoint)
+    request = dict(interaction_start=40, frames=80, seed=3, steps=4)
+    unseen = pipe(solo="a person walking around", interaction="two individuals swings", **request)
+    meta = unseen.meta
+    assert meta["caption"] == "A person walking around. Two individuals swings."
+    assert meta["model_caption"] == "A person walks around. Two people swings."
+    assert [(s["word"], s["read_as"]) for s in meta["word_substitutions"]] == [
+        ("walking", "walks"),
+        ("individuals", "people"),
+    ]
+    # The same motion as asking in the words it was read as; keep_words asks as written.
+    known = pipe(solo="a person walks around", interaction="two people swings", **request)
+    assert np.array_equal(unseen.joints, known.joints)
+    kept = pipe(
+        solo="a person walking around",
+        interaction="two individuals swings",
+        keep_words=True,
+        **request,
+    )
+    assert kept.meta["word_substitutions"] == [] and kept.meta["model_caption"] == meta["caption"]
+    assert not np.array_equal(kept.joints, known.joints)
+    # The CLI says what it substituted.
+    out = tmp_path / "cli"
+    args = [
+        "generate",
+        "--checkpoint",
+        str(tiny_checkpoint),
+        "--solo",
+        "a person walking",
+        "--steps",
+        "2",
+        "--frames",
+        "40",
+        "--video",
+        "none",
+        "--out",
+        str(out),
+    ]
+    assert main(args) == 0
+    assert "'walking' as 'walks'" in capsys.readouterr().out
+    assert json.loads((out / "meta.json").read_text())["word_substitutions"][0]["read_as"] == (
+        "walks"
+    )
+
+
+def test_checkpoints_without_or_with_a_bad_vocabulary(tiny_checkpoint, tmp_path):
+    payload = load_checkpoint(tiny_checkpoint)
+    del payload["sha256"], payload["format_version"]
+    del payload["text_vocabulary"]
+    older = tmp_path / "older.pt"
+    save_checkpoint(older, payload)
+    pipe = InterSynPipeline.from_pretrained(older)  # from before vocabularies: words as written
+    assert pipe.reword("a person walking") == ("a person walking", [])
+    payload["text_vocabulary"] = "walks"
+    bad = tmp_path / "bad.pt"
+    save_checkpoint(bad, payload)
+    with pytest.raises(InterSynError, match="text_vocabulary is not a list of words"):
+        InterSynPipeline.from_pretrained(bad)
+
+
+def test_shipped_model_knows_its_training_words():
+    pipe = InterSynPipeline.from_pretrained()
+    assert len(pipe.model.text_vocabulary) > 200
+    assert pipe.reword("a guy waves")[0] == "a man waves"
