@@ -78,6 +78,8 @@ def test_reader_with_wordllama_word_vectors():
     assert text == "Two people hug while a person is walks"
     assert {s.word: s.read_as for s in used} == {"individuals": "people", "walking": "walks"}
     assert all(s.similarity >= reader.min_similarity for s in used)
+    # The indefinite article agrees with the word it is now in front of.
+    assert reader.rewrite("An individual runs")[0] == "A person runs"
 
 
 def test_training_records_its_vocabulary(tiny_checkpoint, tiny_data_root):

@@ -19,6 +19,8 @@ from intersyn.errors import InterSynError
 
 # A word: letters, with inner apostrophes ("other's"). Digits and punctuation are left alone.
 WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)*")
+# A word with the indefinite article before it, if any: "an individual" read as "a person".
+ARTICLE_WORD = re.compile(rf"(?:\b(?P<article>[Aa]n?)(?P<gap>\s+))?(?P<word>{WORD.pattern})")
 # Below this similarity the nearest training word is usually a look-alike, not a synonym
 # ("swaying" → "sits" 0.3, "calmly" → "avoid" 0.2), so the word is kept as written.
 MIN_SIMILARITY = 0.4
@@ -97,13 +99,17 @@ class UnseenWordReader:
         }
 
         def replace(match: re.Match[str]) -> str:
-            word = match.group(0)
+            word, article = match["word"], match["article"]
             found = chosen.get(word.lower())
             if found is None:
-                return word
-            return found.read_as.capitalize() if word[0].isupper() else found.read_as
+                return match.group(0)
+            read = found.read_as.capitalize() if word[0].isupper() else found.read_as
+            if article is None:
+                return read
+            agreed = "an" if read[0].lower() in "aeiou" else "a"
+            return f"{agreed.capitalize() if article[0] == 'A' else agreed}{match['gap']}{read}"
 
         used = [
             chosen[w] for w in dict.fromkeys(w.lower() for w in WORD.findall(text)) if w in chosen
         ]
-        return WORD.sub(replace, text), used
+        return ARTICLE_WORD.sub(replace, text), used
