@@ -66,6 +66,8 @@ def test_reader_rewrites_only_unseen_words_above_the_threshold():
     # A threshold below the best match lets the look-alike through.
     low = UnseenWordReader(VOCABULARY, axis_vectors([]), min_similarity=0.5)
     assert low.rewrite("a person dances")[0] == "a person jumps"
+    # A word in another script is one word, never split into pieces.
+    assert [s.word for s in low.rewrite("a person dances at the café")[1]] == ["dances", "café"]
     # Function words are never rewritten, whatever their neighbours.
     assert low.rewrite("a person is with them")[1] == []
     with pytest.raises(InterSynError, match="vocabulary: empty"):

@@ -17,8 +17,9 @@ import numpy as np
 
 from intersyn.errors import InterSynError
 
-# A word: letters, with inner apostrophes ("other's"). Digits and punctuation are left alone.
-WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)*")
+# A word: letters (any script, so "café" stays whole), with inner apostrophes ("other's").
+# Digits and punctuation are left alone.
+WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
 # A word with the indefinite article before it, if any: "an individual" read as "a person".
 ARTICLE_WORD = re.compile(rf"(?:\b(?P<article>[Aa]n?)(?P<gap>\s+))?(?P<word>{WORD.pattern})")
 # Below this similarity the nearest training word is usually a look-alike, not a synonym
