@@ -58,8 +58,9 @@ class WordSubstitution:
 class UnseenWordReader:
     """Rewrites the words of a prompt that are not in `vocabulary` to their nearest neighbour.
 
-    `word_vectors` embeds words (rows L2-normalised); the vocabulary's vectors are computed on
-    the first prompt that has an unseen word, so prompts in the training wording cost nothing.
+    `word_vectors()` builds the word embedder (rows L2-normalised); it is built, and the
+    vocabulary embedded, on the first prompt that has an unseen word, so prompts in the
+    training wording cost nothing.
     """
 
     def __init__(
