@@ -15,10 +15,9 @@ from pathlib import Path
 import torch
 
 from intersyn.io import write_json
-from intersyn.text.vocabulary import caption_words
 from intersyn.training.checkpoint import load_checkpoint, save_checkpoint
 from intersyn.training.config import TrainConfig
-from intersyn.training.loop import caption_texts, load_training_items
+from intersyn.training.loop import load_training_items, training_vocabulary
 
 ASSETS = Path(__file__).resolve().parents[1] / "src" / "intersyn" / "assets"
 
@@ -52,9 +51,7 @@ def main() -> None:
         if args.data is None:
             raise SystemExit(f"{args.checkpoint}: has no text_vocabulary; pass --data")
         cfg = TrainConfig.from_dict(payload["config"])
-        payload["text_vocabulary"] = caption_words(
-            caption_texts(*load_training_items(args.data, cfg))
-        )
+        payload["text_vocabulary"] = training_vocabulary(*load_training_items(args.data, cfg))
     digest = save_checkpoint(ASSETS / "default.pt", payload)
     card = {
         "file": "default.pt",

@@ -90,7 +90,8 @@ class UnseenWordReader:
 
     def rewrite(self, text: str) -> tuple[str, list[WordSubstitution]]:
         """`text` with each unseen word replaced (case of its first letter kept), and the list."""
-        unseen = sorted({w.lower() for w in WORD.findall(text)} - self._known - FUNCTION_WORDS)
+        words = [w.lower() for w in WORD.findall(text)]
+        unseen = sorted(set(words) - self._known - FUNCTION_WORDS)
         if not unseen:
             return text, []
         best, score = self._nearest(unseen)
@@ -111,7 +112,5 @@ class UnseenWordReader:
             agreed = "an" if read[0].lower() in "aeiou" else "a"
             return f"{agreed.capitalize() if article[0] == 'A' else agreed}{match['gap']}{read}"
 
-        used = [
-            chosen[w] for w in dict.fromkeys(w.lower() for w in WORD.findall(text)) if w in chosen
-        ]
+        used = [chosen[w] for w in dict.fromkeys(words) if w in chosen]  # in order of appearance
         return ARTICLE_WORD.sub(replace, text), used

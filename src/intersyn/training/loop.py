@@ -109,6 +109,12 @@ def caption_texts(solo_items, pair_items) -> list[str]:
     return texts
 
 
+def training_vocabulary(solo_items, pair_items) -> list[str]:
+    """The words the model has seen (`caption_words` of `caption_texts`): what generation
+    reads an unseen word as the nearest of."""
+    return caption_words(caption_texts(solo_items, pair_items))
+
+
 @dataclass
 class DataPlan:
     """The datasets a stage draws from."""
@@ -340,8 +346,7 @@ def _train(
         "info": info,
         "bank": bank,
         "solo_items": solo_items,
-        # Which words the model has seen: generation reads unseen ones as the nearest of these.
-        "vocabulary": caption_words(caption_texts(solo_items, pair_items)),
+        "vocabulary": training_vocabulary(solo_items, pair_items),
         "stats": stats,
         "schedule": schedule,
         "text": text,
