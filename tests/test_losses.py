@@ -377,6 +377,9 @@ def test_loss_config_defaults_and_validation() -> None:
         LossConfig(dm_threshold=0.0)
     with pytest.raises(InterSynError, match="smooth_window"):
         LossConfig(smooth_window=2.5)  # type: ignore[arg-type]
+    assert (cfg.geometric_root, cfg.root_weight) == ("integrated", 1.0)  # the shipped recipe
+    with pytest.raises(InterSynError, match="geometric_root='sideways'; expected one of integr"):
+        LossConfig(geometric_root="sideways")
 
 
 def ins_batch(seed: int = 0) -> dict[str, torch.Tensor]:
@@ -412,7 +415,9 @@ def test_total_ins_loss_terms_and_weights() -> None:
         "bone_length",
         "total",
     }
-    rec = reconstruction_loss(b["pred"], b["target"], b["mask"], cfg.placement_weight).mean()
+    rec = reconstruction_loss(
+        b["pred"], b["target"], b["mask"], cfg.placement_weight, root_weight=cfg.root_weight
+    ).mean()
     smooth = smoothness_loss(b["joints_pred"], b["boundaries"], b["mask"]).mean()
     torch.testing.assert_close(out["rec"], rec)
     torch.testing.assert_close(out["smooth"], smooth)
@@ -447,7 +452,9 @@ def test_total_ins_loss_timestep_damping() -> None:
     torch.testing.assert_close(out["position"], per_sample[[0, 2]].mean())
     torch.testing.assert_close(
         out["rec"],
-        reconstruction_loss(b["pred"], b["target"], b["mask"], cfg.placement_weight).mean(),
+        reconstruction_loss(
+            b["pred"], b["target"], b["mask"], cfg.placement_weight, root_weight=cfg.root_weight
+        ).mean(),
     )
     with pytest.raises(InterSynError, match="t: required"):
         total_ins_loss(b["pred"], b["target"], b["mask"], cfg, **joint_inputs(b))
@@ -510,8 +517,14 @@ def test_reconstruction_placement_weight_known_answer():
     weighted = reconstruction_loss(pred, target, mask, placement_weight=16.0)
     torch.testing.assert_close(weighted, torch.tensor([16.0 / (D - 4 + 4 * 16.0)]))
     pose = target.clone()
-    pose[..., 0] = 1.0  # a pose channel error counts less when placement weighs more
+    pose[..., 10] = 1.0  # a pose channel error counts less when placement weighs more
     torch.testing.assert_close(
         reconstruction_loss(pose, target, mask, placement_weight=16.0),
         torch.tensor([1.0 / (D - 4 + 4 * 16.0)]),
+    )
+    turn = target.clone()
+    turn[..., 0] = 1.0  # the root rotation velocity, weighted like the other 3 root channels
+    torch.testing.assert_close(
+        reconstruction_loss(turn, target, mask, placement_weight=16.0, root_weight=8.0),
+        torch.tensor([8.0 / (D - 8 + 4 * 16.0 + 4 * 8.0)]),
     )

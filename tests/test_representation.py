@@ -161,3 +161,30 @@ def test_joints_to_features_speed_budget():
         joints_to_features(joints)
         best = min(best, time.perf_counter() - start)
     assert best < 2.0, f"joints_to_features took {best:.2f} s for 256 × 196 frames"
+
+
+def test_teacher_decoding_counts_each_root_error_once(real_features):
+    """Geometric training losses decode predicted roots along the target's trajectory: a
+    one-row rotation or velocity error moves only the next frame, where plain integration
+    moves every later frame; decoding the teacher itself gives the plain result exactly."""
+    from intersyn.kinematics.representation import features_to_root, recover_joints
+
+    target = torch.from_numpy(np.asarray(real_features, np.float64))[None]  # (1, T, 263)
+    run_start = torch.zeros(target.shape[:2], dtype=torch.bool)
+    run_start[0, target.shape[1] // 2] = True
+    for starts in (None, run_start):
+        plain = features_to_root(target, starts)
+        taught = features_to_root(target, starts, teacher=target)
+        assert all(torch.allclose(a, b, atol=1e-12) for a, b in zip(plain, taught, strict=True))
+    exact = recover_joints(target)
+    for channel, error in ((0, 0.1), (2, 0.05)):
+        wrong = target.clone()
+        wrong[0, 10, channel] += error
+        moved_taught = (recover_joints(wrong, teacher=target) - exact).norm(dim=-1).amax(-1)[0]
+        moved_plain = (recover_joints(wrong) - exact).norm(dim=-1).amax(-1)[0]
+        assert torch.nonzero(moved_taught > 1e-9).flatten().tolist() == [11]
+        assert bool((moved_plain[11:] > 1e-9).all())
+    # The gradient reaches the predicted root channels through the taught decoding too.
+    pred = target.clone().requires_grad_(True)
+    recover_joints(pred, teacher=target).sum().backward()
+    assert pred.grad[0, :-1, :3].abs().sum() > 0

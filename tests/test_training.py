@@ -62,6 +62,25 @@ def test_ema_warmup_can_be_switched_off(tmp_path, tiny_data_root):
     assert not ema["warmup"]
 
 
+def test_teacher_root_decoding_trains_and_changes_the_geometric_losses(tmp_path, tiny_data_root):
+    """`loss.geometric_root=teacher` trains; its position loss differs from the integrated
+    one (the same seed and batches otherwise), and the choice is stored with the model."""
+    positions = {}
+    for mode in ("integrated", "teacher"):
+        cfg = apply_overrides(
+            train_preset("tiny"),
+            [f"loss.geometric_root={mode}", "loss.root_weight=8", "rec.steps=0", "ins.steps=2"],
+        )
+        run = tmp_path / mode
+        train(cfg, tiny_data_root, run, progress=False)
+        rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+        positions[mode] = [r["position"] for r in rows if "position" in r]
+        saved = load_checkpoint(run / "checkpoints" / "final.pt")["config"]["loss"]
+        assert (saved["geometric_root"], saved["root_weight"]) == (mode, 8)
+    assert positions["teacher"] and positions["integrated"]
+    assert positions["teacher"] != positions["integrated"]
+
+
 def test_a_model_trained_on_word_units_generates_with_them(tmp_path, tiny_data_root):
     from intersyn import InterSynPipeline
 

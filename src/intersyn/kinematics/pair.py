@@ -402,11 +402,14 @@ def _encode_persons(persons: torch.Tensor) -> torch.Tensor:
     return torch.cat([feats, placement[:, None, :].expand(-1, frames - 1, -1)], -1)
 
 
-def decode_pair_rows(features: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
+def decode_pair_rows(
+    features: torch.Tensor, present: torch.Tensor, teacher: torch.Tensor | None = None
+) -> torch.Tensor:
     """Differentiable core of `features_to_pair`: rows `(N, T, 267)` → joints `(N, T, 22, 3)`.
 
     `present (N, T)` bool; each run of present rows is decoded on its own, absent rows are 0.
-    No validation: for training losses on already-checked tensors.
+    `teacher (N, T, 267)`: roots follow the teacher's trajectory plus one-step deviations
+    (`features_to_root`). No validation: for training losses on already-checked tensors.
     """
     frames = features.shape[1]
     previous = torch.zeros_like(present)
@@ -424,17 +427,25 @@ def decode_pair_rows(features: torch.Tensor, present: torch.Tensor) -> torch.Ten
     placement = (sums / counts.clamp_min(1.0)[..., None]).gather(1, index)  # run mean per row
     heading = torch.atan2(placement[..., 1], placement[..., 0])
     origin = torch.stack((placement[..., 2], torch.zeros_like(heading), placement[..., 3]), -1)
-    local = recover_joints(features[..., :FEATURE_DIM], run_start)  # own frame per run
+    taught = None if teacher is None else teacher[..., :FEATURE_DIM]
+    local = recover_joints(features[..., :FEATURE_DIM], run_start, taught)  # own frame per run
     joints = rot.quat_rotate(rot.yaw_quat(heading)[:, :, None, :], local) + origin[:, :, None, :]
     return joints * present[..., None, None].to(joints.dtype)
 
 
-def decode_pair(features: torch.Tensor, present: torch.Tensor, anchor: str) -> torch.Tensor:
+def decode_pair(
+    features: torch.Tensor,
+    present: torch.Tensor,
+    anchor: str,
+    teacher: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Differentiable pair decoding: features `(B, P, T, 267)`, `present (B, P, T)` → joints
     `(B, P, T, 22, 3)` in person 0's frame. With `anchor="run"` each partner run is placed
-    relative to person 0's decoded pose at the run's first frame (see `pair_to_features`)."""
+    relative to person 0's decoded pose at the run's first frame (see `pair_to_features`).
+    `teacher (B, P, T, 267)`: roots follow the teacher's trajectories (`decode_pair_rows`)."""
     B, P, T, D = features.shape
-    joints = decode_pair_rows(features.reshape(B * P, T, D), present.reshape(B * P, T))
+    taught = None if teacher is None else teacher.reshape(B * P, T, D)
+    joints = decode_pair_rows(features.reshape(B * P, T, D), present.reshape(B * P, T), taught)
     joints = joints.reshape(B, P, T, NUM_JOINTS, 3)
     if _check_anchor(anchor) == "sequence" or P == 1:
         return joints

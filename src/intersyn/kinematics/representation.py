@@ -208,7 +208,9 @@ def run_start_index(run_start: torch.Tensor) -> torch.Tensor:
 
 
 def features_to_root(
-    features: torch.Tensor, run_start: torch.Tensor | None = None
+    features: torch.Tensor,
+    run_start: torch.Tensor | None = None,
+    teacher: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Root rotation quaternions and positions from features `(B, T, 263)` (REFERENCE §1.7 steps 1–2).
 
@@ -216,27 +218,71 @@ def features_to_root(
     marked frames, so one row can hold several separately recorded runs (a partner who appears
     in two interaction segments).
 
+    `teacher (B, T, 263)`: integrate along the teacher's root trajectory instead, adding only
+    each frame's own one-step deviation (its previous row's rotation and linear velocity
+    against the teacher's). A training loss on joints decoded this way sees every frame's root
+    error once, where plain integration carries an early error into every later frame: such
+    losses weight a clip's first frames by its length and swamp what the reconstruction loss
+    teaches the root channels (a model trained so never learned to turn).
+
     Returns `(root_quat (B, T, 4) world→facing, root_position (B, T, 3))`.
     """
+    starts = None if run_start is None else run_start_index(run_start)
+    if teacher is None:
+        theta, position = _integrate_root(features, starts)
+    else:
+        first = torch.zeros_like(features[..., 0], dtype=torch.bool)
+        first[:, 0] = True
+        if run_start is not None:
+            first = first | run_start
+        teacher_theta, teacher_position = _integrate_root(teacher, starts)
+        deviation = torch.zeros_like(features[..., 0])
+        deviation[:, 1:] = features[:, :-1, 0] - teacher[:, :-1, 0]
+        theta = teacher_theta + deviation.masked_fill(first, 0.0)
+        own = _root_increments(features, theta)
+        taught = _root_increments(teacher, teacher_theta)
+        position = teacher_position + (own - taught).masked_fill(first[..., None], 0.0)
+    position[..., 1] = features[..., 3]
+    return _yaw_quat(theta), position
+
+
+def _integrate_root(
+    features: torch.Tensor, starts: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Root angle θ `(B, T)` and ground position `(B, T, 3)` (y = 0) integrated from the
+    features' velocities, restarted at each run's first frame `starts (B, T)` (None: frame 0)."""
     exclusive = torch.zeros_like(features[..., 0])
     exclusive[:, 1:] = torch.cumsum(features[:, :-1, 0], dim=1)
-    starts = None if run_start is None else run_start_index(run_start)
     theta = exclusive if starts is None else exclusive - exclusive.gather(1, starts)
-    zeros = torch.zeros_like(theta)
-    root_quat = torch.stack((torch.cos(theta), zeros, torch.sin(theta), zeros), dim=-1)
+    position = torch.cumsum(_root_increments(features, theta), dim=1)
+    if starts is not None:
+        position = position - position.gather(1, starts[..., None].expand(-1, -1, 3))
+    return theta, position
+
+
+def _root_increments(features: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+    """Each frame's root step `(B, T, 3)`: the previous row's (x, z) linear velocity, turned
+    from the facing frame of root angle θ into the world (frame 0: none)."""
     step = torch.zeros(*features.shape[:2], 3, dtype=features.dtype, device=features.device)
     step[:, 1:, 0] = features[:, :-1, 1]
     step[:, 1:, 2] = features[:, :-1, 2]
-    position = torch.cumsum(rot.quat_rotate(rot.quat_conjugate(root_quat), step), dim=1)
-    if starts is not None:
-        position = position - position.gather(1, starts[..., None].expand(-1, -1, 3))
-    position[..., 1] = features[..., 3]
-    return root_quat, position
+    return rot.quat_rotate(rot.quat_conjugate(_yaw_quat(theta)), step)
 
 
-def recover_joints(features: torch.Tensor, run_start: torch.Tensor | None = None) -> torch.Tensor:
-    """`recover_from_ric` on a flat batch `(B, T, 263)` → `(B, T, 22, 3)`, optionally run-wise."""
-    root_quat, root_pos = features_to_root(features, run_start)
+def _yaw_quat(theta: torch.Tensor) -> torch.Tensor:
+    """HumanML3D's root quaternion `(cos θ, 0, sin θ, 0)` (world→facing) of angles `(B, T)`."""
+    zeros = torch.zeros_like(theta)
+    return torch.stack((torch.cos(theta), zeros, torch.sin(theta), zeros), dim=-1)
+
+
+def recover_joints(
+    features: torch.Tensor,
+    run_start: torch.Tensor | None = None,
+    teacher: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """`recover_from_ric` on a flat batch `(B, T, 263)` → `(B, T, 22, 3)`, optionally run-wise
+    and along a teacher's root trajectory (`features_to_root`)."""
+    root_quat, root_pos = features_to_root(features, run_start, teacher)
     ric = features[..., SLICES.ric_positions].reshape(*features.shape[:2], 21, 3)
     body = rot.quat_rotate(rot.quat_conjugate(root_quat)[:, :, None, :], ric)
     body[..., 0] += root_pos[:, :, None, 0]

@@ -25,6 +25,8 @@ from intersyn.losses.geometric import (
 from intersyn.losses.reconstruction import reconstruction_loss, smoothness_loss
 from intersyn.losses.relation import distance_map_loss, joint_affinity_loss, relation_loss
 
+GEOMETRIC_ROOTS = ("integrated", "teacher")
+
 
 @dataclass(frozen=True)
 class LossConfig:
@@ -38,6 +40,10 @@ class LossConfig:
     # channel. With 1, the 4 channels that place the partner are 1.5% of L_rec and the
     # denoiser learns only their mean (partners face the wrong way); 16 makes them ~20%.
     placement_weight: float = 16.0
+    # The same for each of the 4 root channels (rotation velocity, x/z velocity, height); with
+    # "teacher" decoding (below), 8 made a 400-step model fit the x/z velocities better (MSE
+    # 0.03 / 0.09 against 0.05 / 0.19 at 1; variances 0.16 / 1.55).
+    root_weight: float = 1.0
     # Geometric terms "as in MDM, on by default" (SPEC §3); MDM's recipe uses weight 1 each.
     position: float = 1.0
     velocity: float = 1.0
@@ -50,10 +56,26 @@ class LossConfig:
     contact_threshold: float = CONTACT_THRESHOLD  # m² per frame, GT foot contact (263-dim rule)
     # InterGen damps every term but L_rec to samples with t <= 700; None = no damping (MDM).
     geometric_max_t: int | None = None
+    # How the stage-1 geometric terms decode the predicted roots. "integrated" (the shipped
+    # model's recipe) integrates the predicted velocities over the whole clip: an early root
+    # error moves every later frame, which likely teaches where people end up (partners walk
+    # up to person x) but drowns what L_rec teaches the root channels, so such models barely turn
+    # (rotation-velocity x0 error / variance 0.91 even at step 10). "teacher" follows the
+    # target's root trajectory plus each frame's one-step deviation: a model trained so turns
+    # (0.15) but its partners no longer reach person x (bench/turning.py,
+    # bench/interleaved_meeting.py; README "Training your own model").
+    geometric_root: str = "integrated"
 
     def __post_init__(self) -> None:
+        if self.geometric_root not in GEOMETRIC_ROOTS:
+            raise InterSynError(
+                f"LossConfig.geometric_root={self.geometric_root!r}; expected one of "
+                f"{', '.join(GEOMETRIC_ROOTS)}"
+            )
         for f in fields(self):
             value = getattr(self, f.name)
+            if f.name == "geometric_root":
+                continue
             if f.name in ("smooth_window", "geometric_max_t"):
                 if value is not None and (
                     isinstance(value, bool) or not isinstance(value, int) or value < 0
@@ -118,7 +140,9 @@ def total_ins_loss(
         keep = _need(t, "t", "geometric_max_t") <= cfg.geometric_max_t
     terms: dict[str, tuple[float, torch.Tensor]] = {}
     if cfg.lambda_rec > 0:
-        rec = reconstruction_loss(pred, target, mask, cfg.placement_weight, PLACEMENT_DIM)
+        rec = reconstruction_loss(
+            pred, target, mask, cfg.placement_weight, PLACEMENT_DIM, cfg.root_weight
+        )
         terms["rec"] = (cfg.lambda_rec, rec.mean())
     if cfg.lambda_smooth > 0:
         joints = _need(joints_pred, "joints_pred", "lambda_smooth")

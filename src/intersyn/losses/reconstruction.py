@@ -55,6 +55,8 @@ def reconstruction_loss(
     mask: torch.Tensor,
     placement_weight: float = 1.0,
     placement_dim: int = 4,
+    root_weight: float = 1.0,
+    root_dim: int = 4,
 ) -> torch.Tensor:
     """L_rec (Eq. 7): masked MSE of normalised x0 features, `(B,)`.
 
@@ -65,6 +67,8 @@ def reconstruction_loss(
         placement_weight: weight of each of the last `placement_dim` channels (the pair
             feature's placement, cos ψ, sin ψ, x, z) relative to a pose channel; the channel
             weights are normalised to sum to D, so 1 is the plain mean.
+        root_weight: the same for each of the first `root_dim` channels (HumanML3D's root
+            rotation velocity, x/z linear velocity and height).
     """
     check_pair(pred, target)
     if pred.dim() != 4:
@@ -73,6 +77,7 @@ def reconstruction_loss(
     D = pred.shape[-1]
     weights = torch.ones(D, dtype=pred.dtype, device=pred.device)
     weights[D - placement_dim :] = placement_weight
+    weights[:root_dim] = root_weight
     weights = weights * (D / weights.sum())  # same scale as the plain mean
     return masked_mse(pred * weights.sqrt(), target * weights.sqrt(), mask)
 

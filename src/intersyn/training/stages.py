@@ -216,9 +216,12 @@ def make_condition(
     )
 
 
-def decode_joints(features: torch.Tensor, mask: torch.Tensor, anchor: str) -> torch.Tensor:
-    """Unnormalised pair features `(B, P, T, D)` → joints `(B, P, T, 22, 3)` (differentiable)."""
-    return decode_pair(features, mask, anchor)
+def decode_joints(
+    features: torch.Tensor, mask: torch.Tensor, anchor: str, teacher: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Unnormalised pair features `(B, P, T, D)` → joints `(B, P, T, 22, 3)` (differentiable);
+    with `teacher` (unnormalised targets) the roots follow the teacher's trajectories."""
+    return decode_pair(features, mask, anchor, teacher)
 
 
 @dataclass
@@ -276,7 +279,8 @@ def ins_step(
     """Stage 1 losses for one batch: L_rec, L_smooth and the geometric terms."""
     n = noise_batch(batch, "ins", step, ctx)
     pred = model(n.x_t, n.t, n.cond, n.batch.presence, n.batch.valid)
-    joints_pred = decode_joints(ctx.stats.denormalize(pred), n.mask, ctx.anchor)
+    teacher = n.batch.motion if ctx.loss.geometric_root == "teacher" else None
+    joints_pred = decode_joints(ctx.stats.denormalize(pred), n.mask, ctx.anchor, teacher)
     joints_target = decode_joints(n.batch.motion, n.mask, ctx.anchor)
     return total_ins_loss(
         pred,
