@@ -17,6 +17,31 @@ def test_module_entry_point_help():
     assert "convert" in result.stdout
 
 
+def test_output_into_a_closed_pipe_ends_quietly():
+    """`intersyn ... | head -1`: the reader goes away; no BrokenPipeError traceback."""
+    child = """
+import argparse, sys
+import intersyn.cli.main as cli
+
+def build_parser():
+    parser = argparse.ArgumentParser()
+    command = parser.add_subparsers(dest="command").add_parser("chatty")
+    command.set_defaults(func=lambda args: [print("x" * 80) for _ in range(200_000)])
+    return parser
+
+cli.build_parser = build_parser
+sys.exit(cli.main(["chatty"]))
+"""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", child], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    proc.stdout.readline()  # the first line arrives, then the reader closes the pipe
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
+
+
 def test_convert_round_trip(tmp_path, real_joints):
     joints_path = tmp_path / "joints.npy"
     np.save(joints_path, real_joints)
