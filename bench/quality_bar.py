@@ -151,6 +151,32 @@ def real_test_clips(data_root: Path, per_class: int):
     return solo, pairs
 
 
+def sample_lengths(
+    real_solo: dict[int, list[np.ndarray]],
+    real_pairs: dict[int, list[np.ndarray]],
+    n: int,
+    window: int,
+    fixed: bool,
+) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
+    """Frames of each action's n generated samples: sample i is as long as the action's i-th
+    real test clip (cycling when it has fewer than n; capped at the model's window), so that
+    generated and real motion are compared at the same lengths, as the field's protocol
+    generates at the test clips' lengths. Solo clips are feature rows (one fewer than frames);
+    pair clips are joints `(2, T, 22, 3)`. `fixed`: every sample SOLO_FRAMES / PAIR_FRAMES."""
+    if fixed:
+        return (
+            {k: [SOLO_FRAMES] * n for k in real_solo},
+            {k: [PAIR_FRAMES] * n for k in real_pairs},
+        )
+
+    def cycle(lengths: list[int]) -> list[int]:
+        return [min(lengths[i % len(lengths)], window) for i in range(n)]
+
+    solo = {k: cycle([len(f) + 1 for f in clips]) for k, clips in real_solo.items()}
+    pairs = {k: cycle([j.shape[1] for j in clips]) for k, clips in real_pairs.items()}
+    return solo, pairs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint", type=Path, default=None, help="default: shipped model")
@@ -177,6 +203,15 @@ def main() -> None:
         help="held-out phrasings (the bar), other new phrasings (for choosing settings), or "
         "the captions' own wording (a diagnostic)",
     )
+    parser.add_argument(
+        "--lengths",
+        choices=("real", "fixed"),
+        default="real",
+        help="generate each sample at the length of one of the action's real test clips (the "
+        "field's protocol: generated and real motion of the same lengths), or at a fixed "
+        f"{SOLO_FRAMES} (solo) / {PAIR_FRAMES} (interaction) frames as reports before "
+        "2026-12-05 did",
+    )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     started = time.perf_counter()
@@ -202,16 +237,19 @@ def main() -> None:
     pipe = InterSynPipeline.from_pretrained(args.checkpoint)
     n = args.samples
     read = {a: (p, []) if args.keep_words else pipe.reword(p) for a, p in prompts.items()}
-
+    real_solo, real_pairs = real_test_clips(args.data_root, n)
+    solo_frames, pair_frames = sample_lengths(
+        real_solo, real_pairs, n, pipe.window, fixed=args.lengths == "fixed"
+    )
     solo_layouts = [
-        Layout.from_segments(SOLO_FRAMES, [("solo", 0, SOLO_FRAMES, read[a][0])])
-        for a in SOLO_ACTIONS
-        for _ in range(n)
+        Layout.from_segments(frames, [("solo", 0, frames, read[a][0])])
+        for k, a in enumerate(SOLO_ACTIONS)
+        for frames in solo_frames[k]
     ]
     pair_layouts = [
-        Layout.from_segments(PAIR_FRAMES, [("interaction", 0, PAIR_FRAMES, read[a][0])])
-        for a in INTERACTIONS
-        for _ in range(n)
+        Layout.from_segments(frames, [("interaction", 0, frames, read[a][0])])
+        for k, a in enumerate(INTERACTIONS)
+        for frames in pair_frames[k]
     ]
     cleanup = None if args.raw else DEFAULT_CLEANUP
     settings = dict(
@@ -233,7 +271,6 @@ def main() -> None:
         pair_text,
     )
 
-    real_solo, real_pairs = real_test_clips(args.data_root, n)
     real_solo_labels = np.concatenate([[k] * len(v) for k, v in real_solo.items()]).astype(int)
     real_solo_feats = [f for k in real_solo for f in real_solo[k]]
     real_solo_rate = top3_rates(
@@ -293,6 +330,7 @@ def main() -> None:
         "cleanup": None if cleanup is None else dataclasses.asdict(cleanup),
         "prompts": args.prompts,
         "keep_words": args.keep_words,
+        "lengths": args.lengths,
         "actions": rows,
         "actions_passing": sum(r["passes"] is True for r in rows.values()),
         "actions_undefined": [n for n, r in rows.items() if r["passes"] is None],
