@@ -223,7 +223,7 @@ def features_to_root(
     against the teacher's). A training loss on joints decoded this way sees every frame's root
     error once, where plain integration carries an early error into every later frame: such
     losses weight a clip's first frames by its length and swamp what the reconstruction loss
-    teaches the root channels (a model trained so never learned to turn).
+    teaches the root channels (the shipped model, trained so, barely turns).
 
     Returns `(root_quat (B, T, 4) world→facing, root_position (B, T, 3))`.
     """
