@@ -443,6 +443,22 @@ def test_total_ins_loss_terms_and_weights() -> None:
         total_ins_loss(b["pred"], b["target"], b["mask"])
 
 
+def test_total_ins_loss_both_root_decodings() -> None:
+    b = ins_batch(4)
+    cfg = LossConfig(geometric_root="both")
+    integrated = b["joints_pred"] + 0.1  # stands for the same prediction integrated over time
+    out = total_ins_loss(
+        b["pred"], b["target"], b["mask"], cfg, **joint_inputs(b), joints_integrated=integrated
+    )
+    expected = position_loss(integrated, b["joints_target"], b["mask"]).mean()
+    torch.testing.assert_close(out["position_integrated"], expected)
+    assert "position_integrated" not in total_ins_loss(
+        b["pred"], b["target"], b["mask"], LossConfig(geometric_root="teacher"), **joint_inputs(b)
+    )
+    with pytest.raises(InterSynError, match="joints_integrated: required"):
+        total_ins_loss(b["pred"], b["target"], b["mask"], cfg, **joint_inputs(b))
+
+
 def test_total_ins_loss_timestep_damping() -> None:
     b = ins_batch(3)
     cfg = LossConfig(geometric_max_t=700)

@@ -64,21 +64,36 @@ def test_ema_warmup_can_be_switched_off(tmp_path, tiny_data_root):
 
 def test_teacher_root_decoding_trains_and_changes_the_geometric_losses(tmp_path, tiny_data_root):
     """`loss.geometric_root=teacher` trains; its position loss differs from the integrated
-    one (the same seed and batches otherwise), and the choice is stored with the model."""
-    positions = {}
-    for mode in ("integrated", "teacher"):
+    one (the same seed and batches otherwise), "both" adds the integrated position term, and
+    the choice is stored with the model."""
+    positions, rows_of = {}, {}
+    for mode in ("integrated", "teacher", "both"):
         cfg = apply_overrides(
             train_preset("tiny"),
-            [f"loss.geometric_root={mode}", "loss.root_weight=8", "rec.steps=0", "ins.steps=2"],
+            [
+                f"loss.geometric_root={mode}",
+                "loss.root_weight=8",
+                "rec.steps=0",
+                "ins.steps=2",
+                "log_every=1",
+            ],
         )
         run = tmp_path / mode
         train(cfg, tiny_data_root, run, progress=False)
         rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
         positions[mode] = [r["position"] for r in rows if "position" in r]
+        rows_of[mode] = rows
         saved = load_checkpoint(run / "checkpoints" / "final.pt")["config"]["loss"]
         assert (saved["geometric_root"], saved["root_weight"]) == (mode, 8)
     assert positions["teacher"] and positions["integrated"]
     assert positions["teacher"] != positions["integrated"]
+    # Step 1 starts from the same weights: "both" logs the teacher run's position loss.
+    assert positions["both"][0] == pytest.approx(positions["teacher"][0], rel=1e-6)
+    both = [r for r in rows_of["both"] if "position_integrated" in r]
+    assert both and not any("position_integrated" in r for r in rows_of["teacher"])
+    # At the first logged step the models are identical, so the integrated term equals the
+    # integrated run's position loss.
+    assert both[0]["position_integrated"] == pytest.approx(positions["integrated"][0], rel=1e-5)
 
 
 def test_a_model_trained_on_word_units_generates_with_them(tmp_path, tiny_data_root):

@@ -25,7 +25,7 @@ from intersyn.losses.geometric import (
 from intersyn.losses.reconstruction import reconstruction_loss, smoothness_loss
 from intersyn.losses.relation import distance_map_loss, joint_affinity_loss, relation_loss
 
-GEOMETRIC_ROOTS = ("integrated", "teacher")
+GEOMETRIC_ROOTS = ("integrated", "teacher", "both")
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,9 @@ class LossConfig:
     # (rotation-velocity x0 error / variance 0.91 even at step 10). "teacher" follows the
     # target's root trajectory plus each frame's one-step deviation: a model trained so turns
     # (0.15) but its partners no longer reach person x (bench/turning.py,
-    # bench/interleaved_meeting.py; README "Training your own model").
+    # bench/interleaved_meeting.py; README "Training your own model"). "both": the teacher
+    # decoding for every geometric term, plus the position term on the integrated decoding
+    # ("position_integrated", weight `position`) for where people end up.
     geometric_root: str = "integrated"
 
     def __post_init__(self) -> None:
@@ -118,6 +120,7 @@ def total_ins_loss(
     joints_target: torch.Tensor | None = None,
     boundaries: torch.Tensor | None = None,
     t: torch.Tensor | None = None,
+    joints_integrated: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
     """L_I = λ1 L_rec + λ2 L_smooth (Eq. 7) plus the weighted geometric terms.
 
@@ -129,10 +132,12 @@ def total_ins_loss(
             needed by L_smooth and the geometric terms.
         boundaries: `(B, S)` long segment starts (−1 = padding); needed by L_smooth.
         t: diffusion steps `(B,)`; needed when `config.geometric_max_t` is set.
+        joints_integrated: the prediction's joints with roots integrated over the clip, when
+            `joints_pred` follow the teacher's roots; needed by `geometric_root="both"`.
 
     Returns:
-        {"rec", "smooth", "position", "velocity", "foot_contact", "bone_length" (those
-        computed): scalar batch means, "total": the weighted sum}.
+        {"rec", "smooth", "position", "velocity", "foot_contact", "bone_length",
+        "position_integrated" (those computed): scalar batch means, "total": the weighted sum}.
     """
     cfg = config or LossConfig()
     keep = None
@@ -164,6 +169,14 @@ def total_ins_loss(
         b = _need(joints_target, "joints_target", "foot_contact")
         value = foot_contact_loss(a, b, mask, threshold=cfg.contact_threshold)
         terms["foot_contact"] = (cfg.foot_contact, _batch_mean(value, keep))
+    if cfg.geometric_root == "both" and cfg.position > 0:
+        if joints_integrated is None:
+            raise InterSynError(
+                "joints_integrated: required while LossConfig.geometric_root='both' and "
+                "position > 0"
+            )
+        a, b = joints_integrated, _need(joints_target, "joints_target", "position")
+        terms["position_integrated"] = (cfg.position, _batch_mean(position_loss(a, b, mask), keep))
     return _total(terms)
 
 

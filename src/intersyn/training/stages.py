@@ -279,9 +279,12 @@ def ins_step(
     """Stage 1 losses for one batch: L_rec, L_smooth and the geometric terms."""
     n = noise_batch(batch, "ins", step, ctx)
     pred = model(n.x_t, n.t, n.cond, n.batch.presence, n.batch.valid)
-    teacher = n.batch.motion if ctx.loss.geometric_root == "teacher" else None
-    joints_pred = decode_joints(ctx.stats.denormalize(pred), n.mask, ctx.anchor, teacher)
+    features = ctx.stats.denormalize(pred)
+    mode = ctx.loss.geometric_root
+    teacher = n.batch.motion if mode in ("teacher", "both") else None
+    joints_pred = decode_joints(features, n.mask, ctx.anchor, teacher)
     joints_target = decode_joints(n.batch.motion, n.mask, ctx.anchor)
+    integrated = decode_joints(features, n.mask, ctx.anchor) if mode == "both" else None
     return total_ins_loss(
         pred,
         n.x0,
@@ -291,6 +294,7 @@ def ins_step(
         joints_target=joints_target,
         boundaries=n.batch.boundaries,
         t=n.t,
+        joints_integrated=integrated,
     )
 
 
