@@ -6,8 +6,9 @@ Two measurements on a checkpoint (default: the shipped model):
    statistics and validation) are noised to step t and denoised once; per channel, the x0
    error is compared with the channel's variance (normalised units). A model that copies
    its input at t = 10 has error ~0 on every channel; a ratio near 1 means the channel is
-   predicted at its mean whatever the input (the rotation velocity of models trained before
-   2026-12-05, whose geometric losses integrated predicted roots over the whole clip).
+   predicted at its mean whatever the input (the rotation velocity of
+   the shipped model, whose geometric losses integrate the predicted roots over the whole
+   clip: `loss.geometric_root`).
 2. Turning: for each action whose motion turns the body (turn, walk in a circle, walk and turn
    back, circle around), `--samples` motions are generated from the action's own test
    captions at the lengths of its test clips; the absolute heading change from the first to
