@@ -229,18 +229,17 @@ def features_to_root(
     """
     starts = None if run_start is None else run_start_index(run_start)
     if teacher is None:
-        theta, position = _integrate_root(features, starts)
+        theta, position, _ = _integrate_root(features, starts)
     else:
         first = torch.zeros_like(features[..., 0], dtype=torch.bool)
         first[:, 0] = True
         if run_start is not None:
             first = first | run_start
-        teacher_theta, teacher_position = _integrate_root(teacher, starts)
+        teacher_theta, teacher_position, taught = _integrate_root(teacher, starts)
         deviation = torch.zeros_like(features[..., 0])
         deviation[:, 1:] = features[:, :-1, 0] - teacher[:, :-1, 0]
         theta = teacher_theta + deviation.masked_fill(first, 0.0)
         own = _root_increments(features, theta)
-        taught = _root_increments(teacher, teacher_theta)
         position = teacher_position + (own - taught).masked_fill(first[..., None], 0.0)
     position[..., 1] = features[..., 3]
     return _yaw_quat(theta), position
@@ -248,16 +247,18 @@ def features_to_root(
 
 def _integrate_root(
     features: torch.Tensor, starts: torch.Tensor | None
-) -> tuple[torch.Tensor, torch.Tensor]:
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Root angle θ `(B, T)` and ground position `(B, T, 3)` (y = 0) integrated from the
-    features' velocities, restarted at each run's first frame `starts (B, T)` (None: frame 0)."""
+    features' velocities, restarted at each run's first frame `starts (B, T)` (None: frame 0),
+    and the per-frame steps `(B, T, 3)` summed into that position (`_root_increments`)."""
     exclusive = torch.zeros_like(features[..., 0])
     exclusive[:, 1:] = torch.cumsum(features[:, :-1, 0], dim=1)
     theta = exclusive if starts is None else exclusive - exclusive.gather(1, starts)
-    position = torch.cumsum(_root_increments(features, theta), dim=1)
+    increments = _root_increments(features, theta)
+    position = torch.cumsum(increments, dim=1)
     if starts is not None:
         position = position - position.gather(1, starts[..., None].expand(-1, -1, 3))
-    return theta, position
+    return theta, position, increments
 
 
 def _root_increments(features: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
