@@ -188,3 +188,28 @@ def test_teacher_decoding_counts_each_root_error_once(real_features):
     pred = target.clone().requires_grad_(True)
     recover_joints(pred, teacher=target).sum().backward()
     assert pred.grad[0, :-1, :3].abs().sum() > 0
+
+
+def test_heading_teacher_decoding_keeps_velocity_errors_integrated(real_features):
+    """`teacher_position=False`: the heading follows the teacher, so a one-row rotation error
+    shifts later frames by one constant step (it no longer swings them round), while a
+    velocity error still moves every later frame, as plain integration does."""
+    from intersyn.kinematics.representation import features_to_root, recover_joints
+
+    target = torch.from_numpy(np.asarray(real_features, np.float64))[None]  # (1, T, 263)
+    plain = features_to_root(target)
+    taught = features_to_root(target, teacher=target, teacher_position=False)
+    assert all(torch.allclose(a, b, atol=1e-12) for a, b in zip(plain, taught, strict=True))
+    exact = recover_joints(target)
+    turned = target.clone()
+    turned[0, 10, 0] += 0.1
+    shift = (recover_joints(turned, teacher=target, teacher_position=False) - exact)[0, :, 0]
+    assert shift[:11].abs().max() < 1e-12
+    assert shift[11].norm() > 1e-6  # the one step taken along the wrong heading
+    assert torch.allclose(shift[12:], shift[11].expand_as(shift[12:]), atol=1e-12)
+    swung = (recover_joints(turned) - exact)[0, :, 0]
+    assert not torch.allclose(swung[12:], swung[11].expand_as(swung[12:]), atol=1e-6)
+    faster = target.clone()
+    faster[0, 10, 2] += 0.05
+    moved = (recover_joints(faster, teacher=target, teacher_position=False) - exact).norm(dim=-1)
+    assert bool((moved[0, 11:].amax(-1) > 1e-9).all())

@@ -64,10 +64,10 @@ def test_ema_warmup_can_be_switched_off(tmp_path, tiny_data_root):
 
 def test_teacher_root_decoding_trains_and_changes_the_geometric_losses(tmp_path, tiny_data_root):
     """`loss.geometric_root=teacher` trains; its position loss differs from the integrated
-    one (the same seed and batches otherwise), "both" adds the integrated position term, and
-    the choice is stored with the model."""
+    one (the same seed and batches otherwise), "both" adds the integrated position term,
+    "heading" differs from both decodings it mixes, and the choice is stored with the model."""
     positions, rows_of = {}, {}
-    for mode in ("integrated", "teacher", "both"):
+    for mode in ("integrated", "teacher", "both", "heading"):
         cfg = apply_overrides(
             train_preset("tiny"),
             [
@@ -87,6 +87,7 @@ def test_teacher_root_decoding_trains_and_changes_the_geometric_losses(tmp_path,
         assert (saved["geometric_root"], saved["root_weight"]) == (mode, 8)
     assert positions["teacher"] and positions["integrated"]
     assert positions["teacher"] != positions["integrated"]
+    assert positions["heading"] not in (positions["teacher"], positions["integrated"])
     # Step 1 starts from the same weights: "both" logs the teacher run's position loss.
     assert positions["both"][0] == pytest.approx(positions["teacher"][0], rel=1e-6)
     both = [r for r in rows_of["both"] if "position_integrated" in r]

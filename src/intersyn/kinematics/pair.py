@@ -403,13 +403,16 @@ def _encode_persons(persons: torch.Tensor) -> torch.Tensor:
 
 
 def decode_pair_rows(
-    features: torch.Tensor, present: torch.Tensor, teacher: torch.Tensor | None = None
+    features: torch.Tensor,
+    present: torch.Tensor,
+    teacher: torch.Tensor | None = None,
+    teacher_position: bool = True,
 ) -> torch.Tensor:
     """Differentiable core of `features_to_pair`: rows `(N, T, 267)` → joints `(N, T, 22, 3)`.
 
     `present (N, T)` bool; each run of present rows is decoded on its own, absent rows are 0.
-    `teacher (N, T, 267)`: roots follow the teacher's trajectory plus one-step deviations
-    (`features_to_root`). No validation: for training losses on already-checked tensors.
+    `teacher (N, T, 267)`: roots follow the teacher's trajectory (or only its heading, with
+    `teacher_position=False`) plus one-step deviations (`features_to_root`). No validation: for training losses on already-checked tensors.
     """
     frames = features.shape[1]
     previous = torch.zeros_like(present)
@@ -428,7 +431,8 @@ def decode_pair_rows(
     heading = torch.atan2(placement[..., 1], placement[..., 0])
     origin = torch.stack((placement[..., 2], torch.zeros_like(heading), placement[..., 3]), -1)
     taught = None if teacher is None else teacher[..., :FEATURE_DIM]
-    local = recover_joints(features[..., :FEATURE_DIM], run_start, taught)  # own frame per run
+    # Each run in its own frame.
+    local = recover_joints(features[..., :FEATURE_DIM], run_start, taught, teacher_position)
     joints = rot.quat_rotate(rot.yaw_quat(heading)[:, :, None, :], local) + origin[:, :, None, :]
     return joints * present[..., None, None].to(joints.dtype)
 
@@ -438,14 +442,18 @@ def decode_pair(
     present: torch.Tensor,
     anchor: str,
     teacher: torch.Tensor | None = None,
+    teacher_position: bool = True,
 ) -> torch.Tensor:
     """Differentiable pair decoding: features `(B, P, T, 267)`, `present (B, P, T)` → joints
     `(B, P, T, 22, 3)` in person 0's frame. With `anchor="run"` each partner run is placed
     relative to person 0's decoded pose at the run's first frame (see `pair_to_features`).
-    `teacher (B, P, T, 267)`: roots follow the teacher's trajectories (`decode_pair_rows`)."""
+    `teacher (B, P, T, 267)`: roots follow the teacher's trajectories or headings
+    (`decode_pair_rows`)."""
     B, P, T, D = features.shape
     taught = None if teacher is None else teacher.reshape(B * P, T, D)
-    joints = decode_pair_rows(features.reshape(B * P, T, D), present.reshape(B * P, T), taught)
+    joints = decode_pair_rows(
+        features.reshape(B * P, T, D), present.reshape(B * P, T), taught, teacher_position
+    )
     joints = joints.reshape(B, P, T, NUM_JOINTS, 3)
     if _check_anchor(anchor) == "sequence" or P == 1:
         return joints

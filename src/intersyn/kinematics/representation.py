@@ -211,6 +211,7 @@ def features_to_root(
     features: torch.Tensor,
     run_start: torch.Tensor | None = None,
     teacher: torch.Tensor | None = None,
+    teacher_position: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Root rotation quaternions and positions from features `(B, T, 263)` (REFERENCE §1.7 steps 1–2).
 
@@ -224,6 +225,9 @@ def features_to_root(
     error once, where plain integration carries an early error into every later frame: such
     losses weight a clip's first frames by its length and swamp what the reconstruction loss
     teaches the root channels (the shipped model, trained so, barely turns).
+    `teacher_position=False`: only the heading follows the teacher (plus one-step deviations);
+    the position integrates the features' own linear velocities along that heading, so a
+    velocity error still moves every later frame but a rotation error no longer swings them.
 
     Returns `(root_quat (B, T, 4) world→facing, root_position (B, T, 3))`.
     """
@@ -235,12 +239,15 @@ def features_to_root(
         first[:, 0] = True
         if run_start is not None:
             first = first | run_start
-        teacher_theta, teacher_position, taught = _integrate_root(teacher, starts)
+        teacher_theta, taught_position, taught = _integrate_root(teacher, starts)
         deviation = torch.zeros_like(features[..., 0])
         deviation[:, 1:] = features[:, :-1, 0] - teacher[:, :-1, 0]
         theta = teacher_theta + deviation.masked_fill(first, 0.0)
         own = _root_increments(features, theta)
-        position = teacher_position + (own - taught).masked_fill(first[..., None], 0.0)
+        if teacher_position:
+            position = taught_position + (own - taught).masked_fill(first[..., None], 0.0)
+        else:
+            position = _cumulate(own, starts)
     position[..., 1] = features[..., 3]
     return _yaw_quat(theta), position
 
@@ -255,10 +262,15 @@ def _integrate_root(
     exclusive[:, 1:] = torch.cumsum(features[:, :-1, 0], dim=1)
     theta = exclusive if starts is None else exclusive - exclusive.gather(1, starts)
     increments = _root_increments(features, theta)
+    return theta, _cumulate(increments, starts), increments
+
+
+def _cumulate(increments: torch.Tensor, starts: torch.Tensor | None) -> torch.Tensor:
+    """Positions `(B, T, 3)` summed from per-frame steps, restarted at each run's first frame."""
     position = torch.cumsum(increments, dim=1)
     if starts is not None:
         position = position - position.gather(1, starts[..., None].expand(-1, -1, 3))
-    return theta, position, increments
+    return position
 
 
 def _root_increments(features: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
@@ -280,10 +292,11 @@ def recover_joints(
     features: torch.Tensor,
     run_start: torch.Tensor | None = None,
     teacher: torch.Tensor | None = None,
+    teacher_position: bool = True,
 ) -> torch.Tensor:
     """`recover_from_ric` on a flat batch `(B, T, 263)` → `(B, T, 22, 3)`, optionally run-wise
-    and along a teacher's root trajectory (`features_to_root`)."""
-    root_quat, root_pos = features_to_root(features, run_start, teacher)
+    and along a teacher's root trajectory or heading (`features_to_root`)."""
+    root_quat, root_pos = features_to_root(features, run_start, teacher, teacher_position)
     ric = features[..., SLICES.ric_positions].reshape(*features.shape[:2], 21, 3)
     body = rot.quat_rotate(rot.quat_conjugate(root_quat)[:, :, None, :], ric)
     body[..., 0] += root_pos[:, :, None, 0]

@@ -25,7 +25,7 @@ from intersyn.losses.geometric import (
 from intersyn.losses.reconstruction import reconstruction_loss, smoothness_loss
 from intersyn.losses.relation import distance_map_loss, joint_affinity_loss, relation_loss
 
-GEOMETRIC_ROOTS = ("integrated", "teacher", "both")
+GEOMETRIC_ROOTS = ("integrated", "teacher", "both", "heading")
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,9 @@ class LossConfig:
     # (0.15) but its partners no longer reach person x (bench/turning.py,
     # bench/interleaved_meeting.py; README "Training your own model"). "both": the teacher
     # decoding for every geometric term, plus the position term on the integrated decoding
-    # ("position_integrated", weight `position`) for where people end up.
+    # ("position_integrated", weight `position`) for where people end up. "heading": the
+    # teacher's heading only (a rotation error counts once), positions integrated from the
+    # predicted velocities along it (a velocity error still moves every later frame).
     geometric_root: str = "integrated"
 
     def __post_init__(self) -> None:

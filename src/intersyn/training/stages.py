@@ -217,11 +217,16 @@ def make_condition(
 
 
 def decode_joints(
-    features: torch.Tensor, mask: torch.Tensor, anchor: str, teacher: torch.Tensor | None = None
+    features: torch.Tensor,
+    mask: torch.Tensor,
+    anchor: str,
+    teacher: torch.Tensor | None = None,
+    teacher_position: bool = True,
 ) -> torch.Tensor:
     """Unnormalised pair features `(B, P, T, D)` → joints `(B, P, T, 22, 3)` (differentiable);
-    with `teacher` (unnormalised targets) the roots follow the teacher's trajectories."""
-    return decode_pair(features, mask, anchor, teacher)
+    with `teacher` (unnormalised targets) the roots follow the teacher's trajectories (or only
+    its headings, `teacher_position=False`)."""
+    return decode_pair(features, mask, anchor, teacher, teacher_position)
 
 
 @dataclass
@@ -281,8 +286,8 @@ def ins_step(
     pred = model(n.x_t, n.t, n.cond, n.batch.presence, n.batch.valid)
     features = ctx.stats.denormalize(pred)
     mode = ctx.loss.geometric_root
-    teacher = n.batch.motion if mode in ("teacher", "both") else None
-    joints_pred = decode_joints(features, n.mask, ctx.anchor, teacher)
+    teacher = n.batch.motion if mode in ("teacher", "both", "heading") else None
+    joints_pred = decode_joints(features, n.mask, ctx.anchor, teacher, mode != "heading")
     joints_target = decode_joints(n.batch.motion, n.mask, ctx.anchor)
     integrated = decode_joints(features, n.mask, ctx.anchor) if mode == "both" else None
     return total_ins_loss(
