@@ -412,7 +412,8 @@ def decode_pair_rows(
 
     `present (N, T)` bool; each run of present rows is decoded on its own, absent rows are 0.
     `teacher (N, T, 267)`: roots follow the teacher's trajectory (or only its heading, with
-    `teacher_position=False`) plus one-step deviations (`features_to_root`). No validation: for training losses on already-checked tensors.
+    `teacher_position=False`) plus one-step deviations (`features_to_root`). No validation:
+    for training losses on already-checked tensors.
     """
     frames = features.shape[1]
     previous = torch.zeros_like(present)

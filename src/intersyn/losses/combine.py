@@ -67,7 +67,8 @@ class LossConfig:
     # decoding for every geometric term, plus the position term on the integrated decoding
     # ("position_integrated", weight `position`) for where people end up. "heading": the
     # teacher's heading only (a rotation error counts once), positions integrated from the
-    # predicted velocities along it (a velocity error still moves every later frame).
+    # predicted velocities along it (a velocity error still moves every later frame). Neither
+    # "both" nor "heading" kept partners meeting person x after a solo action (README).
     geometric_root: str = "integrated"
 
     def __post_init__(self) -> None:
