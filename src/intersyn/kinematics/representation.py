@@ -239,12 +239,12 @@ def features_to_root(
         first[:, 0] = True
         if run_start is not None:
             first = first | run_start
-        teacher_theta, taught_position, taught = _integrate_root(teacher, starts)
         deviation = torch.zeros_like(features[..., 0])
         deviation[:, 1:] = features[:, :-1, 0] - teacher[:, :-1, 0]
-        theta = teacher_theta + deviation.masked_fill(first, 0.0)
+        theta = _integrate_heading(teacher, starts) + deviation.masked_fill(first, 0.0)
         own = _root_increments(features, theta)
         if teacher_position:
+            _, taught_position, taught = _integrate_root(teacher, starts)
             position = taught_position + (own - taught).masked_fill(first[..., None], 0.0)
         else:
             position = _cumulate(own, starts)
@@ -258,11 +258,16 @@ def _integrate_root(
     """Root angle θ `(B, T)` and ground position `(B, T, 3)` (y = 0) integrated from the
     features' velocities, restarted at each run's first frame `starts (B, T)` (None: frame 0),
     and the per-frame steps `(B, T, 3)` summed into that position (`_root_increments`)."""
-    exclusive = torch.zeros_like(features[..., 0])
-    exclusive[:, 1:] = torch.cumsum(features[:, :-1, 0], dim=1)
-    theta = exclusive if starts is None else exclusive - exclusive.gather(1, starts)
+    theta = _integrate_heading(features, starts)
     increments = _root_increments(features, theta)
     return theta, _cumulate(increments, starts), increments
+
+
+def _integrate_heading(features: torch.Tensor, starts: torch.Tensor | None) -> torch.Tensor:
+    """Root angle θ `(B, T)` summed from the rotation velocities, 0 at each run's first frame."""
+    exclusive = torch.zeros_like(features[..., 0])
+    exclusive[:, 1:] = torch.cumsum(features[:, :-1, 0], dim=1)
+    return exclusive if starts is None else exclusive - exclusive.gather(1, starts)
 
 
 def _cumulate(increments: torch.Tensor, starts: torch.Tensor | None) -> torch.Tensor:

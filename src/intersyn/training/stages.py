@@ -216,19 +216,6 @@ def make_condition(
     )
 
 
-def decode_joints(
-    features: torch.Tensor,
-    mask: torch.Tensor,
-    anchor: str,
-    teacher: torch.Tensor | None = None,
-    teacher_position: bool = True,
-) -> torch.Tensor:
-    """Unnormalised pair features `(B, P, T, D)` → joints `(B, P, T, 22, 3)` (differentiable);
-    with `teacher` (unnormalised targets) the roots follow the teacher's trajectories (or only
-    its headings, `teacher_position=False`)."""
-    return decode_pair(features, mask, anchor, teacher, teacher_position)
-
-
 @dataclass
 class StepContext:
     """What a step function needs besides the batch."""
@@ -286,10 +273,11 @@ def ins_step(
     pred = model(n.x_t, n.t, n.cond, n.batch.presence, n.batch.valid)
     features = ctx.stats.denormalize(pred)
     mode = ctx.loss.geometric_root
-    teacher = n.batch.motion if mode in ("teacher", "both", "heading") else None
-    joints_pred = decode_joints(features, n.mask, ctx.anchor, teacher, mode != "heading")
-    joints_target = decode_joints(n.batch.motion, n.mask, ctx.anchor)
-    integrated = decode_joints(features, n.mask, ctx.anchor) if mode == "both" else None
+    # Every mode but "integrated" decodes the prediction along the target's roots.
+    teacher = None if mode == "integrated" else n.batch.motion
+    joints_pred = decode_pair(features, n.mask, ctx.anchor, teacher, mode != "heading")
+    joints_target = decode_pair(n.batch.motion, n.mask, ctx.anchor)
+    integrated = decode_pair(features, n.mask, ctx.anchor) if mode == "both" else None
     return total_ins_loss(
         pred,
         n.x0,
@@ -318,8 +306,8 @@ def rec_step(
     phi_y = coordinator(u_hat[:, 1], u_hat[:, 0], n.cond, pair_presence, n.batch.valid)
     both = n.mask[:, 0] & n.mask[:, 1]  # (B, T) frames where the two interact
     refined = torch.stack([u_hat[:, 0], phi_y], 1)
-    joints_pred = decode_joints(ctx.stats.denormalize(refined), n.mask, ctx.anchor)
-    joints_target = decode_joints(n.batch.motion, n.mask, ctx.anchor)
+    joints_pred = decode_pair(ctx.stats.denormalize(refined), n.mask, ctx.anchor)
+    joints_target = decode_pair(n.batch.motion, n.mask, ctx.anchor)
     return total_rec_loss(
         phi_y, n.x0[:, 1], both, ctx.loss, joints_pred=joints_pred, joints_target=joints_target
     )
