@@ -1,11 +1,19 @@
-"""Post-processing of generated joints: smoothing and foot locking, on real and procedural motion."""
+"""Post-processing of generated joints: smoothing, foot locking and hand contact, on procedural
+motion."""
 
 import numpy as np
 import pytest
 
 from intersyn import InterSynError
-from intersyn.data.procedural import generate_solo_clip
-from intersyn.kinematics.cleanup import CleanupConfig, clean_motion, lock_feet, smooth
+from intersyn.data.procedural import generate_pair_clip, generate_solo_clip
+from intersyn.kinematics.cleanup import (
+    ARMS,
+    CleanupConfig,
+    clean_motion,
+    join_hands,
+    lock_feet,
+    smooth,
+)
 from intersyn.quality import foot_skating, jerk
 
 FPS = 20
@@ -84,10 +92,12 @@ def test_cleanup_config_rejects_a_clearance_below_the_floor_height():
 
 
 def test_batched_people_match_one_by_one(walk):
+    # (The two walk through each other, so hand contact is off: only that couples people.)
     pair = np.stack([_jittered(walk, 0.02, 0), _jittered(walk[::-1].copy(), 0.02, 1)])
-    together = clean_motion(pair)
+    config = CleanupConfig(hand_contact=False)
+    together = clean_motion(pair, config)
     for k in range(2):
-        np.testing.assert_allclose(together[k], clean_motion(pair[k]), atol=1e-9)
+        np.testing.assert_allclose(together[k], clean_motion(pair[k], config), atol=1e-9)
 
 
 def test_disabled_cleanup_is_identity_and_bad_input(walk):
@@ -103,3 +113,98 @@ def test_disabled_cleanup_is_identity_and_bad_input(walk):
     assert short.shape == (2, 22, 3) and np.isfinite(short).all()
     lifted = walk + np.array([0.0, 1.0, 0.0])
     np.testing.assert_allclose(lock_feet(lifted), lifted)
+
+
+WRISTS = (20, 21)
+
+
+def _closest_hands(pair: np.ndarray) -> np.ndarray:
+    """Per frame, the smallest distance between a wrist of person 0 and one of person 1."""
+    return np.min(
+        [np.linalg.norm(pair[0][:, a] - pair[1][:, b], axis=-1) for a in WRISTS for b in WRISTS],
+        axis=0,
+    )
+
+
+def _arm_lengths(joints: np.ndarray) -> np.ndarray:
+    bones = [(s, e) for s, e, _ in ARMS] + [(e, w) for _, e, w in ARMS]
+    return np.stack(
+        [np.linalg.norm(joints[..., a, :] - joints[..., b, :], axis=-1) for a, b in bones], -1
+    )
+
+
+@pytest.fixture(scope="module")
+def handshake_apart() -> np.ndarray:
+    """A procedural handshake (hands meet at 2 cm) with the partner stepped 6 cm back, as the
+    model lands its hands."""
+    joints = np.asarray(generate_pair_clip("shake_hands", np.random.default_rng(0), fps=FPS).joints)
+    assert _closest_hands(joints).min() < 0.021
+    away = joints[1, :, 0] - joints[0, :, 0]
+    away[:, 1] = 0.0
+    away /= np.linalg.norm(away, axis=-1, keepdims=True)
+    apart = joints.astype(np.float64).copy()
+    apart[1] += 0.06 * away[:, None, :]
+    return apart
+
+
+def test_hand_contact_closes_near_hands_and_keeps_the_arms(handshake_apart):
+    config = CleanupConfig()
+    joined = join_hands(handshake_apart, config)
+    before, after = _closest_hands(handshake_apart), _closest_hands(joined)
+    assert 0.07 < before.min() < config.hand_radius / 2
+    assert 0.005 < after.min() < config.hand_gap + 0.005
+    np.testing.assert_allclose(_arm_lengths(joined), _arm_lengths(handshake_apart), atol=1e-9)
+    # Only elbows and wrists move, only while hands are within the radius, and never apart.
+    moved = np.abs(joined - handshake_apart).max(-1) > 1e-9  # (P, T, J)
+    assert set(np.flatnonzero(moved.any((0, 1)))) <= {18, 19, 20, 21}
+    near = np.convolve(before < config.hand_radius, np.ones(7), mode="same") > 0  # (sigma 1)
+    assert not moved[:, ~near].any()
+    assert np.all(after <= before + 1e-9)
+    # Hands glide together: no frame-to-frame jump larger than the clip's own wrist speed.
+    speed = np.abs(np.diff(handshake_apart[..., WRISTS, :], axis=1)).max()
+    assert np.abs(np.diff(joined[..., WRISTS, :], axis=1)).max() < 1.5 * speed
+
+
+def test_hand_contact_pull_fades_continuously_with_distance():
+    config = CleanupConfig(sigma=0)  # each frame on its own: the pull against the distance
+    distance = np.linspace(0.0, 0.4, 4001)
+    pair = np.zeros((2, len(distance), 22, 3))
+    pair[..., 16, :] = pair[..., 17, :] = [0.0, 1.4, 0.0]  # arms down, elbows bent forward
+    pair[..., 18, :] = pair[..., 19, :] = [0.0, 1.15, 0.1]
+    pair[..., 20, :] = pair[..., 21, :] = [0.0, 0.9, 0.0]
+    pair[0, :, :, 0] -= 0.5 * distance[:, None]  # the two people side by side, hands `distance`
+    pair[1, :, :, 0] += 0.5 * distance[:, None]  # apart along x
+    pair[0, :, [17, 19, 21], 0] -= 1.0  # right arms far away: only the left hands meet
+    pair[1, :, [17, 19, 21], 0] += 1.0
+    joined = join_hands(pair, config)
+    new = np.linalg.norm(joined[0, :, 20] - joined[1, :, 20], axis=-1)
+    old = np.linalg.norm(pair[0, :, 20] - pair[1, :, 20], axis=-1)
+    full, faded, outside = (
+        old <= config.hand_radius / 2,
+        old < config.hand_radius,
+        old >= config.hand_radius,
+    )
+    np.testing.assert_allclose(new[full & (old > config.hand_gap)], config.hand_gap, atol=1e-6)
+    np.testing.assert_allclose(new[outside], old[outside], atol=1e-12)
+    assert np.all(np.diff(new) >= -1e-9)  # farther stays farther
+    assert np.abs(np.diff(new)).max() < 5 * np.diff(old).max()  # no jump at either edge
+    assert np.all(new[faded] <= old[faded] + 1e-12)
+
+
+def test_hand_contact_ignores_absent_people_and_single_people(handshake_apart):
+    presence = np.ones(handshake_apart.shape[:2], bool)
+    presence[1] = False
+    np.testing.assert_array_equal(join_hands(handshake_apart, presence=presence), handshake_apart)
+    assert join_hands(handshake_apart[:1]) is not None
+    np.testing.assert_array_equal(join_hands(handshake_apart[:1]), handshake_apart[:1])
+    # A batch of samples (N, P, T, 22, 3) with one presence per person broadcasts.
+    batch = np.stack([handshake_apart, handshake_apart])
+    np.testing.assert_allclose(join_hands(batch)[1], join_hands(handshake_apart), atol=1e-12)
+    # clean_motion joins hands by default and keeps them apart when told not to.
+    off = clean_motion(handshake_apart, CleanupConfig(hand_contact=False))
+    on = clean_motion(handshake_apart)
+    assert _closest_hands(on).min() < 0.03 < _closest_hands(off).min()
+    with pytest.raises(InterSynError, match="hand_gap"):
+        CleanupConfig(hand_gap=0.15)
+    with pytest.raises(InterSynError, match=r"presence: shape \(3, 5\)"):
+        clean_motion(handshake_apart, presence=np.ones((3, 5), bool))

@@ -61,7 +61,7 @@ def test_cleanup_is_applied_and_features_and_joints_agree(pipe):
     from intersyn.kinematics.cleanup import clean_motion
     from intersyn.pipeline import DEFAULT_CLEANUP
 
-    expected = clean_motion(raw.joints.astype(np.float64), DEFAULT_CLEANUP)
+    expected = clean_motion(raw.joints.astype(np.float64), DEFAULT_CLEANUP, raw.presence)
     present = cleaned.presence
     np.testing.assert_allclose(cleaned.joints[0][present], expected[0][present], atol=1e-4)
     decoded = features_to_pair(

@@ -360,8 +360,8 @@ class InterSynPipeline:
     ) -> GenerationResult:
         """Generate `num_samples` motions; see the module docstring for the layout.
 
-        `cleanup`: post-processing of the decoded joints (temporal smoothing and foot locking,
-        `intersyn.kinematics.cleanup`); None returns the model's raw output. Words that the
+        `cleanup`: post-processing of the decoded joints (temporal smoothing, foot locking and
+        hand contact, `intersyn.kinematics.cleanup`); None returns the model's raw output. Words that the
         training captions never use are read as their nearest training word (listed in
         `meta["word_substitutions"]`) unless `keep_words`.
         """
@@ -412,7 +412,7 @@ class InterSynPipeline:
         frame = None
         if world is not None:
             if cleanup is not None:
-                world = clean_motion(_hold_absent(world, presence), cleanup)
+                world = clean_motion(_hold_absent(world, presence), cleanup, presence)
             features, frame = _features_of(world, presence, self.anchor)
         # Joints decoded from the returned features (in the world the clean-up left them in,
         # not re-canonicalised), so the two outputs agree exactly.
@@ -652,7 +652,7 @@ class InterSynPipeline:
                 )
                 joints = _hold_absent(joints[None], present)[0]
                 if cleanup is not None:
-                    joints = clean_motion(joints, cleanup)
+                    joints = clean_motion(joints, cleanup, present)
                 out.append(joints.astype(np.float32))
         return out
 

@@ -1,4 +1,4 @@
-"""Post-processing of generated joints: temporal smoothing and foot locking.
+"""Post-processing of generated joints: temporal smoothing, foot locking and hand contact.
 
 A diffusion sample decodes every frame's joint positions on its own, so small per-frame errors
 show as jitter (jerk far above captured motion) and as toes sliding on the floor (a toe that
@@ -14,6 +14,16 @@ sees without touching the model:
    pinned (pinning it would drag the foot back by up to a metre and over-stretch the leg).
    The leg is re-solved with analytic two-bone IK (hip fixed, bone lengths kept, knee bent
    towards where it was). The horizontal pin eases out over `blend_frames` around each stance.
+3. Hand contact (motions of two or more people). The model brings hands *near* each other
+   in a handshake or a high five but lands them 5-20 cm apart, where captured hands touch
+   (2 cm). A wrist within `hand_radius` of another present person's wrist is pulled towards
+   it: below half the radius the two close to `hand_gap`, and from there to the full radius
+   the pull fades to nothing. The pull is a continuous function of the distance, so hands
+   glide together and apart as they approach and part, without snapping (the pull is also
+   smoothed over time by `sigma`); the arm is re-solved with the same two-bone IK (shoulder
+   fixed, elbow bent as it was). Hands farther apart than the radius stay where they are
+   (but for the few frames where the smoothed pull eases out), and absent people's hands
+   neither move nor pull.
 
 Everything is vectorised over people and frames.
 """
@@ -28,6 +38,8 @@ from intersyn.errors import InterSynError
 
 # (hip, knee, ankle, toe) of the left and right leg, SMPL-22.
 LEGS: tuple[tuple[int, int, int, int], ...] = ((1, 4, 7, 10), (2, 5, 8, 11))
+# (shoulder, elbow, wrist) of the left and right arm, SMPL-22.
+ARMS: tuple[tuple[int, int, int], ...] = ((16, 18, 20), (17, 19, 21))
 
 
 @dataclass(frozen=True)
@@ -41,8 +53,16 @@ class CleanupConfig:
     plant_speed: float = 0.5  # m/s: a low toe slower than this is planted, a faster one swings
     swing_clearance: float = 0.06  # m: a swinging toe is raised to at least this (> floor_height)
     fps: float = 20.0  # frame rate of the joints (the model's)
+    hand_contact: bool = True  # (motions of several people)
+    hand_radius: float = 0.25  # m: wrists of two people nearer than this are pulled together
+    hand_gap: float = 0.02  # m: ... to this distance (captured handshakes: 2 cm)
 
     def __post_init__(self) -> None:
+        if self.hand_contact and not 0 <= 2 * self.hand_gap < self.hand_radius:
+            raise InterSynError(
+                f"hand_gap={self.hand_gap}, hand_radius={self.hand_radius}: expected "
+                "0 <= hand_gap < hand_radius / 2, so the pull fades out beyond the gap"
+            )
         if self.foot_lock and not self.swing_clearance > self.floor_height:
             raise InterSynError(
                 f"swing_clearance={self.swing_clearance}: expected more than "
@@ -157,8 +177,81 @@ def lock_feet(joints: np.ndarray, config: CleanupConfig | None = None) -> np.nda
     return out
 
 
-def clean_motion(joints: np.ndarray, config: CleanupConfig | None = None) -> np.ndarray:
-    """Smoothed, foot-locked copy of joints `(..., T, 22, 3)` (metres, Y up, floor y = 0)."""
+def _contact_pull(distance: np.ndarray, radius: float, gap: float) -> np.ndarray:
+    """How much nearer two hands `distance` apart are brought: all the way to `gap` below
+    half the radius, fading linearly to nothing at the radius (continuous in the distance,
+    and the new distance still grows with the old one, so hands keep their order of
+    approach)."""
+    distance = np.minimum(distance, radius)  # (no partner: inf)
+    weight = np.clip(2.0 - 2.0 * distance / radius, 0.0, 1.0)
+    return weight * np.maximum(distance - gap, 0.0)
+
+
+def join_hands(
+    joints: np.ndarray, config: CleanupConfig | None = None, presence: np.ndarray | None = None
+) -> np.ndarray:
+    """Bring near wrists of different people together and re-solve their arms.
+
+    `joints (..., P, T, 22, 3)`; `presence (..., P, T)` bool (broadcast against the joints'
+    leading axes; default: everyone present). Each wrist is pulled towards the nearest wrist
+    of another person present in the same frame by half of `_contact_pull`, so a mutual pair
+    closes the whole amount between them.
+    """
+    config = config or CleanupConfig()
+    if joints.ndim < 4 or joints.shape[-4] < 2:
+        return joints
+    people, frames = joints.shape[-4], joints.shape[-3]
+    present = np.ones((people, frames), bool) if presence is None else np.asarray(presence, bool)
+    try:
+        present = np.broadcast_to(present, joints.shape[:-2])  # (..., P, T)
+    except ValueError:
+        raise InterSynError(
+            f"presence: shape {present.shape} does not fit joints {joints.shape}; expected "
+            "(..., P, T) people x frames"
+        ) from None
+    wrists = np.moveaxis(joints[..., [arm[2] for arm in ARMS], :], -4, -3)  # (..., T, P, 2, 3)
+    hands = wrists.reshape(*wrists.shape[:-3], 2 * people, 3)  # (..., T, 2P, 3)
+    hand_present = np.repeat(np.moveaxis(present, -2, -1), 2, axis=-1)  # (..., T, 2P)
+    owner = np.repeat(np.arange(people), 2)
+    towards = hands[..., None, :, :] - hands[..., :, None, :]  # (..., T, 2P, 2P, 3): j - i
+    distance = np.linalg.norm(towards, axis=-1)
+    allowed = (owner[:, None] != owner[None, :]) & hand_present[..., :, None]
+    allowed = allowed & hand_present[..., None, :]
+    distance = np.where(allowed, distance, np.inf)
+    nearest = distance.argmin(-1)[..., None]  # (..., T, 2P, 1)
+    gap = np.take_along_axis(distance, nearest, -1)[..., 0]  # (..., T, 2P)
+    direction = np.take_along_axis(towards, nearest[..., None], -2)[..., 0, :]
+    pull = 0.5 * _contact_pull(gap, config.hand_radius, config.hand_gap)
+    move = direction / np.maximum(gap, 1e-8)[..., None] * pull[..., None]  # (..., T, 2P, 3)
+    if not (pull > 0).any():
+        return joints
+    move = np.moveaxis(move.reshape(*wrists.shape), -3, -4)  # (..., P, T, 2, 3)
+    # Smoothed over time like the joints: the distance still jitters a little from frame to
+    # frame, and the pull's slope would pass that on to the wrists (jerk +50 % without).
+    move = smooth(move, float(config.sigma))
+    moving = np.abs(move).max(-1) > 0  # (..., P, T, 2)
+    out = joints.copy()
+    for side, (shoulder, elbow, wrist) in enumerate(ARMS):
+        new_elbow, new_wrist = _two_bone_ik(
+            out[..., shoulder, :],
+            out[..., elbow, :],
+            out[..., wrist, :],
+            out[..., wrist, :] + move[..., side, :],
+        )
+        arm_moves = moving[..., side, None]
+        out[..., elbow, :] = np.where(arm_moves, new_elbow, out[..., elbow, :])
+        out[..., wrist, :] = np.where(arm_moves, new_wrist, out[..., wrist, :])
+    return out
+
+
+def clean_motion(
+    joints: np.ndarray, config: CleanupConfig | None = None, presence: np.ndarray | None = None
+) -> np.ndarray:
+    """Smoothed, foot-locked copy of joints `(..., T, 22, 3)` (metres, Y up, floor y = 0).
+
+    With a people axis, `(..., P, T, 22, 3)` and P >= 2, hands of different people that come
+    near each other are also joined (`join_hands`, only where both are present in
+    `presence (..., P, T)`; default: everyone always)."""
     config = config or CleanupConfig()
     joints = np.asarray(joints)
     if joints.ndim < 3 or joints.shape[-2:] != (22, 3):
@@ -168,4 +261,6 @@ def clean_motion(joints: np.ndarray, config: CleanupConfig | None = None) -> np.
     out = smooth(joints.astype(np.float64), float(config.sigma))
     if config.foot_lock:
         out = lock_feet(out, config)
+    if config.hand_contact and joints.ndim >= 4:
+        out = join_hands(out, config, presence)
     return out.astype(joints.dtype)
