@@ -101,7 +101,8 @@ def test_batched_people_match_one_by_one(walk):
 
 
 def test_disabled_cleanup_is_identity_and_bad_input(walk):
-    assert np.array_equal(clean_motion(walk, CleanupConfig(sigma=0, foot_lock=False)), walk)
+    off = CleanupConfig(sigma=0, rigid_skeleton=False, foot_lock=False, hand_contact=False)
+    assert np.array_equal(clean_motion(walk, off), walk)
     with pytest.raises(InterSynError, match=r"joints: expected shape \(\.\.\., T, 22, 3\)"):
         clean_motion(walk[..., :2])
     bad = walk.copy()
@@ -208,3 +209,35 @@ def test_hand_contact_ignores_absent_people_and_single_people(handshake_apart):
         CleanupConfig(hand_gap=0.15)
     with pytest.raises(InterSynError, match=r"presence: shape \(3, 5\)"):
         clean_motion(handshake_apart, presence=np.ones((3, 5), bool))
+
+
+def _bone_lengths(joints: np.ndarray) -> np.ndarray:
+    from intersyn.kinematics.skeleton import PARENTS
+
+    return np.linalg.norm(joints[..., 1:, :] - joints[..., list(PARENTS[1:]), :], axis=-1)
+
+
+def test_cleaned_motion_is_what_the_bvh_file_encodes(walk, tmp_path):
+    # Generated joints stretch their bones from frame to frame; the BVH has one skeleton.
+    from intersyn.export.bvh import write_bvh
+
+    noisy = _jittered(walk, 0.02, seed=4)
+    assert _bone_lengths(noisy).std(0).max() > 0.01
+    cleaned = clean_motion(noisy)
+    assert _bone_lengths(cleaned).std(0).max() < 1e-9  # one length per bone
+    encoded = write_bvh(tmp_path / "walk.bvh", cleaned[None], fps=FPS)[0]
+    assert np.abs(encoded - cleaned).max() < 1e-4
+    assert foot_skating(encoded, FPS).speed < 0.01  # the exported feet stay locked
+    # Fixed bone lengths turn stretching into motion; smoothing the fit and fitting again
+    # keeps the result smoother than the unfitted clean-up (one fit: more than 2x the jerk).
+    unfitted = clean_motion(noisy, CleanupConfig(rigid_skeleton=False))
+    assert jerk(cleaned, FPS) < jerk(unfitted, FPS)
+    # Without the rigid skeleton, the file's fit moves the locked toes and they skate again.
+    loose = clean_motion(noisy, CleanupConfig(rigid_skeleton=False))
+    loose_encoded = write_bvh(tmp_path / "loose.bvh", loose[None], fps=FPS)[0]
+    assert np.abs(loose_encoded - loose).max() > 0.01
+    assert foot_skating(loose_encoded, FPS).speed > 10 * foot_skating(encoded, FPS).speed
+    # A person absent from the whole clip (all zeros) has no skeleton and is kept as it is.
+    pair = clean_motion(np.stack([noisy, np.zeros_like(noisy)]))
+    np.testing.assert_array_equal(pair[1], 0.0)
+    np.testing.assert_allclose(pair[0], cleaned, atol=1e-12)

@@ -39,8 +39,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--raw",
         action="store_true",
-        help="skip the clean-up of the decoded joints (temporal smoothing, foot locking, hand "
-        "contact)",
+        help="skip the clean-up of the decoded joints (temporal smoothing, rigid skeleton, foot "
+        "locking, hand contact)",
     )
     parser.add_argument(
         "--keep-words",
