@@ -14,7 +14,7 @@ from intersyn.kinematics.cleanup import (
     lock_feet,
     smooth,
 )
-from intersyn.quality import foot_skating, jerk
+from intersyn.quality import contact_distance, foot_skating, jerk
 
 FPS = 20
 
@@ -121,10 +121,8 @@ WRISTS = (20, 21)
 
 def _closest_hands(pair: np.ndarray) -> np.ndarray:
     """Per frame, the smallest distance between a wrist of person 0 and one of person 1."""
-    return np.min(
-        [np.linalg.norm(pair[0][:, a] - pair[1][:, b], axis=-1) for a in WRISTS for b in WRISTS],
-        axis=0,
-    )
+    pairs = [(a, b) for a in WRISTS for b in WRISTS]
+    return np.asarray(contact_distance(pair[0], pair[1], pairs)).min(-1)
 
 
 def _arm_lengths(joints: np.ndarray) -> np.ndarray:

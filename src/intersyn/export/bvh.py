@@ -173,6 +173,14 @@ def _check_offsets(offsets: Any, name: str = "offsets") -> np.ndarray:
     return array
 
 
+MIN_BONE_LENGTH = 1e-6  # m: a bone whose median length is shorter has no rest direction
+
+
+def median_bone_lengths(joints: np.ndarray) -> np.ndarray:
+    """Median length over time of each non-root bone of a motion `(T, 22, 3)` → `(21,)`."""
+    return np.median(np.linalg.norm(joints[:, 1:] - joints[:, list(PARENTS[1:])], axis=-1), axis=0)
+
+
 def skeleton_offsets_from_motion(joints: Any) -> np.ndarray:
     """Rest offsets `(22, 3)` metres for a motion `(T, 22, 3)`: rest directions × median lengths.
 
@@ -184,10 +192,9 @@ def skeleton_offsets_from_motion(joints: Any) -> np.ndarray:
     array = _check_joints(joints)
     if array.ndim != 3:
         raise InterSynError(f"joints: expected shape (T, 22, 3), got {tuple(array.shape)}")
-    parents = np.array(PARENTS[1:])
     lengths = np.zeros(NUM_JOINTS)
-    lengths[1:] = np.median(np.linalg.norm(array[:, 1:] - array[:, parents], axis=-1), axis=0)
-    if bool((lengths[1:] <= 1e-6).any()):
+    lengths[1:] = median_bone_lengths(array)
+    if bool((lengths[1:] <= MIN_BONE_LENGTH).any()):
         bad = JOINT_NAMES[1 + int(np.argmin(lengths[1:]))]
         raise InterSynError(f"joints: the bone ending at {bad} has zero median length")
     offsets = np.asarray(RAW_OFFSETS, dtype=np.float64) * lengths[:, None]

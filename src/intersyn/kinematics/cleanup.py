@@ -46,7 +46,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from intersyn.errors import InterSynError
-from intersyn.kinematics.skeleton import PARENTS
 
 # (hip, knee, ankle, toe) of the left and right leg, SMPL-22.
 LEGS: tuple[tuple[int, int, int, int], ...] = ((1, 4, 7, 10), (2, 5, 8, 11))
@@ -108,16 +107,17 @@ def rigid_skeleton(joints: np.ndarray) -> np.ndarray:
     `skeleton_offsets_from_motion` (median bone lengths), the BVH rotation fit, and forward
     kinematics; a BVH written from the result reproduces it to the file's precision."""
     from intersyn.export.bvh import (  # (the BVH writer's own fit, so the two agree)
+        MIN_BONE_LENGTH,
         fit_rotations,
         local_rotations_to_joints,
+        median_bone_lengths,
         skeleton_offsets_from_motion,
     )
 
     flat = joints.reshape(-1, *joints.shape[-3:])
     out = flat.copy()
-    bones = np.linalg.norm(flat[..., 1:, :] - flat[..., list(PARENTS[1:]), :], axis=-1)
     for index, motion in enumerate(flat):  # one fit per person and sample, vectorised in time
-        if not (np.median(bones[index], axis=0) > 1e-6).all():
+        if not (median_bone_lengths(motion) > MIN_BONE_LENGTH).all():
             continue  # no body (a person absent from the whole clip is all zeros): kept as is
         rest = skeleton_offsets_from_motion(motion)
         root, local = fit_rotations(motion, rest)
@@ -258,9 +258,9 @@ def join_hands(
     gap = np.take_along_axis(distance, nearest, -1)[..., 0]  # (..., T, 2P)
     direction = np.take_along_axis(towards, nearest[..., None], -2)[..., 0, :]
     pull = 0.5 * _contact_pull(gap, config.hand_radius, config.hand_gap)
-    move = direction / np.maximum(gap, 1e-8)[..., None] * pull[..., None]  # (..., T, 2P, 3)
     if not (pull > 0).any():
         return joints
+    move = direction / np.maximum(gap, 1e-8)[..., None] * pull[..., None]  # (..., T, 2P, 3)
     move = np.moveaxis(move.reshape(*wrists.shape), -3, -4)  # (..., P, T, 2, 3)
     # Smoothed over time like the joints: the distance still jitters a little from frame to
     # frame, and the pull's slope would pass that on to the wrists (jerk +50 % without).
@@ -299,6 +299,6 @@ def clean_motion(
         out = rigid_skeleton(smooth(rigid_skeleton(out), float(config.sigma)))
     if config.foot_lock:
         out = lock_feet(out, config)
-    if config.hand_contact and joints.ndim >= 4:
+    if config.hand_contact:  # (a no-op without a people axis of two or more)
         out = join_hands(out, config, presence)
     return out.astype(joints.dtype)
