@@ -42,6 +42,7 @@ from intersyn.kinematics.pair import Placement, features_to_pair, pair_to_featur
 from intersyn.models.layers import Condition
 from intersyn.text.vocabulary import UnseenWordReader, WordSubstitution
 from intersyn.text.wordllama import word_vectors
+from intersyn.text.wordnet import wordnet_reading
 from intersyn.training.loop import TrainedModel, load_trained_model
 from intersyn.training.stages import TextConditioner
 
@@ -296,7 +297,9 @@ class InterSynPipeline:
         self.text = TextConditioner(encoder, device)
         # Checkpoints from before the vocabulary was recorded read every word as written.
         self.reader = (
-            UnseenWordReader(model.text_vocabulary, word_vectors) if model.text_vocabulary else None
+            UnseenWordReader(model.text_vocabulary, word_vectors, related=wordnet_reading)
+            if model.text_vocabulary
+            else None
         )
         self.schedule = NoiseSchedule(cfg.diffusion.schedule, cfg.diffusion.num_steps)
 

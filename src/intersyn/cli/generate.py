@@ -46,7 +46,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--keep-words",
         action="store_true",
         help="condition on the words as written (default: a word the training captions never "
-        "use is read as the nearest one they do, and each such substitution is printed)",
+        "use is read as one they do, one WordNet relates to it or else the nearest by word "
+        "vectors, and each such substitution is printed)",
     )
     parser.add_argument(
         "--checkpoint", type=Path, help="a trained checkpoint (default: the shipped model)"
@@ -90,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     if substitutions:
         pairs = ", ".join(f"{s['word']!r} as {s['read_as']!r}" for s in substitutions)
         print(
-            f"words the model was not trained on, read as the nearest it knows: {pairs} "
+            f"words the model was not trained on, read as ones it knows: {pairs} "
             "(--keep-words uses them as written)"
         )
     result.save(

@@ -2,9 +2,11 @@
 
 A denoiser conditioned on subword embeddings learns the words of its training captions and
 little around them: "a guy strolls" is far from anything it knows although "a man walks" is
-close in meaning. Rewriting each unseen word to its nearest training word (cosine similarity
-of WordLlama word vectors, above `MIN_SIMILARITY`) moves such a prompt back onto the wording
-the model can follow. Every rewrite is reported, so a user sees what the model read.
+close in meaning. Rewriting each unseen word to a training word moves such a prompt back onto
+the wording the model can follow: first to a word WordNet relates to it (same sense or its
+direct hypernym, `intersyn.text.wordnet`: "trots" → "jogs", which subword vectors miss), else
+to its nearest training word by cosine similarity of WordLlama word vectors, above
+`MIN_SIMILARITY`. Every rewrite is reported, so a user sees what the model read.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ _FUNCTION_WORDS = """a an the and or but nor so yet if then than as at by for fr
 FUNCTION_WORDS = frozenset(_FUNCTION_WORDS.split())
 
 WordVectors = Callable[[list[str]], np.ndarray]  # words → (len(words), C), rows L2-normalised
+RelatedWords = Callable[[str], list[str]]  # an unseen word → training words, best first
 
 
 def caption_words(captions: Iterable[str]) -> list[str]:
@@ -52,13 +55,16 @@ class WordSubstitution:
 
     word: str
     read_as: str
-    similarity: float
+    similarity: float  # cosine of the two words' WordLlama vectors
+    source: str = "embedding"  # "wordnet" (a related sense) or "embedding" (nearest vector)
 
 
 class UnseenWordReader:
-    """Rewrites the words of a prompt that are not in `vocabulary` to their nearest neighbour.
+    """Rewrites the words of a prompt that are not in `vocabulary` to a related or the nearest
+    training word.
 
-    `word_vectors()` builds the word embedder (rows L2-normalised); it is built, and the
+    `word_vectors()` builds the word embedder (rows L2-normalised) and `related(vocabulary)`,
+    if given, the related-word lookup (`WordNetReader(...).related`); both are built, and the
     vocabulary embedded, on the first prompt that has an unseen word, so prompts in the
     training wording cost nothing.
     """
@@ -68,6 +74,7 @@ class UnseenWordReader:
         vocabulary: Sequence[str],
         word_vectors: Callable[[], WordVectors],
         min_similarity: float = MIN_SIMILARITY,
+        related: Callable[[Sequence[str]], RelatedWords] | None = None,
     ) -> None:
         words = sorted({w.lower() for w in vocabulary})
         if not words:
@@ -77,16 +84,29 @@ class UnseenWordReader:
         self._make_vectors = word_vectors
         self._embed: WordVectors | None = None
         self._table: np.ndarray | None = None  # (V, C)
+        self._make_related = related
+        self._related: RelatedWords | None = None
         self.min_similarity = min_similarity
 
-    def _nearest(self, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Index into the vocabulary and similarity of each word's nearest training word."""
+    def _similarity(self, words: list[str]) -> np.ndarray:
+        """Cosine similarity `(W, V)` of each word to each training word."""
         if self._embed is None:
             self._embed = self._make_vectors()
             self._table = self._embed(self.vocabulary)
-        similarity = self._embed(words) @ self._table.T  # (W, V)
-        best = similarity.argmax(axis=1)
-        return best, similarity[np.arange(len(words)), best]
+            if self._make_related is not None:
+                self._related = self._make_related(self.vocabulary)
+        return self._embed(words) @ self._table.T
+
+    def _read(self, word: str, similarity: np.ndarray) -> WordSubstitution | None:
+        """How unseen `word` is read, given its similarity `(V,)` to each training word."""
+        related = self._related(word) if self._related is not None else []
+        if related:
+            k = self.vocabulary.index(related[0])
+            return WordSubstitution(word, related[0], round(float(similarity[k]), 3), "wordnet")
+        k = int(similarity.argmax())
+        if similarity[k] < self.min_similarity:
+            return None
+        return WordSubstitution(word, self.vocabulary[k], round(float(similarity[k]), 3))
 
     def rewrite(self, text: str) -> tuple[str, list[WordSubstitution]]:
         """`text` with each unseen word replaced (case of its first letter kept), and the list."""
@@ -94,12 +114,8 @@ class UnseenWordReader:
         unseen = sorted(set(words) - self._known - FUNCTION_WORDS)
         if not unseen:
             return text, []
-        best, score = self._nearest(unseen)
-        chosen = {
-            word: WordSubstitution(word, self.vocabulary[int(j)], round(float(s), 3))
-            for word, j, s in zip(unseen, best, score)
-            if s >= self.min_similarity
-        }
+        readings = [self._read(w, row) for w, row in zip(unseen, self._similarity(unseen))]
+        chosen = {r.word: r for r in readings if r is not None}
 
         def replace(match: re.Match[str]) -> str:
             word, article = match["word"], match["article"]

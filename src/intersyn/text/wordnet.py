@@ -1,0 +1,143 @@
+"""WordNet's verb and adverb relations, for reading an unseen word as a training word.
+
+Subword embeddings place "trots" near "trousers" and far from "jogs"; WordNet (Princeton's
+lexical database; `scripts/build_wordnet_table.py` packages its verbs and adverbs) lists "trot"
+and "jog" as one sense, and "walk" as what "stroll", "pace" and "shuffle" are kinds of. For an
+unseen word this module walks its senses in WordNet's order (most frequent first) and returns,
+from the first sense that has any, the training words that share the sense or name its direct
+hypernym, each in the unseen word's inflection where the vocabulary has it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from importlib import resources
+
+from intersyn.errors import InterSynError
+
+# Regular verb endings (WordNet's own "morphy" rules): inflected ending → lemma ending.
+VERB_RULES = (
+    ("s", ""),
+    ("ies", "y"),
+    ("es", "e"),
+    ("es", ""),
+    ("ed", "e"),
+    ("ed", ""),
+    ("ing", "e"),
+    ("ing", ""),
+)
+PARTS_OF_SPEECH = ("v", "r")  # verbs first: motion lives in them
+# WordNet's verb topics (lexicographer files) that describe what a body does: body (29),
+# communication (32: wave, applaud, greet), competition (33: dodge), contact (35: push, hug),
+# motion (38) and possession (40: hand over). Senses of other topics ("relax" = change state,
+# whose hypernym is the other "turn") are not readings of a motion word.
+MOTION_TOPICS = frozenset({29, 32, 33, 35, 38, 40})
+# Only a word's most frequent senses are read: further down, a word with twenty senses ("drop",
+# "strike") always reaches some training word, seldom the meant one.
+MAX_SENSES = 3
+
+
+@lru_cache(maxsize=1)
+def load_table() -> dict:
+    """The packaged WordNet table (`intersyn/assets/wordnet.json.gz`)."""
+    path = resources.files("intersyn") / "assets" / "wordnet.json.gz"
+    try:
+        return json.loads(gzip.decompress(path.read_bytes()))
+    except (OSError, ValueError) as error:
+        raise InterSynError(f"{path}: unreadable WordNet table ({error})") from None
+
+
+def inflection(word: str, lemma: str) -> str:
+    """Which form of `lemma` `word` is: "base", "s", "ed" or "ing"."""
+    if word == lemma:
+        return "base"
+    if word.endswith("ing"):
+        return "ing"
+    if word.endswith("s") and not word.endswith("ss"):
+        return "s"
+    return "ed"
+
+
+class WordNetReader:
+    """Finds, for unseen words, the words of a vocabulary that WordNet relates to them."""
+
+    def __init__(
+        self, vocabulary: Sequence[str], table: dict | None = None, skip: Sequence[str] = ()
+    ) -> None:
+        self.table = load_table() if table is None else table
+        self._nominal = set(self.table["mostly_not_verbs"])
+        # lemma → {inflection: vocabulary word}, over the vocabulary's verbs and adverbs; words
+        # in `skip` (function words: "is" is a form of "be") are never a reading
+        self._forms: dict[str, dict[str, str]] = {}
+        for word in sorted({w.lower() for w in vocabulary} - set(skip)):
+            for _, lemma in self.lemmas(word):
+                self._forms.setdefault(lemma, {}).setdefault(inflection(word, lemma), word)
+
+    def _form(self, lemma: str, form: str, own: bool = False) -> str | None:
+        """The vocabulary's `form` of `lemma`, else another inflected form of it. A related
+        lemma the vocabulary has only in its base form may be a noun there ("at a steady
+        pace"), so it reads only a base form; the word's `own` lemma reads in any form ("they
+        clasp hands" for "clasping")."""
+        forms = self._forms.get(lemma, {})
+        if form in forms:
+            return forms[form]
+        other = [w for f, w in forms.items() if own or f != "base"]
+        return other[0] if other else None
+
+    def lemmas(self, word: str) -> list[tuple[str, str]]:
+        """(part of speech, lemma) pairs WordNet knows `word` as, verbs first."""
+        found: list[tuple[str, str]] = []
+        for pos in PARTS_OF_SPEECH:
+            known = self.table["lemmas"][pos]
+            candidates = [word, *self.table["exceptions"][pos].get(word, [])]
+            if pos == "v":
+                candidates += [
+                    word[: len(word) - len(end)] + base
+                    for end, base in VERB_RULES
+                    if word.endswith(end) and len(word) > len(end) + 1
+                ]
+            found += [(pos, c) for c in dict.fromkeys(candidates) if c in known]
+        return found
+
+    def related(self, word: str) -> list[str]:
+        """Vocabulary words WordNet relates to `word`: another form of its own lemma, else, from
+        the first of its `MAX_SENSES` most frequent body-motion senses that has any, the sense's
+        lemmas, then those of its hypernyms of the same kind. Empty when none is related."""
+        synsets = self.table["synsets"]
+        for pos, lemma in self.lemmas(word):
+            if pos == "v" and lemma in self._nominal:
+                continue
+            form = inflection(word, lemma)
+            if own := self._form(lemma, form, own=True):
+                return [own]
+            for key in self.table["lemmas"][pos][lemma][:MAX_SENSES]:
+                names, hypernyms, _ = synsets[key]
+                if not self._about_motion(pos, key):
+                    continue
+                # A root ("move", "be", "change") says nothing about how: not a reading.
+                general = [
+                    name
+                    for h in hypernyms
+                    if synsets[h][1] and self._about_motion(pos, h)
+                    for name in synsets[h][0]
+                ]
+                for group in (names, general):
+                    found = [w for name in group if (w := self._form(name, form))]
+                    if found:
+                        return list(dict.fromkeys(found))
+        return []
+
+    def _about_motion(self, pos: str, key: str) -> bool:
+        """Whether synset `key` is a sense of what a body does (adverbs: always)."""
+        return pos != "v" or self.table["synsets"][key][2] in MOTION_TOPICS
+
+
+def wordnet_reading(vocabulary: Sequence[str]) -> Callable[[str], list[str]]:
+    """The related-word lookup `UnseenWordReader` uses: WordNet over `vocabulary`, never reading
+    a word as a function word ("is" is a form of "be")."""
+    from intersyn.text.vocabulary import FUNCTION_WORDS
+
+    return WordNetReader(vocabulary, skip=FUNCTION_WORDS).related

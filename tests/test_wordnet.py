@@ -1,0 +1,99 @@
+"""Reading unseen motion words through WordNet: the packaged table, the reader, the pipeline."""
+
+import numpy as np
+import pytest
+
+from intersyn import InterSynPipeline
+from intersyn.text.vocabulary import FUNCTION_WORDS, UnseenWordReader
+from intersyn.text.wordnet import WordNetReader, inflection, load_table, wordnet_reading
+
+VOCABULARY = [
+    "a", "person", "walks", "jogs", "runs", "turns", "returns", "throws", "swings", "is",
+    "at", "steady", "hands", "slap", "backward", "together",
+]  # fmt: skip
+
+
+def test_packaged_table_has_the_relations_and_the_licence():
+    table = load_table()
+    assert "Princeton University" in table["licence"]
+    jog = set(table["lemmas"]["v"]["jog"])
+    assert jog & set(table["lemmas"]["v"]["trot"])  # one sense: "run at a moderately swift pace"
+    stroll = table["synsets"][table["lemmas"]["v"]["stroll"][0]]
+    hypernym = table["synsets"][stroll[1][0]]
+    assert "walk" in hypernym[0] and stroll[2] == 38  # a kind of walking, a verb of motion
+    assert table["exceptions"]["v"]["strode"] == ["stride"]
+    assert {"light", "ground", "top"} <= set(table["mostly_not_verbs"])
+
+
+def test_inflection():
+    assert [inflection(w, "walk") for w in ("walk", "walks", "walking", "walked")] == [
+        "base",
+        "s",
+        "ing",
+        "ed",
+    ]
+    assert inflection("strode", "stride") == "ed"
+
+
+def test_reader_finds_synonyms_and_hypernyms_in_the_words_inflection():
+    reader = WordNetReader(VOCABULARY, skip=FUNCTION_WORDS)
+    assert reader.related("trots") == ["jogs"]  # same sense
+    assert reader.related("strolls") == ["walks"]  # a kind of walking
+    assert reader.related("sprints") == ["runs"]
+    assert reader.related("strode") == ["walks"]  # irregular form of "stride"
+    assert reader.related("walking") == ["walks"]  # its own lemma, in the form the vocabulary has
+    assert reader.related("rearward") == ["backward"]  # adverbs too
+    assert reader.related("smack") == ["slap"]
+
+
+def test_reader_refuses_readings_it_cannot_trust():
+    reader = WordNetReader(VOCABULARY, skip=FUNCTION_WORDS)
+    # "relax" is a kind of "change state, turn": not a motion sense, so not "turns".
+    assert reader.related("relaxed") == []
+    # "drop" has 23 senses; its three most frequent reach no training word ("throws" is 8th).
+    assert reader.related("drops") == []
+    # "light" is mostly a noun or an adjective, though its verb senses reach "returns".
+    assert reader.related("light") == []
+    # Words WordNet does not have, or nouns, are left to the embedding.
+    assert reader.related("individuals") == [] and reader.related("qwerty") == []
+    # A function word is never a reading ("stays" would read as "is" through "be").
+    assert "is" not in reader.related("exists")
+    # A vocabulary word only in its base form may be a noun there: no other form reads as it.
+    assert WordNetReader(["a", "walk"]).related("strolling") == []  # "a walk"
+    assert WordNetReader(["a", "walk", "walks"]).related("strolling") == ["walks"]
+    # Its own lemma, though, in any form: "they clasp hands" for "clasping".
+    assert WordNetReader(["they", "clasp", "grasps"]).related("clasping") == ["clasp"]
+
+
+def test_unseen_word_reader_prefers_wordnet_then_the_embedding():
+    table = {w: np.eye(len(VOCABULARY) + 2)[k] for k, w in enumerate([*VOCABULARY, "x", "y"])}
+
+    def vectors():
+        return lambda words: np.stack([table.get(w, table["x"]) for w in words])
+
+    reader = UnseenWordReader(VOCABULARY, vectors, related=wordnet_reading)
+    text, used = reader.rewrite("A person trots, then strolls")
+    assert text == "A person jogs, then walks"
+    assert [(s.word, s.read_as, s.source) for s in used] == [
+        ("trots", "jogs", "wordnet"),
+        ("strolls", "walks", "wordnet"),
+    ]
+    # Without a WordNet reading the nearest vector decides, as before.
+    assert reader.rewrite("a person qwerty")[1] == []
+    plain = UnseenWordReader(VOCABULARY, vectors)
+    assert plain.rewrite("a person trots") == ("a person trots", [])
+
+
+@pytest.mark.parametrize(
+    ("prompt", "read"),
+    [
+        ("an individual trots ahead", "jogs"),
+        ("someone sprints forward", "runs"),
+        ("a man strolls forward", "walks"),
+    ],
+)
+def test_shipped_model_reads_motion_synonyms(prompt, read):
+    pipe = InterSynPipeline.from_pretrained()
+    text, used = pipe.reword(prompt)
+    assert read in text.split()
+    assert any(s.read_as == read and s.source == "wordnet" for s in used)
