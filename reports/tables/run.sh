@@ -4,9 +4,9 @@ set -e
 # with the same checkpoint, settings and evaluators are kept); a row whose model is not trained
 # yet is listed as missing with the command that trains it, so rows accumulate across sessions.
 #
-# Models: the shipped default (src/intersyn/assets/default.pt) and
+# Models: the shipped default (src/intersyn/assets/default.pt), the previous one and
 #   STEPS=full bash reports/tables/train_table3.sh     (runs/t3-full/<row>, ~70 min each on 2
-#   cores; ROWS="a b" picks rows; w/o L_rela is stage 2 alone on the shipped INS, ~15 min)
+#   cores; ROWS="a b" picks rows; w/o L_rela is stage 2 alone on the session-22 default's INS, ~15 min)
 # Evaluators: kept in reports/tables/evaluators/ so that rows measured in different sessions
 # compare (a retrained evaluator differs even with the same seed). They were made by
 #   intersyn evaluator train --persons 2 --epochs 30 --data-root data/procedural --out <dir>
@@ -15,6 +15,9 @@ set -e
 # The reduced-budget tables of sessions 5-7 (stage 1 only, 2000 steps) are in 2k-steps/.
 cd "$(dirname "$0")/../.." && . .venv/bin/activate
 MODEL=src/intersyn/assets/default.pt
+# The default shipped until session 23 (WordLlama text; the ablation and baseline rows share
+# its recipe): `git show 8c7e6b7:src/intersyn/assets/default.pt > runs/default_bff7dfc4.pt`
+PREVIOUS=runs/default_bff7dfc4.pt
 EV2=reports/tables/evaluators/two_person/evaluator.pt
 EV1=reports/tables/evaluators/single_person/evaluator.pt
 OUT=reports/tables/results
@@ -33,6 +36,8 @@ stage1() { trained "$1" "$2" ins.pt; }
 MODELS=(
   --row "InterSyn (shipped default)=$MODEL"
   --row "w/o coordinator=$MODEL,coordinator=off"
+  --row "InterSyn (session-22 default, WordLlama text)=$PREVIOUS"
+  --row "session-22 default, w/o coordinator=$PREVIOUS,coordinator=off"
   --row "$(full 'w/o L_rela' no-rela)"
   --row "$(full 'w/o L_smooth' no-smooth)"
 )
