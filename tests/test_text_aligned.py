@@ -164,3 +164,25 @@ def test_bag_of_words_tower_ignores_word_order():
     torch.testing.assert_close(tower(words.flip(1), mask), embedding)
     torch.testing.assert_close(embedding.norm(dim=-1), torch.ones(1))
     assert not torch.allclose(tower(words[:, :2], mask[:, :2]), embedding)
+
+
+def test_training_reads_wordnet_rewordings_when_asked(tmp_path, tiny_data_root, monkeypatch):
+    from intersyn.text import train_aligned
+
+    seen: list[str] = []
+    batch = train_aligned._WordTable.batch
+
+    def record(self, captions, *args, **kwargs):
+        seen.extend(captions)
+        return batch(self, captions, *args, **kwargs)
+
+    monkeypatch.setattr(train_aligned._WordTable, "batch", record)
+    config = dataclasses.replace(TINY, epochs=3, synonym_swap=1.0)
+    train_aligned_text_encoder(tiny_data_root, tmp_path, config, progress=False)
+    payload = load_checkpoint(tmp_path / "text_encoder.pt")
+    assert payload["config"]["synonym_swap"] == 1.0
+    captions = {c for item in train_aligned._training_data(tiny_data_root, config).values()
+                for _, cs in item.values() for group in cs for c in group}  # fmt: skip
+    reworded = [line for line in seen if line not in captions]
+    assert reworded, "no reworded caption was read"
+    assert any(" walks " in c for c in captions) and not any(" walks " in r for r in reworded)

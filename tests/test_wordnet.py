@@ -4,8 +4,15 @@ import numpy as np
 import pytest
 
 from intersyn import InterSynPipeline
+from intersyn.text.train_aligned import synonym_variants
 from intersyn.text.vocabulary import FUNCTION_WORDS, UnseenWordReader
-from intersyn.text.wordnet import WordNetReader, inflection, load_table, wordnet_reading
+from intersyn.text.wordnet import (
+    WordNetReader,
+    inflect,
+    inflection,
+    load_table,
+    wordnet_reading,
+)
 
 VOCABULARY = [
     "a", "person", "walks", "jogs", "runs", "turns", "returns", "throws", "swings", "is",
@@ -97,3 +104,54 @@ def test_shipped_model_reads_motion_synonyms(prompt, read):
     text, used = pipe.reword(prompt)
     assert read in text.split()
     assert any(s.read_as == read and s.source == "wordnet" for s in used)
+
+
+def test_inflect_follows_english_spelling():
+    forms = ("s", "ing", "ed")
+    assert [inflect("jog", f) for f in forms] == ["jogs", "jogging", "jogged"]
+    assert [inflect("stroll", f) for f in forms] == ["strolls", "strolling", "strolled"]
+    assert [inflect("pace", f) for f in forms] == ["paces", "pacing", "paced"]
+    assert [inflect("hurry", f) for f in forms] == ["hurries", "hurrying", "hurried"]
+    assert [inflect("visit", f) for f in forms] == ["visits", "visiting", "visited"]
+    assert [inflect("push", f) for f in forms] == ["pushes", "pushing", "pushed"]
+    assert inflect("creep", "ed", load_table()["exceptions"]["v"]) == "crept"
+    assert inflect("walk", "base") == "walk"
+
+
+def test_alternatives_name_other_words_for_the_same_motion():
+    reader = WordNetReader(())
+    walks = reader.alternatives("walks")
+    assert {"strolls", "ambles", "marches", "limps"} <= set(walks) and "walks" not in walks
+    assert {"strolling", "ambling"} <= set(reader.alternatives("walking"))
+    assert {"applauds"} <= set(reader.alternatives("claps"))
+    assert {"embraces", "cuddles"} <= set(reader.alternatives("hugs"))
+    assert {"sprints", "trots"} <= set(reader.alternatives("runs"))
+    assert all("_" not in w for w in walks)  # single words only
+    assert reader.alternatives("person") == [] and reader.alternatives("light") == []
+
+
+def test_synonym_variants_reword_only_verbs_and_are_seeded():
+    captions = ["A person walks forward.", "two people hug each other", "a person walks forward."]
+    first = synonym_variants(captions, 1.0, 3, np.random.default_rng(0))
+    again = synonym_variants(captions, 1.0, 3, np.random.default_rng(0))
+    assert first == again and set(first) == set(captions)
+    for caption, variants in first.items():
+        assert variants[0] == caption and len(variants) == 4
+        for variant in variants[1:]:
+            changed = [(a, b) for a, b in zip(caption.split(), variant.split()) if a != b]
+            assert len(changed) == 1  # only the verb, every time at swap 1
+    assert first["A person walks forward."][1].split()[2] in WordNetReader(()).alternatives("walks")
+    assert all(
+        v == [c] * 4
+        for c, v in synonym_variants(captions, 0.0, 3, np.random.default_rng(0)).items()
+    )
+
+
+def test_text_encoder_cli_checks_the_swap_probability(capsys):
+    from intersyn.cli.main import main
+
+    assert (
+        main(["text-encoder", "train", "--data-root", "x", "--out", "y", "--synonym-swap", "2"])
+        == 2
+    )
+    assert "--synonym-swap 2.0: expected a probability in [0, 1]" in capsys.readouterr().err

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from intersyn.cli.contrastive import add_schedule_flags, require_command, with_epochs
+from intersyn.errors import InterSynError
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -27,6 +28,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--data-root", type=Path, required=True)
     train.add_argument("--out", type=Path, required=True)
     add_schedule_flags(train)
+    train.add_argument(
+        "--synonym-swap",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="swap each verb WordNet knows other words for (same sense or a kind of it) with "
+        "probability P in extra reworded copies of the captions (default 0: captions as written)",
+    )
     train.set_defaults(func=run_train)
     parser.set_defaults(func=lambda args: require_command(commands, "text-encoder"))
 
@@ -35,7 +44,11 @@ def run_train(args: argparse.Namespace) -> int:
     from intersyn.text.aligned import AlignedTextConfig
     from intersyn.text.train_aligned import train_aligned_text_encoder
 
-    config = with_epochs(AlignedTextConfig(seed=args.seed), args.epochs)
+    if not 0.0 <= args.synonym_swap <= 1.0:
+        raise InterSynError(f"--synonym-swap {args.synonym_swap}: expected a probability in [0, 1]")
+    config = with_epochs(
+        AlignedTextConfig(seed=args.seed, synonym_swap=args.synonym_swap), args.epochs
+    )
     metrics = train_aligned_text_encoder(
         args.data_root, args.out, config, progress=not args.no_progress
     )

@@ -48,6 +48,11 @@ class AlignedTextConfig:
     # training only: move each word vector by Gaussian noise of this size relative to its norm,
     # so that a word's neighbours in WordLlama's space (its synonyms) embed alike
     word_noise: float = 0.0
+    # training only: in `synonym_variants` extra copies of every caption, each verb WordNet
+    # knows other words for (`WordNetReader.alternatives`: same sense or a kind of it) is
+    # swapped for one at random with this probability; each step reads the caption or a copy
+    synonym_swap: float = 0.0
+    synonym_variants: int = 4
     motion_layers: int = 2
     solo_stride: int = 2  # keep every 2nd feature row of solo clips (20 -> 10 fps)
     pair_stride: int = 3  # and every 3rd of pairs (30 -> 10 fps)

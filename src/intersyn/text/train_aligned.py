@@ -10,6 +10,7 @@ the sentence tower) and `metrics.json` (test-split R-precision of both kinds, ba
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from collections.abc import Sequence
 from itertools import chain
@@ -81,6 +82,30 @@ class _WordTable:
         return words, mask
 
 
+def synonym_variants(
+    captions: Sequence[str], swap: float, copies: int, rng: np.random.Generator
+) -> dict[str, list[str]]:
+    """Each caption and `copies` rewordings of it in which every verb with WordNet
+    alternatives is replaced by a random one with probability `swap` (the caption first)."""
+    from intersyn.text.vocabulary import WORD
+    from intersyn.text.wordnet import WordNetReader
+
+    reader = WordNetReader(())
+    options: dict[str, list[str]] = {}
+
+    def reword(match: re.Match[str]) -> str:
+        word = match.group(0)
+        key = word.lower()
+        if key not in options:
+            options[key] = reader.alternatives(key)
+        if not options[key] or rng.random() >= swap:
+            return word
+        choice = options[key][int(rng.integers(len(options[key])))]
+        return choice.capitalize() if word[0].isupper() else choice
+
+    return {c: [c, *(WORD.sub(reword, c) for _ in range(copies))] for c in sorted(set(captions))}
+
+
 class _Scorer:
     """Embeds one motion kind and texts for `score_real` (R-precision of the test split)."""
 
@@ -144,7 +169,19 @@ def train_aligned_text_encoder(
     started = time.perf_counter()
     data = _training_data(data_root, config)
     captions = [c for splits in data.values() for _, cs in splits.values() for c in chain(*cs)]
-    words = _WordTable(captions, config.max_words)
+    variants = (
+        synonym_variants(
+            [c for _, cs in (s["train"] for s in data.values()) for c in chain(*cs)],
+            config.synonym_swap,
+            config.synonym_variants,
+            rng,
+        )
+        if config.synonym_swap > 0
+        else {}
+    )
+    words = _WordTable(
+        [*captions, *(v for vs in variants.values() for v in vs[1:])], config.max_words
+    )
     model = nn.ModuleDict({"text": SentenceTower(config, words.encoder.dim)})
     for kind, splits in data.items():
         model[kind] = MotionTower(config, splits["train"][0][0].shape[-1])
@@ -172,6 +209,8 @@ def train_aligned_text_encoder(
             if kind == "pair":  # either person may be listed first, as InterGen augments
                 chosen = [_swap(m) if rng.random() < 0.5 else m for m in chosen]
             lines = [texts[i][int(rng.integers(len(texts[i])))] for i in index]
+            if variants:  # the caption or one of its WordNet rewordings
+                lines = [variants[c][int(rng.integers(len(variants[c])))] for c in lines]
             text_emb = model["text"](
                 *words.batch(lines, config.word_dropout, config.word_noise, generator)
             )

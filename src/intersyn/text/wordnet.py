@@ -50,6 +50,45 @@ def load_table() -> dict:
         raise InterSynError(f"{path}: unreadable WordNet table ({error})") from None
 
 
+def _doubles_final_consonant(lemma: str) -> bool:
+    """Whether `lemma` doubles its last letter before -ing / -ed ("jog" → "jogging"): one
+    syllable ending consonant-vowel-consonant, the last not w, x or y."""
+    vowels = "aeiou"
+    syllables = sum(1 for a, b in zip(" " + lemma, lemma) if b in vowels and a not in vowels)
+    return (
+        syllables == 1
+        and len(lemma) >= 3
+        and lemma[-1] not in vowels + "wxy"
+        and lemma[-2] in vowels
+        and lemma[-3] not in vowels
+    )
+
+
+def inflect(lemma: str, form: str, irregular: dict[str, list[str]] | None = None) -> str:
+    """`lemma` in `form` ("base", "s", "ing", "ed") by English spelling rules; `irregular`
+    (WordNet's verb exceptions, inflected form → lemmas) gives past forms such as "strode"."""
+    vowels = "aeiou"
+    if form == "base":
+        return lemma
+    if form == "s":
+        if lemma.endswith(("s", "sh", "ch", "x", "z")):
+            return lemma + "es"
+        if lemma.endswith("y") and lemma[-2:-1] not in tuple(vowels):
+            return lemma[:-1] + "ies"
+        return lemma + "s"
+    if form == "ed" and irregular:
+        past = sorted(f for f, bases in irregular.items() if lemma in bases and f != lemma)
+        if past:
+            return past[0]
+    if _doubles_final_consonant(lemma):
+        lemma += lemma[-1]
+    elif lemma.endswith("e") and not lemma.endswith(("ee", "ye", "oe")):
+        lemma = lemma[:-1]
+    elif form == "ed" and lemma.endswith("y") and lemma[-2:-1] not in tuple(vowels):
+        lemma = lemma[:-1] + "i"
+    return lemma + ("ing" if form == "ing" else "ed")
+
+
 def inflection(word: str, lemma: str) -> str:
     """Which form of `lemma` `word` is: "base", "s", "ed" or "ing"."""
     if word == lemma:
@@ -129,6 +168,37 @@ class WordNetReader:
                     if found:
                         return list(dict.fromkeys(found))
         return []
+
+    def alternatives(self, word: str) -> list[str]:
+        """Other words for what verb `word` means, in its inflection: the lemmas of its
+        `MAX_SENSES` most frequent body-motion senses and of their direct hyponyms (kinds of
+        it: "walks" → "strolls", "paces", "ambles"). For training text encoders on wordings
+        their captions lack; single words only."""
+        synsets = self.table["synsets"]
+        found: list[str] = []
+        for pos, lemma in self.lemmas(word):
+            if pos != "v" or lemma in self._nominal:
+                continue
+            form = inflection(word, lemma)
+            for key in self.table["lemmas"]["v"][lemma][:MAX_SENSES]:
+                if not self._about_motion("v", key):
+                    continue
+                kinds = [synsets[h][0] for h in self._hyponyms().get(key, ())]
+                for name in [*synsets[key][0], *(n for names in kinds for n in names)]:
+                    if "_" not in name and name != lemma:
+                        found.append(inflect(name, form, self.table["exceptions"]["v"]))
+        return sorted(set(found) - {word})
+
+    def _hyponyms(self) -> dict[str, list[str]]:
+        """Verb synset → its direct hyponyms (WordNet stores only the other direction here)."""
+        if not hasattr(self, "_hyponym_index"):
+            index: dict[str, list[str]] = {}
+            for key, (_, hypernyms, _) in self.table["synsets"].items():
+                if key.startswith("v"):
+                    for h in hypernyms:
+                        index.setdefault(h, []).append(key)
+            self._hyponym_index = index
+        return self._hyponym_index
 
     def _about_motion(self, pos: str, key: str) -> bool:
         """Whether synset `key` is a sense of what a body does (adverbs: always)."""
