@@ -5,7 +5,9 @@ lexical database; `scripts/build_wordnet_table.py` packages its verbs and adverb
 and "jog" as one sense, and "walk" as what "stroll", "pace" and "shuffle" are kinds of. For an
 unseen word this module walks its senses in WordNet's order (most frequent first) and returns,
 from the first sense that has any, the training words that share the sense or name its direct
-hypernym, each in the unseen word's inflection where the vocabulary has it.
+hypernym, each in the unseen word's inflection where the vocabulary has it. The other way
+round, `WordNetReader.alternatives` lists words a caption's verb could have been (for training a
+text encoder on wordings its captions lack).
 """
 
 from __future__ import annotations
@@ -108,6 +110,7 @@ class WordNetReader:
     ) -> None:
         self.table = load_table() if table is None else table
         self._nominal = set(self.table["mostly_not_verbs"])
+        self._hyponym_index: dict[str, list[str]] | None = None  # built on first use
         # lemma → {inflection: vocabulary word}, over the vocabulary's verbs and adverbs; words
         # in `skip` (function words: "is" is a form of "be") are never a reading
         self._forms: dict[str, dict[str, str]] = {}
@@ -191,13 +194,12 @@ class WordNetReader:
 
     def _hyponyms(self) -> dict[str, list[str]]:
         """Verb synset → its direct hyponyms (WordNet stores only the other direction here)."""
-        if not hasattr(self, "_hyponym_index"):
-            index: dict[str, list[str]] = {}
+        if self._hyponym_index is None:
+            self._hyponym_index = {}
             for key, (_, hypernyms, _) in self.table["synsets"].items():
                 if key.startswith("v"):
                     for h in hypernyms:
-                        index.setdefault(h, []).append(key)
-            self._hyponym_index = index
+                        self._hyponym_index.setdefault(h, []).append(key)
         return self._hyponym_index
 
     def _about_motion(self, pos: str, key: str) -> bool:
