@@ -366,8 +366,8 @@ class InterSynPipeline:
         `cleanup`: post-processing of the decoded joints (temporal smoothing, one rigid
         skeleton per person, foot locking and hand contact, `intersyn.kinematics.cleanup`);
         None returns the model's raw output. Words that the training captions never use are
-        read as their nearest training word (listed in `meta["word_substitutions"]`) unless
-        `keep_words`.
+        read as training words (one WordNet relates to them, else the nearest by word vectors;
+        listed in `meta["word_substitutions"]`) unless `keep_words`.
         """
         solo = _clean_text(solo, "solo")
         interaction = _clean_text(interaction, "interaction")

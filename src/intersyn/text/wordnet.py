@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 from importlib import resources
 
@@ -144,26 +144,33 @@ class WordNetReader:
             found += [(pos, c) for c in dict.fromkeys(candidates) if c in known]
         return found
 
+    def _motion_senses(
+        self, word: str, parts: Sequence[str] = PARTS_OF_SPEECH
+    ) -> Iterator[tuple[str, str, list[str]]]:
+        """For each lemma WordNet knows `word` as (verbs mostly used otherwise skipped): the
+        lemma, `word`'s inflection of it, and its body-motion senses among the `MAX_SENSES`
+        most frequent (the senses `related` and `alternatives` both read)."""
+        for pos, lemma in self.lemmas(word):
+            if pos not in parts or (pos == "v" and lemma in self._nominal):
+                continue
+            keys = self.table["lemmas"][pos][lemma][:MAX_SENSES]
+            yield lemma, inflection(word, lemma), [k for k in keys if self._about_motion(k)]
+
     def related(self, word: str) -> list[str]:
         """Vocabulary words WordNet relates to `word`: another form of its own lemma, else, from
         the first of its `MAX_SENSES` most frequent body-motion senses that has any, the sense's
         lemmas, then those of its hypernyms of the same kind. Empty when none is related."""
         synsets = self.table["synsets"]
-        for pos, lemma in self.lemmas(word):
-            if pos == "v" and lemma in self._nominal:
-                continue
-            form = inflection(word, lemma)
+        for lemma, form, keys in self._motion_senses(word):
             if own := self._form(lemma, form, own=True):
                 return [own]
-            for key in self.table["lemmas"][pos][lemma][:MAX_SENSES]:
+            for key in keys:
                 names, hypernyms, _ = synsets[key]
-                if not self._about_motion(pos, key):
-                    continue
                 # A root ("move", "be", "change") says nothing about how: not a reading.
                 general = [
                     name
                     for h in hypernyms
-                    if synsets[h][1] and self._about_motion(pos, h)
+                    if synsets[h][1] and self._about_motion(h)
                     for name in synsets[h][0]
                 ]
                 for group in (names, general):
@@ -179,13 +186,8 @@ class WordNetReader:
         their captions lack; single words only."""
         synsets = self.table["synsets"]
         found: list[str] = []
-        for pos, lemma in self.lemmas(word):
-            if pos != "v" or lemma in self._nominal:
-                continue
-            form = inflection(word, lemma)
-            for key in self.table["lemmas"]["v"][lemma][:MAX_SENSES]:
-                if not self._about_motion("v", key):
-                    continue
+        for lemma, form, keys in self._motion_senses(word, parts=("v",)):
+            for key in keys:
                 kinds = [synsets[h][0] for h in self._hyponyms().get(key, ())]
                 for name in [*synsets[key][0], *(n for names in kinds for n in names)]:
                     if "_" not in name and name != lemma:
@@ -202,9 +204,10 @@ class WordNetReader:
                         self._hyponym_index.setdefault(h, []).append(key)
         return self._hyponym_index
 
-    def _about_motion(self, pos: str, key: str) -> bool:
-        """Whether synset `key` is a sense of what a body does (adverbs: always)."""
-        return pos != "v" or self.table["synsets"][key][2] in MOTION_TOPICS
+    def _about_motion(self, key: str) -> bool:
+        """Whether synset `key` ("v…" verb, "r…" adverb) is a sense of what a body does
+        (adverbs: always)."""
+        return not key.startswith("v") or self.table["synsets"][key][2] in MOTION_TOPICS
 
 
 def wordnet_reading(vocabulary: Sequence[str]) -> Callable[[str], list[str]]:
