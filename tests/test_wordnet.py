@@ -72,6 +72,36 @@ def test_reader_refuses_readings_it_cannot_trust():
     assert WordNetReader(["they", "clasp", "grasps"]).related("clasping") == ["clasp"]
 
 
+def test_a_mostly_nominal_verb_is_read_as_a_verb_only_where_the_verb_stands():
+    reader = WordNetReader([*VOCABULARY, "pace", "kicks", "lowers"], skip=FUNCTION_WORDS)
+    # WordNet's corpus uses "pace" mostly as a noun: read as the walk it is after a subject...
+    assert reader.related("paces", as_verb=True) == ["walks"]
+    assert reader.related("boots", as_verb=True) == ["kicks"]
+    # ...and elsewhere only as another form of itself ("a few paces"), never through a sense.
+    assert reader.related("paces") == ["pace"]
+    assert reader.related("boots") == []
+    # Its -ing / -ed forms are verb forms wherever they stand.
+    assert reader.related("lowering") == ["lowers"]
+    # A verb WordNet's corpus mostly uses otherwise stays unread even where a verb stands, if
+    # none of its senses reaches a training word.
+    assert reader.related("light", as_verb=True) == []
+
+
+def test_unseen_word_reader_reads_each_place_of_a_word():
+    vocabulary = [*VOCABULARY, "pace", "few", "shuffles", "sideways", "for"]
+    table = {w: np.eye(len(vocabulary) + 1)[k] for k, w in enumerate([*vocabulary, "x"])}
+
+    def vectors():
+        return lambda words: np.stack([table.get(w, table["x"]) for w in words])
+
+    reader = UnseenWordReader(vocabulary, vectors, related=wordnet_reading)
+    text, used = reader.rewrite("A guy paces, then a person shuffles sideways for a few paces")
+    assert text == "A guy walks, then a person shuffles sideways for a few pace"
+    assert [(s.word, s.read_as) for s in used] == [("paces", "walks"), ("paces", "pace")]
+    # Adverbs between the subject and the verb do not hide it.
+    assert reader.rewrite("someone calmly paces")[0] == "someone calmly walks"
+
+
 def test_unseen_word_reader_prefers_wordnet_then_the_embedding():
     table = {w: np.eye(len(VOCABULARY) + 2)[k] for k, w in enumerate([*VOCABULARY, "x", "y"])}
 

@@ -40,8 +40,17 @@ _FUNCTION_WORDS = """a an the and or but nor so yet if then than as at by for fr
     neither every some such very too just also only again once there here"""
 FUNCTION_WORDS = frozenset(_FUNCTION_WORDS.split())
 
+# Who a motion caption is about. The word after one of them (adverbs skipped: "a guy
+# forcefully thrusts") is the sentence's verb, which decides how a word that is mostly a noun
+# elsewhere is read ("a guy paces" walks; "a few paces" are steps).
+SUBJECT_WORDS = frozenset(
+    """person persons people someone somebody man men woman women guy guys individual
+    individuals pair couple duo both they he she who other partner figure character""".split()
+)
+
 WordVectors = Callable[[list[str]], np.ndarray]  # words → (len(words), C), rows L2-normalised
-RelatedWords = Callable[[str], list[str]]  # an unseen word → training words, best first
+# (an unseen word, whether it stands where a verb does) → related training words, best first
+RelatedWords = Callable[[str, bool], list[str]]
 
 
 def caption_words(captions: Iterable[str]) -> list[str]:
@@ -97,9 +106,10 @@ class UnseenWordReader:
                 self._related = self._make_related(self.vocabulary)
         return self._embed(words) @ self._table.T
 
-    def _read(self, word: str, similarity: np.ndarray) -> WordSubstitution | None:
-        """How unseen `word` is read, given its similarity `(V,)` to each training word."""
-        related = self._related(word) if self._related is not None else []
+    def _read(self, word: str, as_verb: bool, similarity: np.ndarray) -> WordSubstitution | None:
+        """How unseen `word` is read (`as_verb`: where the sentence has its verb), given its
+        similarity `(V,)` to each training word."""
+        related = self._related(word, as_verb) if self._related is not None else []
         if related:
             k = self.vocabulary.index(related[0])
             return WordSubstitution(word, related[0], round(float(similarity[k]), 3), "wordnet")
@@ -110,16 +120,25 @@ class UnseenWordReader:
 
     def rewrite(self, text: str) -> tuple[str, list[WordSubstitution]]:
         """`text` with each unseen word replaced (case of its first letter kept), and the list."""
-        words = [w.lower() for w in WORD.findall(text)]
-        unseen = sorted(set(words) - self._known - FUNCTION_WORDS)
+        words = [m["word"].lower() for m in ARTICLE_WORD.finditer(text)]
+        # Each occurrence: (word, whether it follows a subject), or None when it is kept.
+        places = [
+            (w, _follows_subject(words[:k]))
+            if w not in self._known and w not in FUNCTION_WORDS
+            else None
+            for k, w in enumerate(words)
+        ]
+        unseen = sorted({p for p in places if p is not None})
         if not unseen:
             return text, []
-        readings = [self._read(w, row) for w, row in zip(unseen, self._similarity(unseen))]
-        chosen = {r.word: r for r in readings if r is not None}
+        distinct = sorted({w for w, _ in unseen})
+        row = dict(zip(distinct, self._similarity(distinct)))
+        chosen = {p: r for p in unseen if (r := self._read(*p, row[p[0]])) is not None}
+        order = iter(places)
 
         def replace(match: re.Match[str]) -> str:
             word, article = match["word"], match["article"]
-            found = chosen.get(word.lower())
+            found = chosen.get(next(order))
             if found is None:
                 return match.group(0)
             read = found.read_as.capitalize() if word[0].isupper() else found.read_as
@@ -128,5 +147,14 @@ class UnseenWordReader:
             agreed = "an" if read[0].lower() in "aeiou" else "a"
             return f"{agreed.capitalize() if article[0] == 'A' else agreed}{match['gap']}{read}"
 
-        used = [chosen[w] for w in dict.fromkeys(words) if w in chosen]  # in order of appearance
-        return ARTICLE_WORD.sub(replace, text), used
+        used = [chosen[p] for p in dict.fromkeys(places) if p in chosen]  # in order of appearance
+        return ARTICLE_WORD.sub(replace, text), list(dict.fromkeys(used))
+
+
+def _follows_subject(before: list[str]) -> bool:
+    """Whether the word after `before` (lower-case words) stands where a verb does: right
+    after a subject word, adverbs in -ly between."""
+    k = len(before) - 1
+    while k >= 0 and before[k].endswith("ly") and before[k] not in SUBJECT_WORDS:
+        k -= 1
+    return k >= 0 and before[k] in SUBJECT_WORDS

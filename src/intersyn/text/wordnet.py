@@ -145,24 +145,33 @@ class WordNetReader:
         return found
 
     def _motion_senses(
-        self, word: str, parts: Sequence[str] = PARTS_OF_SPEECH
+        self, word: str, parts: Sequence[str] = PARTS_OF_SPEECH, as_verb: bool = False
     ) -> Iterator[tuple[str, str, list[str]]]:
-        """For each lemma WordNet knows `word` as (verbs mostly used otherwise skipped): the
-        lemma, `word`'s inflection of it, and its body-motion senses among the `MAX_SENSES`
-        most frequent (the senses `related` and `alternatives` both read)."""
+        """For each lemma WordNet knows `word` as: the lemma, `word`'s inflection of it, and its
+        body-motion senses among the `MAX_SENSES` most frequent (the senses `related` and
+        `alternatives` both read). A verb mostly used otherwise ("light", "pace") counts only
+        `as_verb` (where the sentence puts a verb) or in its -ing / -ed forms."""
         for pos, lemma in self.lemmas(word):
-            if pos not in parts or (pos == "v" and lemma in self._nominal):
+            form = inflection(word, lemma)
+            if pos not in parts or (
+                pos == "v" and lemma in self._nominal and not as_verb and form in ("base", "s")
+            ):
                 continue
             keys = self.table["lemmas"][pos][lemma][:MAX_SENSES]
-            yield lemma, inflection(word, lemma), [k for k in keys if self._about_motion(k)]
+            yield lemma, form, [k for k in keys if self._about_motion(k)]
 
-    def related(self, word: str) -> list[str]:
+    def related(self, word: str, as_verb: bool = False) -> list[str]:
         """Vocabulary words WordNet relates to `word`: another form of its own lemma, else, from
         the first of its `MAX_SENSES` most frequent body-motion senses that has any, the sense's
-        lemmas, then those of its hypernyms of the same kind. Empty when none is related."""
+        lemmas, then those of its hypernyms of the same kind. Empty when none is related.
+
+        `as_verb`: the word stands where a verb does ("a guy paces"), so a verb WordNet's corpus
+        mostly uses as a noun is read as a verb ("walks"), and its own lemma only in a verb
+        form the vocabulary has ("pace" alone is the noun of "at a steady pace"). Elsewhere
+        such a word reads only as another form of itself ("a few paces" → "pace")."""
         synsets = self.table["synsets"]
-        for lemma, form, keys in self._motion_senses(word):
-            if own := self._form(lemma, form, own=True):
+        for lemma, form, keys in self._motion_senses(word, as_verb=as_verb):
+            if own := self._form(lemma, form, own=not as_verb):
                 return [own]
             for key in keys:
                 names, hypernyms, _ = synsets[key]
@@ -177,6 +186,9 @@ class WordNetReader:
                     found = [w for name in group if (w := self._form(name, form))]
                     if found:
                         return list(dict.fromkeys(found))
+        for _, lemma in self.lemmas(word):
+            if lemma in self._nominal and (own := self._form(lemma, inflection(word, lemma), True)):
+                return [own]
         return []
 
     def alternatives(self, word: str) -> list[str]:
@@ -210,7 +222,7 @@ class WordNetReader:
         return not key.startswith("v") or self.table["synsets"][key][2] in MOTION_TOPICS
 
 
-def wordnet_reading(vocabulary: Sequence[str]) -> Callable[[str], list[str]]:
+def wordnet_reading(vocabulary: Sequence[str]) -> Callable[[str, bool], list[str]]:
     """The related-word lookup `UnseenWordReader` uses: WordNet over `vocabulary`, never reading
     a word as a function word ("is" is a form of "be")."""
     from intersyn.text.vocabulary import FUNCTION_WORDS
