@@ -10,7 +10,12 @@ Two prompt sets of `bench/quality_bar.py`: `validation` (for design choices) and
 (the bar's own prompts, the test: choose encoders on `validation`, then report `held-out`).
 
     python bench/text_generalisation.py --data-root data/procedural \
-        --encoder aligned --path runs/text_aligned/text_encoder.pt [--prompts held-out]
+        --encoder aligned --path runs/text_aligned/text_encoder.pt [--prompts held-out] \
+        [--reword default|CHECKPOINT]
+
+`--reword` first reads each prompt's unseen words as that model's pipeline does
+(`InterSynPipeline.reword`: WordNet, then the nearest word vector), so the count is the
+ceiling a user's wording meets with that model.
 """
 
 from __future__ import annotations
@@ -85,6 +90,11 @@ def main() -> None:
         help="assign each prompt to the nearest action centroid or to the action of the single "
         "nearest training caption",
     )
+    parser.add_argument(
+        "--reword",
+        default=None,
+        help="read unseen words as this model's pipeline does first ('default': shipped model)",
+    )
     args = parser.parse_args()
     encoder = build_text_encoder(args.encoder, args.path)
     solo_items, pair_items = items_by_label(args.data_root, "train", 10**9)
@@ -95,6 +105,11 @@ def main() -> None:
         "validation": (VALIDATION_SOLO, VALIDATION_PAIR),
         "held-out": (HELD_OUT_SOLO, HELD_OUT_PAIR),
     }[args.prompts]
+    if args.reword is not None:
+        from intersyn import InterSynPipeline
+
+        pipe = InterSynPipeline.from_pretrained(None if args.reword == "default" else args.reword)
+        sets = tuple({n: pipe.reword(p)[0] for n, p in prompts.items()} for prompts in sets)
     for kind, captions, prompts in (("solo", solo, sets[0]), ("pair", pairs, sets[1])):
         assign = nearest_action if args.method == "centroid" else nearest_caption
         for name, (nearest, rank) in assign(encoder, captions, prompts).items():

@@ -43,10 +43,9 @@ FUNCTION_WORDS = frozenset(_FUNCTION_WORDS.split())
 # Who a motion caption is about. The word after one of them (adverbs skipped: "a guy
 # forcefully thrusts") is the sentence's verb, which decides how a word that is mostly a noun
 # elsewhere is read ("a guy paces" walks; "a few paces" are steps).
-SUBJECT_WORDS = frozenset(
-    """person persons people someone somebody man men woman women guy guys individual
-    individuals pair couple duo both they he she who other partner figure character""".split()
-)
+_SUBJECT_WORDS = """person persons people someone somebody man men woman women guy guys
+    individual individuals pair couple duo both they he she who other partner figure character"""
+SUBJECT_WORDS = frozenset(_SUBJECT_WORDS.split())
 
 WordVectors = Callable[[list[str]], np.ndarray]  # words → (len(words), C), rows L2-normalised
 # (an unseen word, whether it stands where a verb does) → related training words, best first
