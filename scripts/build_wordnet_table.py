@@ -2,9 +2,9 @@
 
 Run once, where Debian's `wordnet-base` is installed (`apt-get install wordnet-base`):
 `python scripts/build_wordnet_table.py [--wordnet /usr/share/wordnet]`. Writes
-`src/intersyn/assets/wordnet.json.gz`: for verbs, nouns and adverbs, each lemma's synsets in
-WordNet's sense order, each synset's lemmas, direct hypernyms
-and lexicographer file (its topic: 38 = verbs of motion), the irregular forms
+`src/intersyn/assets/wordnet.json.gz`: for verbs and adverbs, each lemma's synsets in
+WordNet's sense order, each synset's lemmas, direct hypernyms and lexicographer file (its
+topic: 38 = verbs of motion), the irregular forms
 (`strode` → `stride`) and the verbs mostly used otherwise. Used by `intersyn.text.wordnet`;
 WordNet's licence travels in the table.
 """

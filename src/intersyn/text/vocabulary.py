@@ -146,8 +146,9 @@ class UnseenWordReader:
             agreed = "an" if read[0].lower() in "aeiou" else "a"
             return f"{agreed.capitalize() if article[0] == 'A' else agreed}{match['gap']}{read}"
 
-        used = [chosen[p] for p in dict.fromkeys(places) if p in chosen]  # in order of appearance
-        return ARTICLE_WORD.sub(replace, text), list(dict.fromkeys(used))
+        # Each distinct substitution once, in order of appearance.
+        used = list(dict.fromkeys(chosen[p] for p in places if p in chosen))
+        return ARTICLE_WORD.sub(replace, text), used
 
 
 def _follows_subject(before: list[str]) -> bool:
