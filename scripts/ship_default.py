@@ -34,6 +34,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("checkpoint", type=Path)
     parser.add_argument("--data", type=Path, default=None, help="the dataset it was trained on")
+    parser.add_argument(
+        "--recipe",
+        action="append",
+        default=[],
+        metavar="COMMAND",
+        help="a command it was trained with, in order (repeatable; recorded in default.json: "
+        "a fine-tune's trained_steps count only its own steps)",
+    )
     args = parser.parse_args()
     payload = load_checkpoint(args.checkpoint)
     if payload.get("kind") != "intersyn-model":
@@ -60,6 +68,7 @@ def main() -> None:
         **earlier,  # the same weights under their earlier file hash
         "config": payload["config"]["name"],
         "trained_steps": payload["steps"],
+        **({"recipe": args.recipe} if args.recipe else {}),
         "text_encoder": payload["text_encoder"],
         "text_vocabulary_words": len(payload["text_vocabulary"]),
         "weights": "float16 on disk, float32 in memory",

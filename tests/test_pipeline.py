@@ -106,6 +106,52 @@ def test_other_layouts(pipe):
     assert many.joints.shape[0] == 2 and not np.allclose(many.joints[0], many.joints[1])
 
 
+def test_interaction_frames_are_predicted_under_the_interaction_text(pipe, monkeypatch):
+    """Where the data's interaction frames do not depend on person x's solo text, every
+    person's rows in them come, in each conditional prediction, from the interaction caption
+    alone (same batch); person x's solo frames keep the whole caption."""
+    from intersyn.models.layers import null_text
+
+    class TextEcho(torch.nn.Module):  # x0 = the first pooled text channel, 0 when dropped
+        def forward(self, x_t, t, cond, presence, valid):
+            _, _, pooled = null_text(cond)
+            return pooled[:, :1, None, None].expand_as(x_t).clone()
+
+    monkeypatch.setattr(pipe.model, "denoiser", TextEcho())
+
+    def first_feature(caption):
+        return float(pipe.text.encode([caption])[2][0, 0])
+
+    def rows(layout, anchor):
+        """(person x in its solo, person x in the interaction, the partner) of one sample."""
+        monkeypatch.setattr(pipe, "anchor", anchor)
+        cond, alone_text = pipe._condition([layout])
+        presence = torch.from_numpy(layout.presence(2))[None]
+        valid = torch.ones(1, layout.frames, dtype=torch.bool)
+        generator = torch.Generator().manual_seed(0)
+        out = pipe._denoise(cond, presence, valid, 3, 2.0, generator, False, None, alone_text)
+        solo = layout.solo_start
+        return tuple(
+            float(out[0, person, frame, 0])
+            for person, frame in ((0, solo), (0, layout.partner_start), (1, layout.partner_start))
+        )
+
+    walk_away = plan_layout("a person waves", "two people hug", 40, 0, 64)
+    assert walk_away.interaction_caption == "Two people hug."
+    assert plan_layout(None, "two people hug", None, None, 64).interaction_caption is None
+    full, alone = first_feature(walk_away.caption), first_feature("Two people hug.")
+    assert full != pytest.approx(alone, abs=1e-3)
+    # Guidance 2 on a null prediction of 0: twice the conditional value.
+    expected = pytest.approx((2 * full, 2 * alone, 2 * alone), abs=1e-5)
+    assert rows(walk_away, "sequence") == expected and rows(walk_away, "run") == expected
+    # A partner who appears after the solo: with the "sequence" anchor its placement depends on
+    # how far person x went, so the whole caption conditions every row.
+    after = plan_layout("a person waves", "two people hug", 0, 40, 64)
+    full = first_feature(after.caption)
+    assert rows(after, "sequence") == pytest.approx((2 * full,) * 3, abs=1e-5)
+    assert rows(after, "run") == pytest.approx((2 * full, 2 * alone, 2 * alone), abs=1e-5)
+
+
 def test_save_writes_every_output(pipe, tmp_path):
     result = pipe(solo="a person walks", interaction="two people shake hands", seed=3)
     out = result.save(tmp_path / "out")

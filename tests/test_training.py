@@ -386,6 +386,35 @@ def test_stage_two_ablation_from_a_trained_model(tmp_path, tiny_checkpoint, tiny
     other = apply_overrides(train_preset("tiny"), ["model.placement_anchor=sequence"])
     with pytest.raises(InterSynError, match="placement_anchor='run'; pass --set"):
         train(other, tiny_data_root, tmp_path / "y", stage="rec", init=tiny_checkpoint)
+    # A stage-1 fine-tune may change it on request; stage 2 on a mismatched INS may not.
+    with pytest.raises(InterSynError, match="--reanchor: expected with --init and --stage ins"):
+        train(
+            other, tiny_data_root, tmp_path / "y", stage="rec", init=tiny_checkpoint, reanchor=True
+        )
+
+
+def test_stage_one_fine_tune_into_the_other_placement_anchor(
+    tmp_path, tiny_checkpoint, tiny_data_root
+):
+    code = main(
+        [
+            "train", "--config", "tiny", "--data-root", str(tiny_data_root),
+            "--out", str(tmp_path / "seq"), "--stage", "ins", "--init", str(tiny_checkpoint),
+            "--reanchor", "--set", "model.placement_anchor=sequence", "--max-steps", "2",
+            "--no-progress",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    base = load_trained_model(tiny_checkpoint)
+    tuned = load_trained_model(tmp_path / "seq" / "checkpoints" / "final.pt")
+    assert base.config.model.placement_anchor == "run"
+    assert tuned.config.model.placement_anchor == "sequence"
+    assert torch.equal(tuned.stats.mean, base.stats.mean)  # the init's normalisation is kept
+    changed = any(
+        not torch.equal(value, base.denoiser.state_dict()[key])
+        for key, value in tuned.denoiser.state_dict().items()
+    )
+    assert changed, "the fine-tune did not train the denoiser"
 
 
 def test_text_token_drop_hides_caption_tokens_but_keeps_the_other_draws():

@@ -119,6 +119,14 @@ class Layout:
             tuple(segments),
         )
 
+    @property
+    def interaction_caption(self) -> str | None:
+        """What the interaction's frames are predicted under when person x also has a solo
+        segment: the interaction text alone (None when the caption holds nothing else)."""
+        if "solo" not in self.order or "interaction" not in self.order:
+            return None
+        return combine_captions([text for kind, *_, text in self.segments if kind == "interaction"])
+
     def window(self, start: int, length: int) -> Layout:
         """The part of the timeline in frames `[start, start + length)`, as its own layout."""
         parts = [
@@ -479,7 +487,7 @@ class InterSynPipeline:
         T, D = layout.frames, model.config.model.feature_dim
         presence = torch.from_numpy(layout.presence(2)).to(device)[None].expand(num_samples, -1, -1)
         valid = torch.ones(num_samples, T, dtype=torch.bool, device=device)
-        cond = self._condition([layout.caption] * num_samples, [layout] * num_samples)
+        cond, interaction_cond = self._condition([layout] * num_samples)
         if generator is None:
             generator = torch.Generator(device=device).manual_seed(seed)
         mask = presence[..., None].expand(-1, -1, -1, D)
@@ -493,7 +501,15 @@ class InterSynPipeline:
                 rows[..., None].expand(shape),
             )
         sample = functools.partial(
-            self._denoise, cond, presence, valid, steps, guidance, generator, progress
+            self._denoise,
+            cond,
+            presence,
+            valid,
+            steps,
+            guidance,
+            generator,
+            progress,
+            interaction_cond=interaction_cond,
         )
         first = sample(inpaint)
         motions = [first[:, 0], first[:, 1]]
@@ -508,23 +524,44 @@ class InterSynPipeline:
         group_presence = group_presence[None].expand(num_samples, -1, -1)
         return self._refine(group, cond, group_presence, valid).cpu().numpy()
 
-    def _condition(self, captions: list[str], layouts: list[Layout]) -> Condition:
-        """Per-sample text features and timings (t_i, t_s) of a batch."""
+    def _interaction_caption(self, layout: Layout) -> str | None:
+        """The interaction text alone where the data's interaction frames do not depend on
+        person x's solo text: always when partners are placed relative to person x where they
+        appear ("run" anchor), else only when the one interaction starts the sequence (with the
+        "sequence" anchor a partner who appears after a solo walk is placed from where person
+        x started, which depends on how far the solo text takes person x)."""
+        single_first = layout.order[0] == "interaction" and layout.order.count("interaction") == 1
+        if self.anchor == "run" or single_first:
+            return layout.interaction_caption
+        return None
+
+    def _condition(self, layouts: list[Layout]) -> tuple[Condition, Condition | None]:
+        """Per-sample text features and timings (t_i, t_s) of a batch, and the condition its
+        interaction frames are predicted under (None when no layout has both a solo and an
+        interaction segment; see `_denoise`)."""
+        captions = [lay.caption for lay in layouts]
+        partner = [self._interaction_caption(lay) or lay.caption for lay in layouts]
+        split = any(self._interaction_caption(lay) for lay in layouts)
         with warnings.catch_warnings():
             warnings.simplefilter("always")
-            tokens, mask, pooled = self.text.encode(captions)
+            # One call, so both captions' token lists are padded to the same length.
+            tokens, mask, pooled = self.text.encode(captions + partner if split else captions)
 
         def starts(values: list[int]) -> torch.Tensor:
             return torch.tensor(values, dtype=torch.long, device=self.device)
 
-        return Condition(
+        both = Condition(
             tokens,
             mask,
             pooled,
-            starts([lay.interaction_start for lay in layouts]),
-            starts([lay.solo_start for lay in layouts]),
-            torch.zeros(len(layouts), dtype=torch.bool, device=self.device),
+            starts([lay.interaction_start for lay in layouts] * (2 if split else 1)),
+            starts([lay.solo_start for lay in layouts] * (2 if split else 1)),
+            torch.zeros(len(captions) * (2 if split else 1), dtype=torch.bool, device=self.device),
         )
+        if not split:
+            return both, None
+        count = len(layouts)
+        return both.select(slice(0, count)), both.select(slice(count, 2 * count))
 
     def _refine(
         self,
@@ -551,10 +588,17 @@ class InterSynPipeline:
         generator: torch.Generator,
         progress: bool,
         inpaint: tuple[torch.Tensor, torch.Tensor] | None = None,
+        interaction_cond: Condition | None = None,
     ) -> torch.Tensor:
         """DDIM with batched guidance: normalised pair features `(N, 2, T, D)`.
 
         `presence (N, 2, T)` and `valid (N, T)` (False on padding) hold per sample.
+        `interaction_cond`: every person's rows in the interaction's frames (where a partner is
+        present) of each conditional prediction come from one more pass under this condition
+        (the interaction text alone), in the same batch. U(·) joins any solo clip to any
+        interaction, so in the data those rows do not depend on person x's solo text; the
+        model, reading both sentences, lets a solo "walks forward and waves" put the partner
+        3-4 m away, and person x, still walking, into the partner (`bench/interleaved_meeting.py`).
         """
         num_samples, _, T = presence.shape
         D = self.model.config.model.feature_dim
@@ -563,7 +607,25 @@ class InterSynPipeline:
         def model_fn(x_t: torch.Tensor, t: torch.Tensor, drop: torch.Tensor) -> torch.Tensor:
             times = x_t.shape[0] // num_samples
             doubled = dataclasses.replace(cond.repeat(times), cond_drop=drop)
-            return denoiser(x_t, t, doubled, presence.repeat(times, 1, 1), valid.repeat(times, 1))
+            rows, frames = presence.repeat(times, 1, 1), valid.repeat(times, 1)
+            if interaction_cond is None:
+                return denoiser(x_t, t, doubled, rows, frames)
+            shown = ~drop  # samples that see their text
+            extra = dataclasses.replace(interaction_cond.repeat(times), cond_drop=drop).select(
+                shown
+            )
+            out = denoiser(
+                torch.cat([x_t, x_t[shown]]),
+                torch.cat([t, t[shown]]),
+                Condition.cat([doubled, extra]),
+                torch.cat([rows, rows[shown]]),
+                torch.cat([frames, frames[shown]]),
+            )
+            out, alone = out[: x_t.shape[0]], out[x_t.shape[0] :]
+            # The interaction's frames: where a partner is present, for every person.
+            during = rows[shown][:, 1:].any(1, keepdim=True)[..., None]  # (n, 1, T, 1)
+            out[shown] = torch.where(during, alone, out[shown])
+            return out
 
         rows = presence & valid[:, None, :]
         return ddim_sample(
@@ -643,8 +705,10 @@ class InterSynPipeline:
                 valid_np[k, : lay.frames] = True
             presence = torch.from_numpy(presence_np).to(device)
             valid = torch.from_numpy(valid_np).to(device)
-            cond = self._condition([lay.caption for lay in part], part)
-            group = self._denoise(cond, presence, valid, steps, guidance, generator, False)
+            cond, interaction_cond = self._condition(part)
+            group = self._denoise(
+                cond, presence, valid, steps, guidance, generator, False, None, interaction_cond
+            )
             group = self._refine(group, cond, presence & valid[:, None, :], valid, coordinator)
             features = group.cpu().numpy().astype(np.float64)
             for k, lay in enumerate(part):

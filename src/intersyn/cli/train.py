@@ -29,6 +29,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "on it frozen; with --stage ins, a stage-1 fine-tune",
     )
     parser.add_argument(
+        "--reanchor",
+        action="store_true",
+        help="with --init and --stage ins: the --init model may use the other placement anchor "
+        "(model.placement_anchor); the fine-tune relearns partners who appear mid-sequence",
+    )
+    parser.add_argument(
         "--set",
         action="append",
         default=[],
@@ -82,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
         max_steps=args.max_steps,
         resume=args.resume,
         init=args.init,
+        reanchor=args.reanchor,
         device=args.device,
         progress=not args.no_progress,
     )

@@ -81,6 +81,15 @@ class Condition:
             )
         )
 
+    def select(self, rows: torch.Tensor) -> Condition:
+        """The samples at `rows` (an index or bool mask over the batch)."""
+        return Condition(*(getattr(self, n)[rows] for n in _CONDITION_FIELDS))
+
+    @staticmethod
+    def cat(parts: list[Condition]) -> Condition:
+        """Batches stacked in order; their text tokens must have the same length L."""
+        return Condition(*(torch.cat([getattr(p, n) for p in parts]) for n in _CONDITION_FIELDS))
+
     def repeat_interleave(self, repeats: int) -> Condition:
         """Each sample repeated `repeats` times in a row along the batch (B → B·repeats)."""
         return Condition(

@@ -231,25 +231,32 @@ def train(
     init: str | Path | None = None,
     device: str = "auto",
     progress: bool = True,
+    reanchor: bool = False,
 ) -> RunResult:
     """Train stage 1 (INS) and/or stage 2 (REC); see the module docstring for the outputs.
 
     `init`: a trained model (`final.pt`/`ins.pt`) whose INS weights and feature statistics the
     run starts from: with `stage="rec"` stage 2 trains on that frozen INS (coordinator and
     loss ablations reuse one stage-1 run); with `stage="ins"` stage 1 fine-tunes it for
-    `cfg.ins.steps` more steps with a fresh optimiser.
+    `cfg.ins.steps` more steps with a fresh optimiser. `reanchor`: with `stage="ins"`, `init`
+    may use the other placement anchor; the fine-tune relearns the placement of partners who
+    appear mid-sequence in this config's anchor (the only rows whose meaning changes).
     """
     if stage not in ("all", *STAGES):
         raise InterSynError(f"stage {stage!r}: expected all, ins or rec")
     if init is not None and (stage == "all" or resume is not None):
         raise InterSynError("--init: expected with --stage rec or ins and without --resume")
+    if reanchor and (init is None or stage != "ins"):
+        raise InterSynError("--reanchor: expected with --init and --stage ins")
     if max_steps is not None:
         if max_steps < 1:
             raise InterSynError(f"--max-steps {max_steps}: expected a positive number of steps")
         cfg = cfg.replace(ins=_with_steps(cfg.ins, max_steps), rec=_with_steps(cfg.rec, max_steps))
     info = init_distributed(device)
     try:
-        return _train(cfg, Path(data_root), Path(out_dir), stage, resume, info, progress, init)
+        return _train(
+            cfg, Path(data_root), Path(out_dir), stage, resume, info, progress, init, reanchor
+        )
     finally:
         shutdown(info)
 
@@ -269,6 +276,7 @@ def _train(
     info: DistInfo,
     progress: bool,
     init: str | Path | None = None,
+    reanchor: bool = False,
 ) -> RunResult:
     torch.manual_seed(cfg.seed)  # same initial weights on every rank (EMA copies match rank 0)
     payload = None
@@ -310,12 +318,13 @@ def _train(
         if start.get("kind") != "intersyn-model":
             raise InterSynError(f"--init {init}: not a trained InterSyn model (final.pt/ins.pt)")
         theirs = ModelConfig.from_dict(start.get("config", {}).get("model", {}))
-        if theirs.placement_anchor != cfg.model.placement_anchor:
+        if theirs.placement_anchor != cfg.model.placement_anchor and not reanchor:
             raise InterSynError(
                 f"--init {init}: its features use placement_anchor={theirs.placement_anchor!r}; "
-                f"pass --set model.placement_anchor={theirs.placement_anchor}"
+                f"pass --set model.placement_anchor={theirs.placement_anchor} (or --reanchor "
+                f"with --stage ins to fine-tune it into {cfg.model.placement_anchor!r})"
             )
-        if theirs != cfg.model:
+        if dataclasses.replace(theirs, placement_anchor=cfg.model.placement_anchor) != cfg.model:
             raise InterSynError(
                 f"--init {init}: its model shape differs from config {cfg.name!r}'s"
             )
