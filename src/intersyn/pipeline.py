@@ -12,7 +12,9 @@ Layout: the solo segment and the interaction segment share one timeline of `fram
 one that starts at frame 0 comes first (t_i · t_s = 0, paper Eq. 4). Person x (index 0) is in
 both; the partner (index 1) exists only during the interaction. More than two people: extra
 partners are sampled with person x held fixed (in-painting) and every partner is refined by
-the coordinator against person x (Eq. 9–10, pairwise).
+the coordinator against person x (Eq. 9–10, pairwise). Text: the whole request is one caption,
+except that where the training data make the interaction's frames independent of the solo
+text (see `InterSynPipeline._denoise`) those frames are predicted under the interaction text.
 """
 
 from __future__ import annotations
