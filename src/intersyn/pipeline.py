@@ -542,12 +542,15 @@ class InterSynPipeline:
         interaction frames are predicted under (None when no layout has both a solo and an
         interaction segment; see `_denoise`)."""
         captions = [lay.caption for lay in layouts]
-        partner = [self._interaction_caption(lay) or lay.caption for lay in layouts]
-        split = any(self._interaction_caption(lay) for lay in layouts)
+        alone = [self._interaction_caption(lay) for lay in layouts]
+        split = any(alone)
+        if split:  # layouts without an own interaction text repeat their caption
+            captions += [text or caption for text, caption in zip(alone, captions)]
+        every = layouts * (2 if split else 1)
         with warnings.catch_warnings():
             warnings.simplefilter("always")
             # One call, so both captions' token lists are padded to the same length.
-            tokens, mask, pooled = self.text.encode(captions + partner if split else captions)
+            tokens, mask, pooled = self.text.encode(captions)
 
         def starts(values: list[int]) -> torch.Tensor:
             return torch.tensor(values, dtype=torch.long, device=self.device)
@@ -556,9 +559,9 @@ class InterSynPipeline:
             tokens,
             mask,
             pooled,
-            starts([lay.interaction_start for lay in layouts] * (2 if split else 1)),
-            starts([lay.solo_start for lay in layouts] * (2 if split else 1)),
-            torch.zeros(len(captions) * (2 if split else 1), dtype=torch.bool, device=self.device),
+            starts([lay.interaction_start for lay in every]),
+            starts([lay.solo_start for lay in every]),
+            torch.zeros(len(every), dtype=torch.bool, device=self.device),
         )
         if not split:
             return both, None
