@@ -5,8 +5,10 @@ Run once, where Debian's `wordnet-base` is installed (`apt-get install wordnet-b
 `src/intersyn/assets/wordnet.json.gz`: for verbs and adverbs, each lemma's synsets in
 WordNet's sense order, each synset's lemmas, direct hypernyms and lexicographer file (its
 topic: 38 = verbs of motion), the irregular forms
-(`strode` → `stride`) and the verbs mostly used otherwise. Used by `intersyn.text.wordnet`;
-WordNet's licence travels in the table.
+(`strode` → `stride`), the verbs mostly used otherwise, and, over all four parts of speech,
+each lemma's antonyms ("different" ↔ "same": word vectors put opposites close, so the reader
+must never read a word as one). Used by `intersyn.text.wordnet`; WordNet's licence travels in
+the table.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 
 ASSETS = Path(__file__).resolve().parents[1] / "src" / "intersyn" / "assets"
 PARTS_OF_SPEECH = {"v": "verb", "r": "adv"}
+ANTONYM_PARTS = ("noun", "verb", "adj", "adv")
 LICENCE = (
     "WordNet 3.0 Copyright 2006 by Princeton University. All rights reserved. THIS SOFTWARE AND "
     'DATABASE IS PROVIDED "AS IS" AND PRINCETON UNIVERSITY MAKES NO REPRESENTATIONS OR '
@@ -64,6 +67,38 @@ def read_part(folder: Path, pos: str, name: str) -> dict:
         form, *bases = line.split()
         exceptions[form] = bases
     return {"lemmas": lemmas, "synsets": synsets, "exceptions": exceptions}
+
+
+def antonyms(folder: Path) -> dict[str, list[str]]:
+    """Lemma → its antonym lemmas, over nouns, verbs, adjectives and adverbs (WordNet's
+    lexical "!" pointers: word `source` of one synset is the opposite of word `target` of
+    another)."""
+    pointers = []
+    words: dict[str, list[str]] = {}
+    for name in ANTONYM_PARTS:
+        for line in (folder / f"data.{name}").read_text(encoding="latin-1").splitlines():
+            if line.startswith(" "):
+                continue
+            fields = line.split(" | ")[0].split()
+            count = int(fields[3], 16)
+            # Adjectives may carry a syntactic marker: "galore(ip)".
+            key = f"{name}{fields[0]}"
+            words[key] = [fields[4 + 2 * k].lower().split("(")[0] for k in range(count)]
+            at = 4 + 2 * count
+            for k in range(int(fields[at])):
+                symbol, offset, pos, ends = fields[at + 1 + 4 * k : at + 5 + 4 * k]
+                if symbol == "!":
+                    target = {"n": "noun", "v": "verb", "a": "adj", "s": "adj", "r": "adv"}[pos]
+                    pointers.append(
+                        (key, int(ends[:2], 16), f"{target}{offset}", int(ends[2:], 16))
+                    )
+    found: dict[str, set[str]] = {}
+    for key, source, target, other in pointers:
+        one, two = words[key][source - 1], words[target][other - 1]
+        if "_" not in one and "_" not in two and one != two:
+            found.setdefault(one, set()).add(two)
+            found.setdefault(two, set()).add(one)
+    return {lemma: sorted(opposites) for lemma, opposites in sorted(found.items())}
 
 
 def mostly_other_uses(folder: Path) -> list[str]:
@@ -112,6 +147,7 @@ def main() -> None:
         "mostly_not_verbs": [
             w for w in mostly_other_uses(args.wordnet) if w in parts["v"]["lemmas"]
         ],
+        "antonyms": antonyms(args.wordnet),
     }
     data = gzip.compress(json.dumps(table, separators=(",", ":")).encode(), mtime=0)
     handle, temporary = tempfile.mkstemp(dir=args.out.parent, suffix=".tmp")

@@ -75,6 +75,9 @@ def test_row_spec_parsing(tmp_path, tiny_checkpoint):
     assert RowSpec.parse("w/o a=b=missing:later").name == "w/o a=b"
     baseline = RowSpec.parse(f"MDM-style={tiny_checkpoint},per_person=on")
     assert baseline.per_person and baseline.coordinator and not row.per_person
+    assert row.interaction_text_alone
+    whole = RowSpec.parse(f"whole caption={tiny_checkpoint},interaction_text=caption")
+    assert not whole.interaction_text_alone and whole.coordinator
     missing = RowSpec.parse("w/o L_smooth=missing:needs a stage-1 retrain")
     assert missing.checkpoint is None and missing.note == "needs a stage-1 retrain"
     with pytest.raises(InterSynError, match="not found"):

@@ -152,6 +152,25 @@ def test_interaction_frames_are_predicted_under_the_interaction_text(pipe, monke
     assert rows(after, "run") == pytest.approx((2 * full, 2 * alone, 2 * alone), abs=1e-5)
 
 
+def test_evaluation_sampling_can_switch_the_interaction_text_rule_off(pipe, monkeypatch):
+    """`sample_layouts(interaction_text_alone=False)` (Table rows with
+    `interaction_text=caption`) predicts every frame under the whole caption."""
+    seen = []
+    denoise = pipe._denoise
+
+    def recording(*args):
+        seen.append(args[-1])
+        return denoise(*args)
+
+    monkeypatch.setattr(pipe, "anchor", "run")
+    monkeypatch.setattr(pipe, "_denoise", recording)
+    layout = plan_layout("a person waves", "two people hug", 0, 40, 64)
+    on = pipe.sample_layouts([layout], steps=2, seed=1)
+    off = pipe.sample_layouts([layout], steps=2, seed=1, interaction_text_alone=False)
+    assert seen[0] is not None and seen[1] is None
+    assert not np.allclose(on[0], off[0])
+
+
 def test_save_writes_every_output(pipe, tmp_path):
     result = pipe(solo="a person walks", interaction="two people shake hands", seed=3)
     out = result.save(tmp_path / "out")

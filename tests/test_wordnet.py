@@ -11,6 +11,7 @@ from intersyn.text.wordnet import (
     inflect,
     inflection,
     load_table,
+    wordnet_opposites,
     wordnet_reading,
 )
 
@@ -30,6 +31,7 @@ def test_packaged_table_has_the_relations_and_the_licence():
     assert "walk" in hypernym[0] and stroll[2] == 38  # a kind of walking, a verb of motion
     assert table["exceptions"]["v"]["strode"] == ["stride"]
     assert {"light", "ground", "top"} <= set(table["mostly_not_verbs"])
+    assert table["antonyms"]["different"] == ["same"] and "pull" in table["antonyms"]["push"]
 
 
 def test_inflection():
@@ -119,6 +121,24 @@ def test_unseen_word_reader_prefers_wordnet_then_the_embedding():
     assert reader.rewrite("a person qwerty")[1] == []
     plain = UnseenWordReader(VOCABULARY, vectors)
     assert plain.rewrite("a person trots") == ("a person trots", [])
+
+
+def test_a_word_is_never_read_as_its_opposite():
+    vocabulary = ["a", "person", "faces", "same", "other", "way", "pulls", "lowers", "slowly"]
+    opposite = wordnet_opposites(vocabulary)
+    assert opposite("different") == ["same"]
+    assert opposite("pushes") == ["pulls"] and opposite("raising") == ["lowers"]
+    assert opposite("quickly") == ["slowly"] and opposite("walks") == []
+    # Word vectors that put "different" nearest to "same", then to "other".
+    rows = {"different": [0.9, 0.6, 0.1], "same": [1, 0, 0], "other": [0, 1, 0]}
+
+    def vectors():
+        return lambda words: np.array([rows.get(w, [0, 0, 1]) for w in words], dtype=float)
+
+    text = "a person faces a different way"
+    assert UnseenWordReader(vocabulary, vectors).rewrite(text)[0] == "a person faces a same way"
+    reader = UnseenWordReader(vocabulary, vectors, opposite=wordnet_opposites)
+    assert reader.rewrite(text)[0] == "a person faces an other way"
 
 
 @pytest.mark.parametrize(

@@ -50,8 +50,11 @@ TABLES=${TABLES:-1 2 3}  # which tables to (re)measure, e.g. TABLES=1
 has() { [[ " $TABLES " == *" $1 "* ]]; }
 has 1 && time intersyn evaluate --table 1 "${COMMON[@]}" --samples 96 --mm-samples 8 --mm-repeats 10 \
   "${MODELS[@]}" "${BASELINES[@]}" --out "$OUT"
+# The interaction's frames under the interaction text alone (InterSynPipeline._denoise) only
+# changes layouts with a solo and an interaction, so its ablation row is in Table 2 alone.
 has 2 && time intersyn evaluate --table 2 "${COMMON[@]}" --evaluator-1p "$EV1" --samples 64 \
-  "${MODELS[@]}" "${BASELINES[@]}" --out "$OUT"
+  "${MODELS[@]}" --row "interaction frames under the whole caption=$MODEL,interaction_text=caption" \
+  "${BASELINES[@]}" --out "$OUT"
 has 3 && time intersyn evaluate --table 3 "${COMMON[@]}" --evaluator-1p "$EV1" --samples 64 \
   --row "$(full 's-i-s / ts0-random-ti' s-i-s)" \
   --row "$(full s-i-s-i s-i-s-i)" \

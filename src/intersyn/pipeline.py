@@ -44,7 +44,7 @@ from intersyn.kinematics.pair import Placement, features_to_pair, pair_to_featur
 from intersyn.models.layers import Condition
 from intersyn.text.vocabulary import UnseenWordReader, WordSubstitution
 from intersyn.text.wordllama import word_vectors
-from intersyn.text.wordnet import wordnet_reading
+from intersyn.text.wordnet import wordnet_opposites, wordnet_reading
 from intersyn.training.loop import TrainedModel, load_trained_model
 from intersyn.training.stages import TextConditioner
 
@@ -307,7 +307,12 @@ class InterSynPipeline:
         self.text = TextConditioner(encoder, device)
         # Checkpoints from before the vocabulary was recorded read every word as written.
         self.reader = (
-            UnseenWordReader(model.text_vocabulary, word_vectors, related=wordnet_reading)
+            UnseenWordReader(
+                model.text_vocabulary,
+                word_vectors,
+                related=wordnet_reading,
+                opposite=wordnet_opposites,
+            )
             if model.text_vocabulary
             else None
         )
@@ -658,6 +663,7 @@ class InterSynPipeline:
         cleanup: CleanupConfig | None = None,
         progress: bool = False,
         per_person: bool = False,
+        interaction_text_alone: bool = True,
     ) -> list[np.ndarray]:
         """Two-person motions for many layouts at once (evaluation): joints `(2, T_k, 22, 3)` each.
 
@@ -668,7 +674,8 @@ class InterSynPipeline:
         `cleanup` post-processes the joints as `__call__` does (default: the raw model output,
         which the protocol tables score). `per_person=True` is the MDM-style baseline: each
         person generated alone as a solo motion, the partner then placed facing person x
-        (`intersyn.evaluation.per_person`).
+        (`intersyn.evaluation.per_person`). `interaction_text_alone=False` predicts every frame
+        under the whole caption (the ablation of the rule in `_denoise`).
         """
         if not layouts:
             return []
@@ -711,6 +718,8 @@ class InterSynPipeline:
             presence = torch.from_numpy(presence_np).to(device)
             valid = torch.from_numpy(valid_np).to(device)
             cond, interaction_cond = self._condition(part)
+            if not interaction_text_alone:
+                interaction_cond = None
             group = self._denoise(
                 cond, presence, valid, steps, guidance, generator, False, None, interaction_cond
             )

@@ -27,7 +27,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--row",
         action="append",
         default=[],
-        metavar="NAME=CHECKPOINT[,coordinator=off] | NAME=missing:NOTE",
+        metavar="NAME=CHECKPOINT[,coordinator=off][,interaction_text=caption] | NAME=missing:NOTE",
         help="a table row (repeatable); the Real row is always measured",
     )
     parser.add_argument("--out", required=True, type=Path)

@@ -93,17 +93,22 @@ class RowSpec:
     coordinator: bool = True  # False: skip the stage-2 refinement (w/o coordinator)
     note: str = ""
     per_person: bool = False  # True: each person generated alone (the MDM-style baseline)
+    # False: the interaction's frames under the whole caption too (InterSynPipeline._denoise)
+    interaction_text_alone: bool = True
 
     OPTIONS = {
         "coordinator=off": ("coordinator", False),
         "coordinator=on": ("coordinator", True),
         "per_person=on": ("per_person", True),
         "per_person=off": ("per_person", False),
+        "interaction_text=alone": ("interaction_text_alone", True),
+        "interaction_text=caption": ("interaction_text_alone", False),
     }
 
     @classmethod
     def parse(cls, text: str) -> RowSpec:
-        """`NAME=PATH[,coordinator=off][,per_person=on]` or `NAME=missing:why it is missing`.
+        """`NAME=PATH[,coordinator=off][,per_person=on][,interaction_text=caption]` or
+        `NAME=missing:why it is missing`.
 
         NAME may itself hold '=' ("t_i=60"): the split is at the first '=' followed by an
         existing file or by `missing`.
@@ -117,13 +122,13 @@ class RowSpec:
         name = name.strip()
         if not sep or not name or not rest.strip():
             raise InterSynError(
-                f"--row {text!r}: expected NAME=CHECKPOINT[,coordinator=off][,per_person=on] "
-                "or NAME=missing:NOTE"
+                f"--row {text!r}: expected NAME=CHECKPOINT[,coordinator=off][,per_person=on]"
+                "[,interaction_text=caption] or NAME=missing:NOTE"
             )
         if rest.startswith("missing"):
             return cls(name, None, note=rest.partition(":")[2].strip())
         path, *options = [part.strip() for part in rest.split(",")]
-        settings = {"coordinator": True, "per_person": False}
+        settings = {"coordinator": True, "per_person": False, "interaction_text_alone": True}
         for option in options:
             if option not in cls.OPTIONS:
                 raise InterSynError(
@@ -464,6 +469,8 @@ class BenchmarkRun:
         identity = {"checkpoint_sha256": sha, "coordinator": row.coordinator}
         if row.per_person:
             identity["per_person"] = True
+        if not row.interaction_text_alone:  # absent when on: rows measured before it stay valid
+            identity["interaction_text_alone"] = False
         if record is None or record.get("identity") != identity:
             record = {"identity": identity, "runs": {}, "quality": None, "missing": None}
             self._state["rows"][row.name] = record
@@ -500,12 +507,14 @@ class BenchmarkRun:
             config = _checkpoint_summary(spec.checkpoint)[1] if spec.checkpoint else None
             checkpoint = str(spec.checkpoint) if spec.checkpoint else None
             coordinator, per_person = spec.coordinator, spec.per_person
+            text_alone = spec.interaction_text_alone
             note = spec.note
             if spec.checkpoint is None and runs and spec.name != "Real":
                 # Kept by _mark_missing: describe the checkpoint it was measured on.
                 config, checkpoint = record.get("config"), record.get("checkpoint")
                 coordinator = identity.get("coordinator", True)
                 per_person = identity.get("per_person", False)
+                text_alone = identity.get("interaction_text_alone", True)
                 note = (
                     f"measured earlier; checkpoint sha256 {identity['checkpoint_sha256'][:12]} "
                     "is not in this checkout" + (f" ({note})" if note else "")
@@ -515,6 +524,10 @@ class BenchmarkRun:
             if per_person:
                 note = (note + " " if note else "") + (
                     "each person generated alone, partner placed facing person x"
+                )
+            if not text_alone:
+                note = (note + " " if note else "") + (
+                    "interaction frames predicted under the whole caption"
                 )
             if runs and not done:
                 note = (note + " " if note else "") + f"partial: {len(runs)} replications"
@@ -647,6 +660,7 @@ class _Protocol:
             coordinator=row.coordinator,
             progress=self.run.progress,
             per_person=row.per_person,
+            interaction_text_alone=row.interaction_text_alone,
         )
 
     def repeated_generations(self, row: RowSpec, layouts, rng, rep: int) -> tuple[list, list]:

@@ -6,7 +6,8 @@ close in meaning. Rewriting each unseen word to a training word moves such a pro
 the wording the model can follow: first to a word WordNet relates to it (same sense or its
 direct hypernym, `intersyn.text.wordnet`: "trots" → "jogs", which subword vectors miss), else
 to its nearest training word by cosine similarity of WordLlama word vectors, above
-`MIN_SIMILARITY`. Every rewrite is reported, so a user sees what the model read.
+`MIN_SIMILARITY`, never to one WordNet names as its opposite (word vectors place "different"
+next to "same"). Every rewrite is reported, so a user sees what the model read.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ SUBJECT_WORDS = frozenset(_SUBJECT_WORDS.split())
 WordVectors = Callable[[list[str]], np.ndarray]  # words → (len(words), C), rows L2-normalised
 # (an unseen word, whether it stands where a verb does) → related training words, best first
 RelatedWords = Callable[[str, bool], list[str]]
+# an unseen word → training words that mean its opposite
+OppositeWords = Callable[[str], list[str]]
 
 
 def caption_words(captions: Iterable[str]) -> list[str]:
@@ -71,10 +74,11 @@ class UnseenWordReader:
     """Rewrites the words of a prompt that are not in `vocabulary` to a related or the nearest
     training word.
 
-    `word_vectors()` builds the word embedder (rows L2-normalised) and `related(vocabulary)`,
-    if given, the related-word lookup (`WordNetReader(...).related`); both are built, and the
-    vocabulary embedded, on the first prompt that has an unseen word, so prompts in the
-    training wording cost nothing.
+    `word_vectors()` builds the word embedder (rows L2-normalised), `related(vocabulary)`, if
+    given, the related-word lookup (`WordNetReader(...).related`) and `opposite(vocabulary)`,
+    if given, the antonym lookup (`wordnet_opposites`); all are built, and the vocabulary
+    embedded, on the first prompt that has an unseen word, so prompts in the training
+    wording cost nothing.
     """
 
     def __init__(
@@ -83,6 +87,7 @@ class UnseenWordReader:
         word_vectors: Callable[[], WordVectors],
         min_similarity: float = MIN_SIMILARITY,
         related: Callable[[Sequence[str]], RelatedWords] | None = None,
+        opposite: Callable[[Sequence[str]], OppositeWords] | None = None,
     ) -> None:
         words = sorted({w.lower() for w in vocabulary})
         if not words:
@@ -94,6 +99,8 @@ class UnseenWordReader:
         self._table: np.ndarray | None = None  # (V, C)
         self._make_related = related
         self._related: RelatedWords | None = None
+        self._make_opposite = opposite
+        self._opposite: OppositeWords | None = None
         self.min_similarity = min_similarity
 
     def _similarity(self, words: list[str]) -> np.ndarray:
@@ -103,6 +110,8 @@ class UnseenWordReader:
             self._table = self._embed(self.vocabulary)
             if self._make_related is not None:
                 self._related = self._make_related(self.vocabulary)
+            if self._make_opposite is not None:
+                self._opposite = self._make_opposite(self.vocabulary)
         return self._embed(words) @ self._table.T
 
     def _read(self, word: str, as_verb: bool, similarity: np.ndarray) -> WordSubstitution | None:
@@ -112,6 +121,9 @@ class UnseenWordReader:
         if related:
             k = self.vocabulary.index(related[0])
             return WordSubstitution(word, related[0], round(float(similarity[k]), 3), "wordnet")
+        if self._opposite is not None and (opposites := self._opposite(word)):
+            similarity = similarity.copy()
+            similarity[[self.vocabulary.index(w) for w in opposites]] = -np.inf
         k = int(similarity.argmax())
         if similarity[k] < self.min_similarity:
             return None

@@ -31,6 +31,19 @@ VERB_RULES = (
     ("ing", "e"),
     ("ing", ""),
 )
+# Noun and adjective endings (the rest of morphy's rules), for finding any word's antonyms.
+OTHER_RULES = (
+    ("ses", "s"),
+    ("xes", "x"),
+    ("zes", "z"),
+    ("ches", "ch"),
+    ("shes", "sh"),
+    ("men", "man"),
+    ("er", ""),
+    ("est", ""),
+    ("er", "e"),
+    ("est", "e"),
+)
 PARTS_OF_SPEECH = ("v", "r")  # verbs first: motion lives in them
 # WordNet's verb topics (lexicographer files) that describe what a body does: body (29),
 # communication (32: wave, applaud, greet), competition (33: dodge), contact (35: push, hug),
@@ -220,6 +233,34 @@ class WordNetReader:
         """Whether synset `key` ("v…" verb, "r…" adverb) is a sense of what a body does
         (adverbs: always)."""
         return not key.startswith("v") or self.table["synsets"][key][2] in MOTION_TOPICS
+
+
+def base_forms(word: str, table: dict) -> set[str]:
+    """Every lemma `word` may be a form of, by morphy's rules and the verb exceptions (some
+    are not words; they only serve as keys into the table)."""
+    found = {word, *table["exceptions"]["v"].get(word, [])}
+    for end, base in (*VERB_RULES, *OTHER_RULES):
+        if word.endswith(end) and len(word) > len(end) + 1:
+            found.add(word[: len(word) - len(end)] + base)
+    return found
+
+
+def wordnet_opposites(vocabulary: Sequence[str]) -> Callable[[str], list[str]]:
+    """The words of `vocabulary` that WordNet names as opposites of a word ("different" →
+    ["same"]): word vectors put antonyms close together, so `UnseenWordReader` never reads a
+    word as one of these."""
+    table = load_table()
+    antonyms: dict[str, list[str]] = table["antonyms"]
+    by_lemma: dict[str, list[str]] = {}
+    for word in sorted({w.lower() for w in vocabulary}):
+        for lemma in base_forms(word, table) & antonyms.keys():
+            by_lemma.setdefault(lemma, []).append(word)
+
+    def opposites(word: str) -> list[str]:
+        lemmas = {o for base in base_forms(word, table) for o in antonyms.get(base, ())}
+        return sorted({w for lemma in lemmas for w in by_lemma.get(lemma, ())})
+
+    return opposites
 
 
 def wordnet_reading(vocabulary: Sequence[str]) -> Callable[[str, bool], list[str]]:
