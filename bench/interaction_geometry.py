@@ -7,8 +7,12 @@ the same number of real test clips of that interaction on:
   (−1 face to face, +1 same way: "follow"),
 - pelvis: horizontal pelvis-to-pelvis distance, mean and minimum over frames (m),
 - hands: closest wrist-to-wrist distance over the clip (m; handshakes and high fives meet),
+- pelvis_start: horizontal pelvis distance in the first frame (m),
 - skating (toes on the floor, m/s) and jerk (m/s³) of both people.
 Generated motion is scored as `intersyn generate` returns it (cleaned up) unless `--raw`.
+`by_caption` splits the interactions whose hands meet by whether the caption describes an
+approach ("after approaching each other, ...", "meeting up, ..."): there the pair starts
+apart and has to close the gap.
 
     python bench/interaction_geometry.py --checkpoint runs/cpu_v4/checkpoints/final.pt \
         --data-root data/procedural --samples 8 --out reports/interaction_geometry.json
@@ -31,6 +35,9 @@ from intersyn.quality import foot_skating, jerk
 
 FRAMES = 150  # 7.5 s at 20 fps
 L_HIP, R_HIP, L_SHOULDER, R_SHOULDER, L_WRIST, R_WRIST = 1, 2, 16, 17, 20, 21
+HANDS_MEET = ("shake_hands", "high_five", "hug", "pass_object", "pull")
+# How the procedural captions say that the two walk up to each other first.
+APPROACH_WORDS = ("approach", "meeting up", "walked over", "walks over")
 
 
 def facing(joints: np.ndarray) -> np.ndarray:
@@ -51,6 +58,7 @@ def pair_geometry(joints: np.ndarray, fps: float) -> dict[str, float]:
         "facing": float(np.mean(np.sum(f[0] * f[1], -1))),
         "pelvis_mean": float(pelvis.mean()),
         "pelvis_min": float(pelvis.min()),
+        "pelvis_start": float(pelvis[0]),
         "hands_min": float(hands.min()),
         "skating": float(np.mean([foot_skating(joints[p], fps).speed for p in range(2)])),
         "jerk": float(np.mean([jerk(joints[p], fps) for p in range(2)])),
@@ -118,6 +126,20 @@ def main() -> None:
             "generated": summarise([pair_geometry(j, FPS) for j in generated[k : k + n]]),
         }
         k += n
+    kinds: dict[str, dict[str, list]] = {}
+    k = 0
+    for name in INTERACTIONS:
+        for (joints, caption), made in zip(real[name], generated[k : k + len(real[name])]):
+            if name in HANDS_MEET:
+                kind = "approach" if any(w in caption for w in APPROACH_WORDS) else "other"
+                rows = kinds.setdefault(kind, {"real": [], "generated": []})
+                rows["real"].append(pair_geometry(joints, FPS))
+                rows["generated"].append(pair_geometry(made, FPS))
+        k += len(real[name])
+    result["by_caption"] = {
+        kind: {"clips": len(rows["real"])} | {w: summarise(r) for w, r in rows.items()}
+        for kind, rows in sorted(kinds.items())
+    }
     result["seconds"] = round(time.perf_counter() - started, 1)
     print(
         f"{'interaction':20s} "
@@ -130,6 +152,13 @@ def main() -> None:
         ]
         print(f"{name:20s} " + " ".join(cells))
     print("(each cell: real/generated)")
+    for kind, rows in result["by_caption"].items():
+        real_row, made_row = rows["real"], rows["generated"]
+        print(
+            f"{', '.join(HANDS_MEET)}, {kind} captions ({rows['clips']}): start "
+            f"{real_row['pelvis_start']:.2f}/{made_row['pelvis_start']:.2f} m, closest wrists "
+            f"{real_row['hands_min']:.3f}/{made_row['hands_min']:.3f} m"
+        )
     if args.out:
         write_json(args.out, result)
 
