@@ -118,24 +118,23 @@ def main() -> None:
         "samples": args.samples,
         "per_interaction": {},
     }
-    k = 0
-    for name in INTERACTIONS:
-        n = len(real[name])
-        result["per_interaction"][name] = {
-            "real": summarise([pair_geometry(j, FPS) for j, _ in real[name]]),
-            "generated": summarise([pair_geometry(j, FPS) for j in generated[k : k + n]]),
-        }
-        k += n
     kinds: dict[str, dict[str, list]] = {}
     k = 0
     for name in INTERACTIONS:
-        for (joints, caption), made in zip(real[name], generated[k : k + len(real[name])]):
-            if name in HANDS_MEET:
-                kind = "approach" if any(w in caption for w in APPROACH_WORDS) else "other"
-                rows = kinds.setdefault(kind, {"real": [], "generated": []})
-                rows["real"].append(pair_geometry(joints, FPS))
-                rows["generated"].append(pair_geometry(made, FPS))
-        k += len(real[name])
+        clips = real[name]
+        measured = {
+            "real": [pair_geometry(j, FPS) for j, _ in clips],
+            "generated": [pair_geometry(j, FPS) for j in generated[k : k + len(clips)]],
+        }
+        k += len(clips)
+        result["per_interaction"][name] = {w: summarise(r) for w, r in measured.items()}
+        if name not in HANDS_MEET:
+            continue
+        for c, (_, caption) in enumerate(clips):
+            kind = "approach" if any(w in caption for w in APPROACH_WORDS) else "other"
+            rows = kinds.setdefault(kind, {"real": [], "generated": []})
+            for w in rows:
+                rows[w].append(measured[w][c])
     result["by_caption"] = {
         kind: {"clips": len(rows["real"])} | {w: summarise(r) for w, r in rows.items()}
         for kind, rows in sorted(kinds.items())

@@ -519,18 +519,14 @@ class BenchmarkRun:
                     f"measured earlier; checkpoint sha256 {identity['checkpoint_sha256'][:12]} "
                     "is not in this checkout" + (f" ({note})" if note else "")
                 )
-            if checkpoint is not None and not coordinator:
-                note = (note + " " if note else "") + "stage-2 coordinator switched off"
-            if per_person:
-                note = (note + " " if note else "") + (
-                    "each person generated alone, partner placed facing person x"
-                )
-            if not text_alone:
-                note = (note + " " if note else "") + (
-                    "interaction frames predicted under the whole caption"
-                )
-            if runs and not done:
-                note = (note + " " if note else "") + f"partial: {len(runs)} replications"
+            remarks = [
+                note,
+                checkpoint is not None and not coordinator and "stage-2 coordinator switched off",
+                per_person and "each person generated alone, partner placed facing person x",
+                not text_alone and "interaction frames predicted under the whole caption",
+                runs and not done and f"partial: {len(runs)} replications",
+            ]
+            note = " ".join(r for r in remarks if r)
             rows.append(
                 {
                     "name": spec.name,

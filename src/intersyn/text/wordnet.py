@@ -149,11 +149,7 @@ class WordNetReader:
             known = self.table["lemmas"][pos]
             candidates = [word, *self.table["exceptions"][pos].get(word, [])]
             if pos == "v":
-                candidates += [
-                    word[: len(word) - len(end)] + base
-                    for end, base in VERB_RULES
-                    if word.endswith(end) and len(word) > len(end) + 1
-                ]
+                candidates += strip_endings(word, VERB_RULES)
             found += [(pos, c) for c in dict.fromkeys(candidates) if c in known]
         return found
 
@@ -235,14 +231,24 @@ class WordNetReader:
         return not key.startswith("v") or self.table["synsets"][key][2] in MOTION_TOPICS
 
 
+def strip_endings(word: str, rules: Sequence[tuple[str, str]]) -> list[str]:
+    """`word` with each rule's ending replaced by its lemma ending, in rule order (morphy; a
+    stem keeps at least two letters)."""
+    return [
+        word[: len(word) - len(end)] + base
+        for end, base in rules
+        if word.endswith(end) and len(word) > len(end) + 1
+    ]
+
+
 def base_forms(word: str, table: dict) -> set[str]:
     """Every lemma `word` may be a form of, by morphy's rules and the verb exceptions (some
     are not words; they only serve as keys into the table)."""
-    found = {word, *table["exceptions"]["v"].get(word, [])}
-    for end, base in (*VERB_RULES, *OTHER_RULES):
-        if word.endswith(end) and len(word) > len(end) + 1:
-            found.add(word[: len(word) - len(end)] + base)
-    return found
+    return {
+        word,
+        *table["exceptions"]["v"].get(word, []),
+        *strip_endings(word, (*VERB_RULES, *OTHER_RULES)),
+    }
 
 
 def wordnet_opposites(vocabulary: Sequence[str]) -> Callable[[str], list[str]]:
