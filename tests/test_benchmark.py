@@ -9,10 +9,12 @@ import pytest
 
 from intersyn import InterSynError
 from intersyn.cli.main import main
+from intersyn.data.interleave import InterleaveConfig
 from intersyn.evaluation.benchmark import (
     BenchmarkConfig,
     Evaluators,
     RowSpec,
+    build_interleaved_test_set,
     load_evaluators,
     run_benchmark,
     scored_segments,
@@ -313,3 +315,22 @@ def test_table2_multimodality_per_segment_kind(
     for key, value in model_plain.items():
         assert model_mm[key] == value
     assert "solo/multimodality" not in results[1]["rows"][0]["metrics"]  # Real: not measured
+
+
+def test_interleaved_test_set_keeps_random_crops_for_every_model(tiny_data_root):
+    """A model trained on start-of-clip windows (`crop="start"`) is scored on the same U(·) test
+    sequences as every other row."""
+    config = BenchmarkConfig(table="table2", samples=4, **QUICK)
+    model_windows = InterleaveConfig(frames=64, min_segment_frames=16, max_blend_frames=8)
+    sets = [
+        build_interleaved_test_set(
+            tiny_data_root, config, dataclasses.replace(model_windows, crop=crop)
+        )
+        for crop in ("random", "start")
+    ]
+    cropped = 0
+    for a, b in zip(*(s.samples for s in sets), strict=True):
+        assert [s.source_start for s in a.segments] == [s.source_start for s in b.segments]
+        cropped += sum(s.source_start > 0 for s in a.segments)
+        np.testing.assert_array_equal(a.joints, b.joints)
+    assert cropped  # (the tiny clips are longer than some segments: the crop matters)

@@ -104,6 +104,11 @@ def test_cli_interleave(tmp_path, tiny_data_root, capsys):
     entry = json.loads((out / "manifest.jsonl").read_text().splitlines()[0])
     assert entry["organisation"] == "i-s-i-s" and entry["timing"] == "ti0-random-ts"
     assert entry["interaction_start"] == 0 and entry["solo_start"] > 0
+    # --crop start: every segment's window begins at its source clip's first frame
+    assert main([*args[:-5], "--crop", "start", "--out", str(tmp_path / "c"), *args[-3:]]) == 0
+    lines = (tmp_path / "c" / "manifest.jsonl").read_text().splitlines()
+    windows = [seg["source_frames"] for line in lines for seg in json.loads(line)["segments"]]
+    assert len(windows) == 12 and all(start == 0 for start, _ in windows)
     capsys.readouterr()
     bad = [*args[:-5], "--organisation", "s-s", "--count", "3", "--out", str(tmp_path / "b")]
     assert main(bad) == 2

@@ -208,6 +208,7 @@ def test_short_sources_pad_the_end(sources):
         ({"organisation": "i-s", "timing": "ts0-ti60"}, "starts with a solo"),
         ({"frames": 40}, "too short"),
         ({"blend_frames": 40}, "blend_frames"),
+        ({"crop": "middle"}, "crop 'middle'"),
     ],
 )
 def test_bad_config(kwargs, fragment):
@@ -242,3 +243,25 @@ def test_last_segment_source_is_drawn_uniformly(sources):
     chosen = [interleave(clips, pairs, seed, config).segments[1].source_id for seed in range(80)]
     counts = {c.id: chosen.count(c.id) for c in clips}
     assert min(counts.values()) >= 8, counts  # uniform: 20 each on average
+
+
+def test_start_crop_takes_every_window_from_the_clip_start(sources):
+    """crop="start": a caption that describes a clip from its start ("after approaching each
+    other, ...") still describes its segment's start; "random" crops anywhere, as before."""
+    solo, pairs, prepared = sources
+    starts = {"random": [], "start": []}
+    for crop in starts:
+        config = InterleaveConfig("s-i-s", "ts0-random-ti", crop=crop)
+        for seed in SEEDS:
+            sample = interleave(solo, pairs, seed, config, prepared=prepared)
+            starts[crop] += [s.source_start for s in sample.segments]
+            if crop == "start":
+                seg = sample.segments[1]
+                assert seg.kind == "interaction" and seg.source_start == 0
+                # The pair stands as it does in the clip's first frame (moved rigidly with x).
+                pair = prepared[1][0]
+                clip_gap = np.linalg.norm((pair[1, 0, 0] - pair[0, 0, 0])[[0, 2]])
+                gap = sample.joints[1, seg.start, 0] - sample.joints[0, seg.start, 0]
+                assert np.isclose(np.linalg.norm(gap[[0, 2]]), clip_gap, atol=1e-3)
+    assert all(s == 0 for s in starts["start"])
+    assert sum(s > 0 for s in starts["random"]) >= len(SEEDS)  # most clips are longer

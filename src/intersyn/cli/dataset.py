@@ -78,7 +78,7 @@ def run_procedural(args: argparse.Namespace) -> int:
 
 
 def add_interleave_parser(commands: argparse._SubParsersAction) -> None:
-    from intersyn.data.interleave import ORGANISATIONS, TIMING_MODES
+    from intersyn.data.interleave import CROPS, ORGANISATIONS, TIMING_MODES
 
     parser = commands.add_parser(
         "interleave",
@@ -101,6 +101,14 @@ def add_interleave_parser(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--count", type=int, default=1000, help="number of samples (default 1000)")
     parser.add_argument("--frames", type=int, default=196, help="sequence length (default 196)")
+    parser.add_argument(
+        "--crop",
+        default="random",
+        choices=CROPS,
+        help="where a segment's window starts in a longer source clip: anywhere (random, the "
+        "default) or at the clip's first frame (start: the caption's beginning, e.g. an "
+        "approach, stays in the segment)",
+    )
     parser.add_argument("--split", default="train", help="source split (default train)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2)
@@ -117,7 +125,9 @@ def run_interleave(args: argparse.Namespace) -> int:
     timing = args.timing or (
         "ti0-random-ts" if args.organisation.startswith("i") else "ts0-random-ti"
     )
-    config = InterleaveConfig(organisation=args.organisation, timing=timing, frames=args.frames)
+    config = InterleaveConfig(
+        organisation=args.organisation, timing=timing, frames=args.frames, crop=args.crop
+    )
     summary = build_interleaved_dataset(
         args.solo_root,
         args.pair_root,

@@ -46,6 +46,8 @@ ORGANISATIONS: tuple[str, ...] = (
 )
 # Timing modes of Table 3: which segment starts at frame 0 and where the second one starts.
 TIMING_MODES: tuple[str, ...] = ("ts0-ti60", "ti0-ts60", "ts0-random-ti", "ti0-random-ts")
+# Where a segment's window starts in a source clip longer than the segment (`_pick`).
+CROPS: tuple[str, ...] = ("random", "start")
 TARGET_FPS = 20
 
 
@@ -61,6 +63,11 @@ class InterleaveConfig:
     min_segment_frames: int = 30  # 1.5 s: shorter segments truncate the action (paper §4.1)
     fixed_second_start: int = 60  # the "60" of the ts0-ti60 / ti0-ts60 modes
     swap_probability: float = 0.5  # chance that the pair's second person continues the solo one
+    # Where the window of a source clip longer than its segment starts: "random" (anywhere) or
+    # "start" (at the clip's first frame, so a caption that describes the clip from its start,
+    # "after approaching each other, two people shake hands", still describes the segment's
+    # start; with "random", U(·) cuts the approach off most approach clips in s-i-s samples).
+    crop: str = "random"
 
     def __post_init__(self) -> None:
         kinds = self.kinds()
@@ -83,6 +90,8 @@ class InterleaveConfig:
                 f"timing {self.timing!r} starts with a {'solo' if first == 's' else 'interaction'} "
                 f"segment but organisation {self.organisation!r} does not"
             )
+        if self.crop not in CROPS:
+            raise InterSynError(f"crop {self.crop!r}: expected one of {', '.join(CROPS)}")
         if self.frames < len(kinds) * self.min_segment_frames:
             raise InterSynError(
                 f"frames={self.frames}: too short for {len(kinds)} segments of at least "
@@ -423,9 +432,14 @@ def blend_boundaries(
 
 
 def _pick(
-    pool: Sequence[np.ndarray], length: int, rng: np.random.Generator, least: int
+    pool: Sequence[np.ndarray],
+    length: int,
+    rng: np.random.Generator,
+    least: int,
+    crop: str = "random",
 ) -> tuple[int, int, int]:
-    """Choose a clip uniformly and a window `[start, start + n)` with n ≤ length (+1 spare frame).
+    """Choose a clip uniformly and a window `[start, start + n)` with n ≤ length (+1 spare frame),
+    anywhere in the clip or, with `crop="start"`, from its first frame.
 
     Every clip of at least `least` frames is equally likely, whatever the planned `length`: a
     clip shorter than planned shortens its segment (and the sequence ends early, padded), rather
@@ -437,8 +451,8 @@ def _pick(
     index = int(rng.choice(long_enough)) if len(long_enough) else int(np.argmax(lengths))
     available = int(lengths[index])
     take = min(length + 1, available)
-    start = int(rng.integers(0, available - take + 1))
-    return index, start, take
+    start = int(rng.integers(0, available - take + 1))  # drawn either way: same rng stream
+    return index, 0 if crop == "start" else start, take
 
 
 def interleave(
@@ -491,14 +505,18 @@ def interleave(
         if length < 1:
             break
         if kind == "s":
-            index, src_start, take = _pick(solo_pool, length, rng, config.min_segment_frames)
+            index, src_start, take = _pick(
+                solo_pool, length, rng, config.min_segment_frames, config.crop
+            )
             window = solo_pool[index][src_start : src_start + take][None]  # (1, n, 22, 3)
             source = solo_sources[index]
             caption = str(rng.choice(source.captions))
             swapped = False
             person_caption = partner_caption = None
         else:
-            index, src_start, take = _pick(pair_pool, length, rng, config.min_segment_frames)
+            index, src_start, take = _pick(
+                pair_pool, length, rng, config.min_segment_frames, config.crop
+            )
             window = pair_pool[index][:, src_start : src_start + take]
             source = pair_sources[index]
             line = int(rng.integers(len(source.captions)))

@@ -257,7 +257,8 @@ def build_interleaved_test_set(
 ) -> InterleavedTestSet:
     """`config.samples` (default 256) U(·) sequences from the test splits, seeded by `config.seed`;
     `interleave` (the model's InterleaveConfig: length, blending) gets the benchmark's
-    organisation and timing."""
+    organisation and timing, and windows cropped anywhere in longer clips (`crop="random"`,
+    whatever the model trained with), so rows of models trained either way share a test set."""
     from intersyn.data.interleave import InterleaveConfig
     from intersyn.data.loaders import SourceBank
     from intersyn.pipeline import Layout
@@ -274,7 +275,10 @@ def build_interleaved_test_set(
         )
     bank = SourceBank.from_items(solo, pairs)
     cfg = dataclasses.replace(
-        interleave or InterleaveConfig(), organisation=config.organisation, timing=config.timing
+        interleave or InterleaveConfig(),
+        organisation=config.organisation,
+        timing=config.timing,
+        crop="random",
     )
     count = config.samples or 256
     samples, layouts = [], []

@@ -1,0 +1,149 @@
+"""Why generated pairs do not finish an approach ("after approaching each other, two people
+shake hands"): the same test captions measured three ways.
+
+1. `generated`: DDIM-50 with guidance as users sample (raw, no clean-up), per clip at the real
+   clip's length: pelvis distance at 0 / 25 / 50 / 75 / 100 % of the clip, both people's
+   summed root path, and the share of frames where a root moves faster than 0.3 m/s.
+2. `from_noised_data`: the denoiser's x0 prediction (text condition, no guidance) from the
+   real clip's features noised to step t: does the model know the approach when x_t still
+   holds some of it?
+3. `along_sampling`: the x0 prediction at every 5th step of one unguided DDIM-50 run from pure
+   noise: when are the start distance and the walked path decided?
+
+    python bench/approach_sampling.py --data-root data/procedural [--checkpoint CKPT] --out F
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from interaction_geometry import APPROACH_WORDS, HANDS_MEET, real_clips  # noqa: E402
+from intersyn.io import write_json  # noqa: E402
+from intersyn.kinematics.pair import features_to_pair, pair_to_features  # noqa: E402
+from intersyn.pipeline import FPS, InterSynPipeline, Layout  # noqa: E402
+
+FRACTIONS = (0.0, 0.25, 0.5, 0.75, 1.0)
+MOVING_SPEED = 0.3  # m/s: a root faster than this is walking
+NOISED_STEPS = (100, 500, 900, 950, 980, 999)
+
+
+def pair_measures(joints: np.ndarray, fps: float) -> dict[str, list[float] | float]:
+    """Pelvis distances over the clip, summed root path of both people, share of moving frames,
+    of one pair `(2, T, 22, 3)`."""
+    root = joints[:, :, 0][..., [0, 2]]
+    pelvis = np.linalg.norm(root[0] - root[1], axis=-1)
+    steps = np.linalg.norm(np.diff(root, axis=1), axis=-1)  # (2, T-1)
+    last = len(pelvis) - 1
+    return {
+        "pelvis_distance": [float(pelvis[round(f * last)]) for f in FRACTIONS],
+        "root_path": float(steps.sum()),
+        "moving": float((steps * fps > MOVING_SPEED).mean()),
+    }
+
+
+def mean_measures(rows: list[dict]) -> dict:
+    return {key: np.round(np.mean([r[key] for r in rows], axis=0), 3).tolist() for key in rows[0]}
+
+
+def decode(pipe: InterSynPipeline, normalised: torch.Tensor) -> np.ndarray:
+    """Joints `(N, 2, T, 22, 3)` of normalised pair features `(N, 2, T, D)`, both present."""
+    features = pipe.model.stats.denormalize(normalised).double().numpy()
+    rows = np.ones(features.shape[:3], dtype=bool)
+    return np.asarray(features_to_pair(features, presence=rows, anchor=pipe.anchor))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--checkpoint", type=Path, default=None, help="default: shipped model")
+    parser.add_argument("--data-root", type=Path, required=True)
+    parser.add_argument("--per-class", type=int, default=8, help="test clips per interaction")
+    parser.add_argument("--guidance", type=float, default=2.5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    started = time.perf_counter()
+    torch.manual_seed(args.seed)
+    real = real_clips(args.data_root, args.per_class)
+    clips = [
+        (joints, caption)
+        for name in HANDS_MEET
+        for joints, caption in real[name]
+        if any(w in caption for w in APPROACH_WORDS)
+    ]
+    pipe = InterSynPipeline.from_pretrained(args.checkpoint)
+    fps = float(FPS)
+    layouts = [
+        Layout.from_segments(j.shape[1], [("interaction", 0, j.shape[1], c)]) for j, c in clips
+    ]
+    generated = pipe.sample_layouts(
+        layouts, seed=args.seed, guidance=args.guidance, cleanup=None, progress=True
+    )
+    result: dict = {
+        "checkpoint": str(args.checkpoint or "default"),
+        "clips": len(clips),
+        "real": mean_measures([pair_measures(j, fps) for j, _ in clips]),
+        "generated": mean_measures([pair_measures(j, fps) for j in generated]),
+    }
+    model, schedule = pipe.model, pipe.schedule
+    noised: dict[int, list[dict]] = {t: [] for t in NOISED_STEPS}
+    with torch.inference_mode():
+        for (joints, _), layout in zip(clips, layouts):
+            frames = joints.shape[1] - 1
+            everyone = np.ones((1, 2, frames + 1), dtype=bool)
+            features = pair_to_features(
+                torch.from_numpy(joints[None]).double(), presence=everyone, anchor=pipe.anchor
+            )[0]
+            x0 = model.stats.normalize(features.float())
+            cond, _ = pipe._condition([layout])
+            present = torch.ones(1, 2, frames, dtype=torch.bool)
+            valid = torch.ones(1, frames, dtype=torch.bool)
+            for t in NOISED_STEPS:
+                a = schedule.alphas_cumprod[t]
+                x_t = a.sqrt() * x0 + (1 - a).sqrt() * torch.randn_like(x0)
+                pred = model.denoiser(x_t, torch.tensor([t]), cond, present, valid)
+                noised[t].append(pair_measures(decode(pipe, pred)[0], fps))
+        result["from_noised_data"] = {t: mean_measures(rows) for t, rows in noised.items()}
+        # One unguided DDIM-50 run over all clips at the shortest clip's length.
+        frames = min(j.shape[1] for j, _ in clips) - 1
+        cond, _ = pipe._condition(
+            [Layout.from_segments(frames, [("interaction", 0, frames, c)]) for _, c in clips]
+        )
+        n = len(clips)
+        present = torch.ones(n, 2, frames, dtype=torch.bool)
+        valid = torch.ones(n, frames, dtype=torch.bool)
+        generator = torch.Generator().manual_seed(args.seed)
+        x = torch.randn(n, 2, frames, model.config.model.feature_dim, generator=generator)
+        steps = np.linspace(schedule.num_steps - 1, 0, 50).round().astype(int).tolist()
+        along = {}
+        for k, t in enumerate(steps):
+            x0 = model.denoiser(x, torch.full((n,), t), cond, present, valid)
+            if k % 5 == 0 or k == len(steps) - 1:
+                along[t] = mean_measures([pair_measures(j, fps) for j in decode(pipe, x0)])
+            x = schedule.ddim_step(x, x0, t, steps[k + 1] if k + 1 < len(steps) else -1)
+        result["along_sampling"] = along
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    for name in ("real", "generated"):
+        row = result[name]
+        print(
+            f"{name:>10s}: pelvis {row['pelvis_distance']} m, path {row['root_path']:.2f} m, "
+            f"moving {row['moving']:.3f}"
+        )
+    for label, rows in (("x0 from data noised to t", noised), ("x0 along sampling, t", along)):
+        print(label)
+        for t, row in result["from_noised_data" if rows is noised else "along_sampling"].items():
+            start, end = row["pelvis_distance"][0], row["pelvis_distance"][-1]
+            print(f"  {t:4d}: start {start:.2f} m, end {end:.2f} m, path {row['root_path']:.2f} m")
+    if args.out:
+        write_json(args.out, result)
+
+
+if __name__ == "__main__":
+    main()
