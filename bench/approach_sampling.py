@@ -7,8 +7,9 @@ shake hands"): the same test captions measured three ways.
 2. `from_noised_data`: the denoiser's x0 prediction (text condition, no guidance) from the
    real clip's features noised to step t: does the model know the approach when x_t still
    holds some of it?
-3. `along_sampling`: the x0 prediction at every 5th step of one unguided DDIM-50 run from pure
-   noise: when are the start distance and the walked path decided?
+3. `along_sampling`: the x0 prediction at every 5th step (t = 999, 899, …, 99, and the last,
+   19) of one unguided run of the pipeline's DDIM-50 sampler from pure noise: when are the
+   start distance and the walked path decided?
 
     python bench/approach_sampling.py --data-root data/procedural [--checkpoint CKPT] --out F
 """
@@ -26,9 +27,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from interaction_geometry import APPROACH_WORDS, HANDS_MEET, real_clips  # noqa: E402
+from intersyn.diffusion import ddim_sample  # noqa: E402
 from intersyn.io import write_json  # noqa: E402
-from intersyn.kinematics.pair import features_to_pair, pair_to_features  # noqa: E402
-from intersyn.pipeline import FPS, InterSynPipeline, Layout  # noqa: E402
+from intersyn.kinematics.pair import pair_to_features  # noqa: E402
+from intersyn.pipeline import FPS, InterSynPipeline, Layout, _decode  # noqa: E402
 
 FRACTIONS = (0.0, 0.25, 0.5, 0.75, 1.0)
 MOVING_SPEED = 0.3  # m/s: a root faster than this is walking
@@ -55,9 +57,8 @@ def mean_measures(rows: list[dict]) -> dict:
 
 def decode(pipe: InterSynPipeline, normalised: torch.Tensor) -> np.ndarray:
     """Joints `(N, 2, T, 22, 3)` of normalised pair features `(N, 2, T, D)`, both present."""
-    features = pipe.model.stats.denormalize(normalised).double().numpy()
-    rows = np.ones(features.shape[:3], dtype=bool)
-    return np.asarray(features_to_pair(features, presence=rows, anchor=pipe.anchor))
+    features = pipe.model.stats.denormalize(normalised).numpy()
+    return _decode(features, np.ones(features.shape[:3], dtype=bool), pipe.anchor)
 
 
 def main() -> None:
@@ -106,8 +107,7 @@ def main() -> None:
             present = torch.ones(1, 2, frames, dtype=torch.bool)
             valid = torch.ones(1, frames, dtype=torch.bool)
             for t in NOISED_STEPS:
-                a = schedule.alphas_cumprod[t]
-                x_t = a.sqrt() * x0 + (1 - a).sqrt() * torch.randn_like(x0)
+                x_t = schedule.q_sample(x0, t, torch.randn_like(x0))
                 pred = model.denoiser(x_t, torch.tensor([t]), cond, present, valid)
                 noised[t].append(pair_measures(decode(pipe, pred)[0], fps))
         result["from_noised_data"] = {t: mean_measures(rows) for t, rows in noised.items()}
@@ -119,15 +119,19 @@ def main() -> None:
         n = len(clips)
         present = torch.ones(n, 2, frames, dtype=torch.bool)
         valid = torch.ones(n, frames, dtype=torch.bool)
-        generator = torch.Generator().manual_seed(args.seed)
-        x = torch.randn(n, 2, frames, model.config.model.feature_dim, generator=generator)
-        steps = np.linspace(schedule.num_steps - 1, 0, 50).round().astype(int).tolist()
         along = {}
-        for k, t in enumerate(steps):
-            x0 = model.denoiser(x, torch.full((n,), t), cond, present, valid)
-            if k % 5 == 0 or k == len(steps) - 1:
-                along[t] = mean_measures([pair_measures(j, fps) for j in decode(pipe, x0)])
-            x = schedule.ddim_step(x, x0, t, steps[k + 1] if k + 1 < len(steps) else -1)
+
+        def recording(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            """The denoiser, noting the x0 of every 5th of the sampler's steps."""
+            x0 = model.denoiser(x_t, t, cond, present, valid)
+            step = int(t[0])
+            if step % 100 == 99 or step == 19:  # the trailing 50-step grid: 999, 979, ..., 19
+                along[step] = mean_measures([pair_measures(j, fps) for j in decode(pipe, x0)])
+            return x0
+
+        shape = (n, 2, frames, model.config.model.feature_dim)
+        generator = torch.Generator().manual_seed(args.seed)
+        ddim_sample(recording, shape, schedule, 50, generator=generator, progress=False)
         result["along_sampling"] = along
     result["seconds"] = round(time.perf_counter() - started, 1)
     for name in ("real", "generated"):
