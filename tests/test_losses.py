@@ -377,7 +377,7 @@ def test_loss_config_defaults_and_validation() -> None:
         LossConfig(dm_threshold=0.0)
     with pytest.raises(InterSynError, match="smooth_window"):
         LossConfig(smooth_window=2.5)  # type: ignore[arg-type]
-    assert (cfg.geometric_root, cfg.root_weight) == ("integrated", 1.0)  # the shipped recipe
+    assert (cfg.geometric_root, cfg.root_weight) == ("integrated", 1.0)  # the config default
     with pytest.raises(InterSynError, match="geometric_root='sideways'; expected one of integr"):
         LossConfig(geometric_root="sideways")
 

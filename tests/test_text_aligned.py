@@ -133,6 +133,20 @@ def test_a_generator_trained_on_the_aligned_encoder_generates_with_it(
     result = pipe(solo="a person walks", interaction="two people hug", frames=40, steps=2)
     assert result.joints.shape == (1, 2, 40, 22, 3)
     assert torch.isfinite(torch.from_numpy(result.joints)).all()
+    # Fine-tuning the model needs no text_encoder.pt either: it reads the one it carries.
+    final = tmp_path / "run" / "checkpoints" / "final.pt"
+    tuned = tmp_path / "tuned"
+    fine_tune = apply_overrides(train_preset("tiny"), ["text_encoder=aligned", "ins.steps=1"])
+    train(fine_tune, tiny_data_root, tuned, stage="ins", init=final, progress=False)
+    again = InterSynPipeline.from_pretrained(tuned / "checkpoints" / "final.pt")
+    assert again.text.encoder.name == pipe.text.encoder.name
+    # ...and resumes after a kill on the encoder its training checkpoint keeps.
+    longer = apply_overrides(fine_tune, ["ins.steps=2"])
+    latest = tuned / "checkpoints" / "latest.pt"
+    train(longer, tiny_data_root, tuned, stage="ins", resume=latest, progress=False)
+    assert load_checkpoint(latest)["steps"]["ins"] == 2
+    with pytest.raises(InterSynError, match="needs the path of a trained text_encoder.pt"):
+        train(fine_tune, tiny_data_root, tmp_path / "no_init", stage="ins", progress=False)
 
 
 def test_word_batch_noise_and_dropout_keep_shapes_and_a_word_per_caption():

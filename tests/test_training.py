@@ -1,5 +1,6 @@
 """Two-stage training: end to end, kill and resume, DDP on two CPU processes, bad input."""
 
+import dataclasses
 import json
 import os
 import signal
@@ -67,7 +68,7 @@ def test_teacher_root_decoding_trains_and_changes_the_geometric_losses(tmp_path,
     one (the same seed and batches otherwise), "both" adds the integrated position term,
     "heading" differs from both decodings it mixes, and the choice is stored with the model."""
     positions, rows_of = {}, {}
-    for mode in ("integrated", "teacher", "both", "heading"):
+    for mode in ("integrated", "teacher", "both", "heading", "teacher_solo"):
         cfg = apply_overrides(
             train_preset("tiny"),
             [
@@ -95,6 +96,41 @@ def test_teacher_root_decoding_trains_and_changes_the_geometric_losses(tmp_path,
     # At the first logged step the models are identical, so the integrated term equals the
     # integrated run's position loss.
     assert both[0]["position_integrated"] == pytest.approx(positions["integrated"][0], rel=1e-5)
+
+
+def test_teacher_solo_decodes_interaction_only_samples_along_their_own_roots():
+    """`teacher_solo` is "teacher" for samples with a solo segment and "integrated" for
+    interaction-only samples (t_s = −1), sample by sample."""
+    from intersyn.data.loaders import Batch
+    from intersyn.kinematics.pair import decode_pair
+    from intersyn.training.stages import NoisedBatch, decode_prediction
+
+    torch.manual_seed(0)
+    B, T = 3, 12
+    motion = torch.randn(B, 2, T, 267) * 0.1
+    presence = torch.ones(B, 2, T, dtype=torch.bool)
+    presence[0, 1] = False  # a solo clip
+    valid = torch.ones(B, T, dtype=torch.bool)
+    solo_start = torch.tensor([0, 0, -1])  # solo clip, interleaved s-i, interaction only
+    batch = Batch(
+        motion, presence, valid, torch.tensor([-1, 6, 0]), solo_start,
+        torch.full((B, 1), -1), ("",) * B, ("solo", "interleaved", "interleaved"),
+    )  # fmt: skip
+    n = NoisedBatch(batch, presence, motion, motion, torch.zeros(B), None)
+    features = motion + torch.randn_like(motion) * 0.05  # a prediction off the target's roots
+    mixed = decode_prediction(features, n, "run", "teacher_solo")
+    taught = decode_prediction(features, n, "run", "teacher")
+    integrated = decode_prediction(features, n, "run", "integrated")
+    torch.testing.assert_close(taught, decode_pair(features, presence, "run", motion))
+    assert not torch.allclose(taught, integrated)
+    torch.testing.assert_close(mixed[:2], taught[:2])
+    torch.testing.assert_close(mixed[2], integrated[2])
+    # Batches of one kind decode once, the same way.
+    only = NoisedBatch(
+        dataclasses.replace(batch, solo_start=torch.full((B,), -1)), presence, motion, motion,
+        torch.zeros(B), None,
+    )  # fmt: skip
+    torch.testing.assert_close(decode_prediction(features, only, "run", "teacher_solo"), integrated)
 
 
 def test_a_model_trained_on_word_units_generates_with_them(tmp_path, tiny_data_root):

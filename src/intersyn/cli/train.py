@@ -25,8 +25,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--init",
         type=Path,
         default=None,
-        help="start from this trained model's INS (final.pt/ins.pt): with --stage rec, stage 2 "
-        "on it frozen; with --stage ins, a stage-1 fine-tune",
+        help="start from this trained model's INS (final.pt/ins.pt, or a packaged default.pt): "
+        "with --stage rec, stage 2 on it frozen; with --stage ins, a stage-1 fine-tune; a "
+        "trained text encoder it carries is used unless text_path is set",
     )
     parser.add_argument(
         "--reanchor",

@@ -25,7 +25,7 @@ from intersyn.losses.geometric import (
 from intersyn.losses.reconstruction import reconstruction_loss, smoothness_loss
 from intersyn.losses.relation import distance_map_loss, joint_affinity_loss, relation_loss
 
-GEOMETRIC_ROOTS = ("integrated", "teacher", "both", "heading")
+GEOMETRIC_ROOTS = ("integrated", "teacher", "both", "heading", "teacher_solo")
 
 
 @dataclass(frozen=True)
@@ -57,9 +57,10 @@ class LossConfig:
     # InterGen damps every term but L_rec to samples with t <= 700; None = no damping (MDM).
     geometric_max_t: int | None = None
     # How the stage-1 geometric terms decode the predicted roots. "integrated" (the shipped
-    # model's recipe) integrates the predicted velocities over the whole clip: an early root
-    # error moves every later frame, which likely teaches where people end up (partners walk
-    # up to person x) but drowns what L_rec teaches the root channels, so such models barely turn
+    # model's first 6500 stage-1 steps) integrates the predicted velocities over the whole
+    # clip: an early root error moves every later frame, which likely teaches where people end
+    # up (partners walk up to person x) but drowns what L_rec teaches the root channels, so
+    # such models barely turn
     # (rotation-velocity x0 error / variance 0.91 even at step 10). "teacher" follows the
     # target's root trajectory plus each frame's one-step deviation: a model trained so turns
     # (0.15) but its partners no longer reach person x (bench/turning.py,
@@ -69,6 +70,9 @@ class LossConfig:
     # teacher's heading only (a rotation error counts once), positions integrated from the
     # predicted velocities along it (a velocity error still moves every later frame). Neither
     # "both" nor "heading" kept partners meeting person x after a solo action (README).
+    # "teacher_solo" (the shipped model's last 2000 stage-1 steps): "teacher" for samples with
+    # a solo segment (solo clips, interleaved layouts), "integrated" for interaction-only
+    # samples, whose partners' placement is what "teacher" cost in the same fine-tune.
     geometric_root: str = "integrated"
 
     def __post_init__(self) -> None:

@@ -238,9 +238,11 @@ def train(
     `init`: a trained model (`final.pt`/`ins.pt`) whose INS weights and feature statistics the
     run starts from: with `stage="rec"` stage 2 trains on that frozen INS (coordinator and
     loss ablations reuse one stage-1 run); with `stage="ins"` stage 1 fine-tunes it for
-    `cfg.ins.steps` more steps with a fresh optimiser. `reanchor`: with `stage="ins"`, `init`
-    may use the other placement anchor; the fine-tune relearns the placement of partners who
-    appear mid-sequence in this config's anchor (the only rows whose meaning changes).
+    `cfg.ins.steps` more steps with a fresh optimiser. A trained text encoder that `init` (or
+    `resume`) carries conditions the run when `cfg.text_path` is unset. `reanchor`: with
+    `stage="ins"`, `init` may use the other placement anchor; the fine-tune relearns the
+    placement of partners who appear mid-sequence in this config's anchor (the only rows whose
+    meaning changes).
     """
     if stage not in ("all", *STAGES):
         raise InterSynError(f"stage {stage!r}: expected all, ins or rec")
@@ -288,8 +290,19 @@ def _train(
         ckpt_dir.mkdir(parents=True, exist_ok=True)
         write_json(run_dir / "config.json", cfg.to_dict())
 
+    start = load_checkpoint(init) if init is not None else None
+    # A trained text encoder travels with the model, so fine-tuning one (the shipped default
+    # included) needs no text_encoder.pt when text_path is unset.
+    earlier = payload if payload is not None else start
+    weights = None
+    if cfg.text_path is None and earlier is not None:
+        weights = earlier.get("text_weights")
     encoder = build_text_encoder(
-        cfg.text_encoder, cfg.text_path, device=str(info.device), max_tokens=cfg.text_max_tokens
+        cfg.text_encoder,
+        cfg.text_path,
+        device=str(info.device),
+        max_tokens=cfg.text_max_tokens,
+        weights=weights,
     )
     if encoder.dim != cfg.model.text_dim:
         raise InterSynError(
@@ -313,8 +326,7 @@ def _train(
         ema_denoiser.load_state_dict(payload["ema_denoiser"])
         ema_coordinator.load_state_dict(payload["ema_coordinator"])
         steps = {k: int(v) for k, v in payload["steps"].items()}
-    elif init is not None:
-        start = load_checkpoint(init)
+    elif start is not None:
         if start.get("kind") != "intersyn-model":
             raise InterSynError(f"--init {init}: not a trained InterSyn model (final.pt/ins.pt)")
         theirs = ModelConfig.from_dict(start.get("config", {}).get("model", {}))
@@ -558,6 +570,7 @@ def _save_training(state: dict, stage: str, optimizer, best: float, improved: bo
         "rng": rng_state(),
         "best_val": best,
         "text_vocabulary": state["vocabulary"],  # latest.pt also generates (its EMA weights)
+        **_text_weights(state["text"].encoder),  # a run without text_path resumes on them
     }
     save_checkpoint(ckpt_dir / "latest.pt", payload)
     if improved:

@@ -265,6 +265,31 @@ def noise_batch(batch: Batch, stage: str, step: int, ctx: StepContext) -> Noised
     return NoisedBatch(batch, mask, x0, x_t, t, cond)
 
 
+def decode_prediction(
+    features: torch.Tensor, n: NoisedBatch, anchor: str, mode: str
+) -> torch.Tensor:
+    """Joints `(B, P, T, 22, 3)` of the de-normalised prediction for the geometric losses.
+
+    Every mode but "integrated" decodes along the target's roots ("heading": its heading only);
+    "teacher_solo" does so for samples with a solo segment and integrates the predicted roots
+    of interaction-only samples (their t_s is −1).
+    """
+    if mode in ("integrated", "heading", "teacher", "both"):
+        teacher = None if mode == "integrated" else n.batch.motion
+        return decode_pair(features, n.mask, anchor, teacher, mode != "heading")
+    has_solo = n.batch.solo_start >= 0
+    if bool(has_solo.all()):
+        return decode_pair(features, n.mask, anchor, n.batch.motion)
+    if not bool(has_solo.any()):
+        return decode_pair(features, n.mask, anchor)
+    # Each sample is decoded once, in the way its kind asks for.
+    solo, pair_only = has_solo.nonzero()[:, 0], (~has_solo).nonzero()[:, 0]
+    taught = decode_pair(features[solo], n.mask[solo], anchor, n.batch.motion[solo])
+    integrated = decode_pair(features[pair_only], n.mask[pair_only], anchor)
+    order = torch.cat([solo, pair_only]).argsort()
+    return torch.cat([taught, integrated])[order]
+
+
 def ins_step(
     model: MotionDenoiser | torch.nn.Module, batch: Batch, step: int, ctx: StepContext
 ) -> dict[str, torch.Tensor]:
@@ -273,9 +298,7 @@ def ins_step(
     pred = model(n.x_t, n.t, n.cond, n.batch.presence, n.batch.valid)
     features = ctx.stats.denormalize(pred)
     mode = ctx.loss.geometric_root
-    # Every mode but "integrated" decodes the prediction along the target's roots.
-    teacher = None if mode == "integrated" else n.batch.motion
-    joints_pred = decode_pair(features, n.mask, ctx.anchor, teacher, mode != "heading")
+    joints_pred = decode_prediction(features, n, ctx.anchor, mode)
     joints_target = decode_pair(n.batch.motion, n.mask, ctx.anchor)
     integrated = decode_pair(features, n.mask, ctx.anchor) if mode == "both" else None
     return total_ins_loss(
