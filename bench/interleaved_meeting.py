@@ -112,8 +112,11 @@ def main() -> None:
         }
         rows.append(row)
         print(row)
-    report = {"checkpoint": str(args.checkpoint or "shipped default"), "seed": args.seed}
-    report["rows"] = rows
+    report = {
+        "checkpoint": str(args.checkpoint or "shipped default"),
+        "seed": args.seed,
+        "rows": rows,
+    }
     if args.readme_seeds > 0:
         report["readme_request_seeds"] = readme_request_seeds(pipe, args.readme_seeds)
         print(report["readme_request_seeds"])
@@ -123,7 +126,7 @@ def main() -> None:
 
 def readme_request_seeds(pipe: InterSynPipeline, seeds: int) -> dict:
     """The README's request (`REQUESTS[1]`) once per seed 0 … seeds−1: closest hands (m)."""
-    solo, interaction, t_s, t_i, _ = README_REQUEST
+    solo, interaction, _, t_i, _ = README_REQUEST
     hands = []
     for seed in range(seeds):
         result = pipe(

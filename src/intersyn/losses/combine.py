@@ -60,11 +60,11 @@ class LossConfig:
     # model's first 6500 stage-1 steps) integrates the predicted velocities over the whole
     # clip: an early root error moves every later frame, which likely teaches where people end
     # up (partners walk up to person x) but drowns what L_rec teaches the root channels, so
-    # such models barely turn
-    # (rotation-velocity x0 error / variance 0.91 even at step 10). "teacher" follows the
-    # target's root trajectory plus each frame's one-step deviation: a model trained so turns
-    # (0.15) but its partners no longer reach person x (bench/turning.py,
-    # bench/interleaved_meeting.py; README "Training your own model"). "both": the teacher
+    # such models barely turn (rotation-velocity x0 error / variance 0.91 even at step 10).
+    # "teacher" follows the target's root trajectory plus each frame's one-step deviation: a
+    # model trained so turns (0.15) but its partners no longer reach person x
+    # (bench/turning.py, bench/interleaved_meeting.py; README "Training your own model").
+    # "both": the teacher
     # decoding for every geometric term, plus the position term on the integrated decoding
     # ("position_integrated", weight `position`) for where people end up. "heading": the
     # teacher's heading only (a rotation error counts once), positions integrated from the
