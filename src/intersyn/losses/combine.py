@@ -64,12 +64,12 @@ class LossConfig:
     # "teacher" follows the target's root trajectory plus each frame's one-step deviation: a
     # model trained so turns (0.15) but its partners no longer reach person x
     # (bench/turning.py, bench/interleaved_meeting.py; README "Training your own model").
-    # "both": the teacher
-    # decoding for every geometric term, plus the position term on the integrated decoding
-    # ("position_integrated", weight `position`) for where people end up. "heading": the
-    # teacher's heading only (a rotation error counts once), positions integrated from the
-    # predicted velocities along it (a velocity error still moves every later frame). Neither
-    # "both" nor "heading" kept partners meeting person x after a solo action (README).
+    # "both": the teacher decoding for every geometric term, plus the position term on the
+    # integrated decoding ("position_integrated", weight `position`) for where people end up.
+    # "heading": the teacher's heading only (a rotation error counts once), positions
+    # integrated from the predicted velocities along it (a velocity error still moves every
+    # later frame). Neither "both" nor "heading" kept partners meeting person x after a solo
+    # action (README).
     # "teacher_solo" (the shipped model's last 2000 stage-1 steps): "teacher" for samples with
     # a solo segment (solo clips, interleaved layouts), "integrated" for interaction-only
     # samples, whose partners' placement is what "teacher" cost in the same fine-tune.

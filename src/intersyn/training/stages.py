@@ -274,7 +274,7 @@ def decode_prediction(
     "teacher_solo" does so for samples with a solo segment and integrates the predicted roots
     of interaction-only samples (their t_s is −1).
     """
-    if mode in ("integrated", "heading", "teacher", "both"):
+    if mode != "teacher_solo":
         teacher = None if mode == "integrated" else n.batch.motion
         return decode_pair(features, n.mask, anchor, teacher, mode != "heading")
     has_solo = n.batch.solo_start >= 0
