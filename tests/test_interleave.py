@@ -183,7 +183,7 @@ def test_features_decode_back_to_joints(sources):
     sample = interleave(
         solo, pairs, 2, InterleaveConfig("s-i-s-i", "ts0-random-ti"), prepared=prepared
     )
-    for anchor in ("sequence", "run"):  # the partner appears twice, mid-sequence
+    for anchor in ("sequence", "run", "run_end"):  # the partner appears twice, mid-sequence
         features, rows = sample.features(anchor)
         assert features.shape == (2, 196, 267) and rows.shape == (2, 196)
         decoded = features_to_pair(features.astype(np.float64), presence=rows, anchor=anchor)

@@ -78,7 +78,7 @@ def test_presence_runs_round_trip(pair):
     assert np.all(back[1, ~present[1]] == 0.0)
 
 
-@pytest.mark.parametrize("anchor", ["sequence", "run"])
+@pytest.mark.parametrize("anchor", ["sequence", "run", "run_end"])
 def test_runs_are_encoded_as_if_alone(pair, anchor):
     # Each present run is encoded on its own: its rows depend only on its own frames, not on
     # the frames around it, the person's other runs or the other samples of the batch.
@@ -231,3 +231,54 @@ def test_run_anchor_places_a_late_partner_relative_to_person_x_then():
     present = torch.as_tensor(presence[:, :-1])
     decode_pair(feats[None], present[None], "run")[0, 1].sum().backward()
     assert feats.grad[0].abs().sum() > 0  # person x's features move the partner
+
+
+def test_run_end_anchor_places_where_the_pair_stands_at_the_end():
+    from intersyn.data.procedural import generate_pair_clip
+    from intersyn.kinematics.pair import decode_pair, frame_pose
+    from intersyn.kinematics.pair import pair_to_features as encode
+
+    clip = np.asarray(generate_pair_clip("pull", np.random.default_rng(1), fps=20).joints)
+    clip = clip.astype(np.float64)
+    frames = clip.shape[1]
+    # Everyone present: the partner's placement is its pose at the last feature row's frame
+    # (T - 2) in person x's pose then, on every row.
+    feats, frame = encode(clip, anchor="run_end", return_frame=True)
+    feats = np.asarray(feats)
+    x_end, y_end = (frame_pose(torch.as_tensor(clip[k, -2])[None]) for k in (0, 1))
+    heading = float(y_end.heading - x_end.heading)
+    offset = (y_end.origin - x_end.origin)[0].numpy()
+    c, s = np.cos(float(x_end.heading)), np.sin(float(x_end.heading))
+    expected = [
+        np.cos(heading),
+        np.sin(heading),
+        c * offset[0] - s * offset[2],
+        s * offset[0] + c * offset[2],
+    ]
+    np.testing.assert_allclose(
+        feats[1, :, -4:], np.broadcast_to(expected, (frames - 1, 4)), atol=1e-6
+    )
+    np.testing.assert_allclose(feats[0], np.asarray(encode(clip, anchor="run"))[0], atol=1e-9)
+    back = np.asarray(features_to_pair(feats, anchor="run_end", frame=frame))
+    np.testing.assert_allclose(back, clip[:, :-1], atol=1e-6)
+    # A partner who appears late and leaves early decodes back exactly too.
+    presence = np.ones(clip.shape[:2], dtype=bool)
+    presence[1, :25] = False
+    presence[1, -10:] = False
+    feats, rows, frame = encode(clip, presence=presence, anchor="run_end", return_frame=True)
+    back = np.asarray(features_to_pair(feats, presence=rows, anchor="run_end", frame=frame))
+    np.testing.assert_allclose(back[rows], clip[:, :-1][rows], atol=1e-6)
+    # Its walk no longer moves where it ends: a partner whose walk is scaled down ends where
+    # it did and starts elsewhere.
+    short = np.asarray(feats).copy()
+    short[1, :, 1:3] *= 0.5  # its root's x / z velocities
+    moved = np.asarray(features_to_pair(short, presence=rows, anchor="run_end", frame=frame))
+    last = int(np.flatnonzero(rows[1])[-1])
+    first = int(np.flatnonzero(rows[1])[0])
+    assert np.abs(moved[1, last, 0] - back[1, last, 0]).max() < 1e-6
+    assert np.abs(moved[1, first, 0] - back[1, first, 0]).max() > 0.01
+    # Differentiable, with no NaN from the absent rows' zero poses.
+    feats = torch.as_tensor(np.asarray(feats)).float().requires_grad_(True)
+    joints = decode_pair(feats[None], torch.as_tensor(rows)[None], "run_end")
+    joints[0, 1].sum().backward()
+    assert torch.isfinite(feats.grad).all() and feats.grad[0].abs().sum() > 0

@@ -72,6 +72,11 @@ def test_reader_refuses_readings_it_cannot_trust():
     assert WordNetReader(["a", "walk", "walks"]).related("strolling") == ["walks"]
     # Its own lemma, though, in any form: "they clasp hands" for "clasping".
     assert WordNetReader(["they", "clasp", "grasps"]).related("clasping") == ["clasp"]
+    # But not as an adverb spelled like its past: "left" in captions is the side, not "leave".
+    assert WordNetReader(["to", "the", "left"]).related("leaving") == []
+    assert WordNetReader(["left", "leaves"]).related("leaving") == ["leaves"]
+    # Nor does the nearest word vector read it so.
+    assert wordnet_opposites(["left", "walks"])("leaving") == ["left"]
 
 
 def test_a_mostly_nominal_verb_is_read_as_a_verb_only_where_the_verb_stands():

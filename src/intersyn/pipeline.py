@@ -40,7 +40,8 @@ from intersyn.diffusion.schedule import NoiseSchedule
 from intersyn.errors import InterSynError
 from intersyn.kinematics import rotations as rot
 from intersyn.kinematics.cleanup import CleanupConfig, clean_motion
-from intersyn.kinematics.pair import Placement, features_to_pair, pair_to_features
+from intersyn.kinematics.pair import Placement, features_to_pair, frame_pose, pair_to_features
+from intersyn.kinematics.representation import FEATURE_DIM
 from intersyn.models.layers import Condition
 from intersyn.text.vocabulary import UnseenWordReader, WordSubstitution
 from intersyn.text.wordllama import word_vectors
@@ -503,10 +504,12 @@ class InterSynPipeline:
         if known is not None:
             values = torch.from_numpy(known[0]).float().to(device)
             rows = torch.from_numpy(known[1]).to(device) & presence
-            inpaint = (
-                model.stats.normalize(values) * rows[..., None],
-                rows[..., None].expand(shape),
-            )
+            fixed = rows[..., None].expand(shape).clone()
+            if self.anchor == "run_end":
+                # A partner's placement is where its run ends, which the overlap does not know:
+                # the model predicts it (`_sample_long` keeps the partner where it was).
+                fixed[:, 1:, :, FEATURE_DIM:] = False
+            inpaint = (model.stats.normalize(values) * rows[..., None], fixed)
         sample = functools.partial(
             self._denoise,
             cond,
@@ -534,11 +537,12 @@ class InterSynPipeline:
     def _interaction_caption(self, layout: Layout) -> str | None:
         """The interaction text alone where the data's interaction frames do not depend on
         person x's solo text: always when partners are placed relative to person x where they
-        appear ("run" anchor), else only when the one interaction starts the sequence (with the
-        "sequence" anchor a partner who appears after a solo walk is placed from where person
-        x started, which depends on how far the solo text takes person x)."""
+        appear or leave ("run" and "run_end" anchors), else only when the one interaction starts
+        the sequence (with the "sequence" anchor a partner who appears after a solo walk is
+        placed from where person x started, which depends on how far the solo text takes
+        person x)."""
         single_first = layout.order[0] == "interaction" and layout.order.count("interaction") == 1
-        if self.anchor == "run" or single_first:
+        if self.anchor != "sequence" or single_first:
             return layout.interaction_caption
         return None
 
@@ -823,6 +827,10 @@ class InterSynPipeline:
                 placed = (
                     rot.quat_rotate(back, torch.from_numpy(local)) + origin[:, None, None, None, :]
                 ).numpy()
+                if self.anchor == "run_end":
+                    placed = _continue_partners(
+                        placed, world[:, :, start], rows, previous_end - 1 - start
+                    )
             placed = placed * rows[None, :, :, None, None]
             fade = np.zeros(window)
             if shared > 0:
@@ -832,6 +840,26 @@ class InterSynPipeline:
             world[:, :, start : start + window] = blend * old + (1 - blend) * placed
             previous_end = start + window
         return world
+
+
+def _continue_partners(
+    placed: np.ndarray, before: np.ndarray, rows: np.ndarray, last_shared: int
+) -> np.ndarray:
+    """Window joints `placed (N, 2, T, 22, 3)` with each partner who is present from the
+    window's first frame into its overlap (`rows (2, T)`, up to frame `last_shared`) moved
+    rigidly (yaw and floor translation) onto its pose so far at that first frame,
+    `before (N, 2, 22, 3)`: a continuing partner goes on from where it was, as in-painting
+    does for person x. ("run_end" placements are where a run ends; the overlap cannot fix
+    them.)"""
+    if last_shared < 0 or not rows[1, : last_shared + 1].all():
+        return placed
+    new = frame_pose(torch.from_numpy(placed[:, 1, 0]))
+    old = frame_pose(torch.from_numpy(before[:, 1]))
+    turn = rot.yaw_quat(old.heading - new.heading)[:, None, None, :]
+    partner = torch.from_numpy(placed[:, 1]) - new.origin[:, None, None, :]
+    moved = placed.copy()
+    moved[:, 1] = (rot.quat_rotate(turn, partner) + old.origin[:, None, None, :]).numpy()
+    return moved * rows[None, :, :, None, None]
 
 
 def _decode(
@@ -858,9 +886,14 @@ def _features_of(
     it moves the scene rigidly (a few degrees of heading after clean-up is 10–30 cm at 3 m).
     """
     padded = np.concatenate([joints, joints[:, :, -1:]], axis=2)
-    rows = np.concatenate([presence, presence[:, -1:]], axis=1)
-    rows = np.broadcast_to(rows, padded.shape[:3]).copy()
-    features, _, frame = pair_to_features(padded, presence=rows, anchor=anchor, return_frame=True)
+    # A feature row needs its frame and the next: a run of rows [a, b) is encoded from frames
+    # [a, b], so a partner who leaves at b keeps its last row (frame b holds its last pose).
+    # Frames alone would give rows [a, b - 1) and decode row b - 1 from zeros: every joint in
+    # one point, held to the end of the motion.
+    frames = np.concatenate([presence, presence[:, -1:]], axis=1)
+    frames[:, 1:] |= presence
+    frames = np.broadcast_to(frames, padded.shape[:3]).copy()
+    features, _, frame = pair_to_features(padded, presence=frames, anchor=anchor, return_frame=True)
     return np.asarray(features, dtype=np.float32), frame
 
 

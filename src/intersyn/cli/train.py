@@ -32,8 +32,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--reanchor",
         action="store_true",
-        help="with --init and --stage ins: the --init model may use the other placement anchor "
-        "(model.placement_anchor); the fine-tune relearns partners who appear mid-sequence",
+        help="with --init and --stage ins: the --init model may use another placement anchor "
+        "(model.placement_anchor); the fine-tune relearns the partner placements whose meaning "
+        "changes (sequence <-> run: partners who appear mid-sequence; run_end: every partner)",
     )
     parser.add_argument(
         "--set",

@@ -284,7 +284,7 @@ def presence_runs(presence: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(edges[0::2].tolist(), edges[1::2].tolist()))
 
 
-ANCHORS = ("sequence", "run")
+ANCHORS = ("sequence", "run", "run_end")
 
 
 def _check_anchor(anchor: str) -> str:
@@ -321,7 +321,12 @@ def pair_to_features(
         anchor: where a partner's placement is measured from: "sequence" (person 0's canonical
             frame at frame 0) or "run" (person 0's canonical frame at the first frame of that
             partner's run, so a partner who appears mid-sequence is placed relative to where
-            person 0 is then, not to how far it walked before). Person 0 is the same either way.
+            person 0 is then, not to how far it walked before), or "run_end": the partner's pose
+            at the last frame of its run (its last feature row's frame) in person 0's pose then.
+            With "run_end" what the placement fixes is where the two people stand when the
+            interaction ends, and the partner's own walk (its 263 channels) decides where it
+            came from: a walk generated too short starts the partner too close instead of
+            leaving the pair apart. Person 0 is the same in every anchor.
 
     Returns:
         `(..., P, T-1, 267)`: per person the 263-dim HumanML3D feature in its own canonical
@@ -355,6 +360,8 @@ def pair_to_features(
     if presence is None:
         persons = in_ref.reshape(-1, frames, NUM_JOINTS, 3)
         feats = _encode_persons(persons).reshape(-1, people, frames - 1, PAIR_FEATURE_DIM)
+        if _check_anchor(anchor) == "run_end" and people > 1:
+            feats[:, 1:, :, FEATURE_DIM:] = _end_placements(in_ref)[:, :, None]
         feature_presence = None
     else:
         feats = torch.zeros(*flat.shape[:3], PAIR_FEATURE_DIM, dtype=flat.dtype, device=flat.device)
@@ -366,16 +373,21 @@ def pair_to_features(
                     if end - start < 2:
                         continue
                     run = in_ref[sample, person, start:end][None]
-                    if person > 0 and _check_anchor(anchor) == "run":
-                        if not mask[sample, 0, start]:
+                    if person > 0 and _check_anchor(anchor) != "sequence":
+                        at = start if anchor == "run" else end - 2  # the run's last feature row
+                        if not mask[sample, 0, at]:
                             raise InterSynError(
-                                "presence: with anchor='run' person 0 must be present where "
-                                f"person {person}'s run starts (frame {start})"
+                                f"presence: with anchor={anchor!r} person 0 must be present "
+                                f"where person {person}'s run {'starts' if anchor == 'run' else 'ends'} "
+                                f"(frame {at})"
                             )
-                        pose = frame_pose(in_ref[sample, 0, start][None])
+                        pose = frame_pose(in_ref[sample, 0, at][None])
                         yaw = rot.yaw_quat(-pose.heading)[:, None, None, :]
                         run = rot.quat_rotate(yaw, run - pose.origin[:, None, None, :])
-                    feats[sample, person, start : end - 1] = _encode_persons(run)[0]
+                    encoded = _encode_persons(run)[0]
+                    if person > 0 and anchor == "run_end":  # `run` is in person 0's pose then
+                        encoded[:, FEATURE_DIM:] = _placement_channels(frame_pose(run[:, -2]))
+                    feats[sample, person, start : end - 1] = encoded
         feature_presence = rows
     out = feats.reshape(*lead, people, frames - 1, PAIR_FEATURE_DIM)
     out = to_output(out, from_numpy, joints)
@@ -389,17 +401,54 @@ def pair_to_features(
     return result
 
 
+def _end_placements(in_ref: torch.Tensor) -> torch.Tensor:
+    """ "run_end" placement channels `(B, P-1, 4)` of every partner of people present on all
+    frames, `in_ref (B, P, T, 22, 3)`: its pose at the last feature row's frame in person 0's."""
+    x_end = frame_pose(in_ref[:, 0, -2])
+    q = rot.yaw_quat(-x_end.heading)[:, None, None, :]
+    partners = rot.quat_rotate(q, in_ref[:, 1:, -2] - x_end.origin[:, None, None, :])
+    B, others = partners.shape[:2]
+    end = frame_pose(partners.reshape(-1, NUM_JOINTS, 3))
+    return _placement_channels(end).reshape(B, others, PLACEMENT_DIM)
+
+
+def _placement_channels(pose: Placement) -> torch.Tensor:
+    """`(cos ψ, sin ψ, x, z)` `(N, 4)` of poses `(N,)`."""
+    heading = pose.heading
+    return torch.stack(
+        (torch.cos(heading), torch.sin(heading), pose.origin[:, 0], pose.origin[:, 2]), -1
+    )
+
+
 def _encode_persons(persons: torch.Tensor) -> torch.Tensor:
     """263-dim features + placement of clips `(N, T, 22, 3)` given in the reference frame."""
     frames = persons.shape[1]
     glob, facing, origin = canonicalize(persons, floor=False)
     feats = _features_from_canonical(glob)  # (N, T-1, 263)
     forward = rot.quat_rotate(rot.quat_conjugate(facing), torch.tensor([0.0, 0.0, 1.0]).to(glob))
-    heading = rot.heading_angle(forward)
-    placement = torch.stack(
-        (torch.cos(heading), torch.sin(heading), origin[:, 0], origin[:, 2]), -1
-    )
+    placement = _placement_channels(Placement(rot.heading_angle(forward), origin))
     return torch.cat([feats, placement[:, None, :].expand(-1, frames - 1, -1)], -1)
+
+
+def _run_placements(
+    features: torch.Tensor, present: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each row's run-mean placement channels `(N, T, 4)` (the model predicts them on every
+    row) and where runs start `(N, T)` bool, for rows `(N, T, 267)` and `present (N, T)`."""
+    frames = features.shape[1]
+    previous = torch.zeros_like(present)
+    previous[:, 1:] = present[:, :-1]
+    run_start = present & ~previous
+    run_id = torch.cumsum(run_start.long(), dim=1).clamp_min(1) - 1  # (N, T)
+    weights = present.to(features.dtype)
+    index = run_id[..., None].expand(-1, -1, PLACEMENT_DIM)
+    sums = torch.zeros(
+        features.shape[0], frames, PLACEMENT_DIM, dtype=features.dtype, device=features.device
+    )
+    sums = sums.scatter_add(1, index, features[..., FEATURE_DIM:] * weights[..., None])
+    counts = torch.zeros(features.shape[0], frames, dtype=features.dtype, device=features.device)
+    counts = counts.scatter_add(1, run_id, weights)
+    return (sums / counts.clamp_min(1.0)[..., None]).gather(1, index), run_start
 
 
 def decode_pair_rows(
@@ -415,20 +464,7 @@ def decode_pair_rows(
     `teacher_position=False`) plus one-step deviations (`features_to_root`). No validation:
     for training losses on already-checked tensors.
     """
-    frames = features.shape[1]
-    previous = torch.zeros_like(present)
-    previous[:, 1:] = present[:, :-1]
-    run_start = present & ~previous
-    run_id = torch.cumsum(run_start.long(), dim=1).clamp_min(1) - 1  # (N, T)
-    weights = present.to(features.dtype)
-    index = run_id[..., None].expand(-1, -1, PLACEMENT_DIM)
-    sums = torch.zeros(
-        features.shape[0], frames, PLACEMENT_DIM, dtype=features.dtype, device=features.device
-    )
-    sums = sums.scatter_add(1, index, features[..., FEATURE_DIM:] * weights[..., None])
-    counts = torch.zeros(features.shape[0], frames, dtype=features.dtype, device=features.device)
-    counts = counts.scatter_add(1, run_id, weights)
-    placement = (sums / counts.clamp_min(1.0)[..., None]).gather(1, index)  # run mean per row
+    placement, run_start = _run_placements(features, present)
     heading = torch.atan2(placement[..., 1], placement[..., 0])
     origin = torch.stack((placement[..., 2], torch.zeros_like(heading), placement[..., 3]), -1)
     taught = None if teacher is None else teacher[..., :FEATURE_DIM]
@@ -447,30 +483,63 @@ def decode_pair(
 ) -> torch.Tensor:
     """Differentiable pair decoding: features `(B, P, T, 267)`, `present (B, P, T)` → joints
     `(B, P, T, 22, 3)` in person 0's frame. With `anchor="run"` each partner run is placed
-    relative to person 0's decoded pose at the run's first frame (see `pair_to_features`).
+    relative to person 0's decoded pose at the run's first frame; with "run_end" the partner's
+    own decoded pose at the run's last frame is put where the placement says, relative to
+    person 0's pose then (see `pair_to_features`).
     `teacher (B, P, T, 267)`: roots follow the teacher's trajectories or headings
     (`decode_pair_rows`)."""
     B, P, T, D = features.shape
+    _check_anchor(anchor)
+    placement = None
+    if anchor == "run_end" and P > 1:  # partners decoded in their own frame, placed below
+        placement, _ = _run_placements(
+            features[:, 1:].reshape(-1, T, D), present[:, 1:].reshape(-1, T)
+        )
+        identity = torch.tensor([1.0, 0.0, 0.0, 0.0], dtype=features.dtype, device=features.device)
+        unplaced = torch.cat(
+            [features[:, 1:, :, :FEATURE_DIM], identity.expand(B, P - 1, T, PLACEMENT_DIM)], -1
+        )
+        features = torch.cat([features[:, :1], unplaced], 1)
     taught = None if teacher is None else teacher.reshape(B * P, T, D)
     joints = decode_pair_rows(
         features.reshape(B * P, T, D), present.reshape(B * P, T), taught, teacher_position
     )
     joints = joints.reshape(B, P, T, NUM_JOINTS, 3)
-    if _check_anchor(anchor) == "sequence" or P == 1:
+    if anchor == "sequence" or P == 1:
         return joints
     pose = frame_pose(joints[:, 0].reshape(B * T, NUM_JOINTS, 3))
     heading, origin = pose.heading.reshape(B, 1, T), pose.origin.reshape(B, 1, T, 3)
     others = present[:, 1:]
     previous = torch.zeros_like(others)
     previous[..., 1:] = others[..., :-1]
-    start = run_start_index(others & ~previous)  # first frame of each row's run
-    heading = torch.gather(heading.expand(-1, P - 1, -1), 2, start)
-    origin = torch.gather(
-        origin.expand(-1, P - 1, -1, -1), 2, start[..., None].expand(-1, -1, -1, 3)
-    )
-    placed = (
-        rot.quat_rotate(rot.yaw_quat(heading)[..., None, :], joints[:, 1:]) + origin[..., None, :]
-    )
+    if anchor == "run":
+        at = run_start_index(others & ~previous)  # first frame of each row's run
+    else:  # last frame of each row's run: the first of the run read backwards
+        following = torch.zeros_like(others)
+        following[..., :-1] = others[..., 1:]
+        at = T - 1 - run_start_index((others & ~following).flip(-1)).flip(-1)
+    heading = torch.gather(heading.expand(-1, P - 1, -1), 2, at)
+    origin = torch.gather(origin.expand(-1, P - 1, -1, -1), 2, at[..., None].expand(-1, -1, -1, 3))
+    partners = joints[:, 1:]
+    if placement is not None:
+        # Move each partner run so that its own pose at the run's last frame lands where the
+        # placement puts it in person x's pose then.
+        ends = torch.gather(partners, 2, at[..., None, None].expand(-1, -1, -1, NUM_JOINTS, 3))
+        # Absent rows hold zeros, whose heading is undefined: person x stands in for them.
+        ends = torch.where(others[..., None, None], ends, joints[:, :1].expand_as(ends))
+        own = frame_pose(ends.reshape(-1, NUM_JOINTS, 3))
+        own_heading, own_origin = (
+            own.heading.reshape(B, P - 1, T),
+            own.origin.reshape(B, P - 1, T, 3),
+        )
+        placement = placement.reshape(B, P - 1, T, PLACEMENT_DIM)
+        offset = torch.stack(
+            (placement[..., 2], torch.zeros_like(placement[..., 2]), placement[..., 3]), -1
+        )
+        origin = origin + rot.quat_rotate(rot.yaw_quat(heading), offset)
+        heading = heading + torch.atan2(placement[..., 1], placement[..., 0]) - own_heading
+        partners = partners - own_origin[..., None, :]
+    placed = rot.quat_rotate(rot.yaw_quat(heading)[..., None, :], partners) + origin[..., None, :]
     placed = placed * others[..., None, None].to(placed.dtype)
     return torch.cat([joints[:, :1], placed], 1)
 

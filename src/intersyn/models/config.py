@@ -39,8 +39,9 @@ class ModelConfig:
     coordinator_heads: int = 4
     coordinator_patch_frames: int = 4  # its own patching: it runs once per sample, not per step
     # Where a partner's placement channels are measured from (`kinematics.pair`): "run" =
-    # person x's pose when the partner appears (the presets); "sequence" = person x's pose at
-    # frame 0, what checkpoints made before this field existed were trained with.
+    # person x's pose when the partner appears (the presets); "run_end" = where the partner
+    # stands in person x's pose when it leaves (or the window ends); "sequence" = person x's
+    # pose at frame 0, what checkpoints made before this field existed were trained with.
     placement_anchor: str = "sequence"
 
     def __post_init__(self) -> None:

@@ -129,7 +129,8 @@ class WordNetReader:
         self._forms: dict[str, dict[str, str]] = {}
         for word in sorted({w.lower() for w in vocabulary} - set(skip)):
             for _, lemma in self.lemmas(word):
-                self._forms.setdefault(lemma, {}).setdefault(inflection(word, lemma), word)
+                if not is_adverb_spelled_like(word, lemma, self.table):
+                    self._forms.setdefault(lemma, {}).setdefault(inflection(word, lemma), word)
 
     def _form(self, lemma: str, form: str, own: bool = False) -> str | None:
         """The vocabulary's `form` of `lemma`, else another inflected form of it. A related
@@ -251,20 +252,35 @@ def base_forms(word: str, table: dict) -> set[str]:
     }
 
 
+def is_adverb_spelled_like(word: str, lemma: str, table: dict) -> bool:
+    """Whether `word` is an adverb of its own that is spelled like an irregular form of verb
+    `lemma`: in motion captions "left" is the side, not the past of "leave", so "leaving" must
+    not read as it."""
+    irregular = lemma in table["exceptions"]["v"].get(word, ())
+    return irregular and word in table["lemmas"]["r"]
+
+
 def wordnet_opposites(vocabulary: Sequence[str]) -> Callable[[str], list[str]]:
-    """The words of `vocabulary` that WordNet names as opposites of a word ("different" →
-    ["same"]): word vectors put antonyms close together, so `UnseenWordReader` never reads a
-    word as one of these."""
+    """The words of `vocabulary` that a word must never be read as: those WordNet names as its
+    opposites ("different" → ["same"]), as word vectors put antonyms close together, and
+    adverbs spelled like a form of its own verb ("leaving" → ["left"]), as word vectors put a
+    word's forms close together."""
     table = load_table()
     antonyms: dict[str, list[str]] = table["antonyms"]
-    by_lemma: dict[str, list[str]] = {}
+    by_lemma: dict[str, list[str]] = {}  # antonym lemma → vocabulary words
+    homographs: dict[str, list[str]] = {}  # verb lemma → vocabulary adverbs spelled like it
     for word in sorted({w.lower() for w in vocabulary}):
         for lemma in base_forms(word, table) & antonyms.keys():
             by_lemma.setdefault(lemma, []).append(word)
+        for lemma in table["exceptions"]["v"].get(word, ()):
+            if is_adverb_spelled_like(word, lemma, table):
+                homographs.setdefault(lemma, []).append(word)
 
     def opposites(word: str) -> list[str]:
-        lemmas = {o for base in base_forms(word, table) for o in antonyms.get(base, ())}
-        return sorted({w for lemma in lemmas for w in by_lemma.get(lemma, ())})
+        bases = base_forms(word, table)
+        lemmas = {o for base in bases for o in antonyms.get(base, ())}
+        found = {w for lemma in lemmas for w in by_lemma.get(lemma, ())}
+        return sorted(found | {w for base in bases for w in homographs.get(base, ())})
 
     return opposites
 

@@ -240,9 +240,9 @@ def train(
     loss ablations reuse one stage-1 run); with `stage="ins"` stage 1 fine-tunes it for
     `cfg.ins.steps` more steps with a fresh optimiser. A trained text encoder that `init` (or
     `resume`) carries conditions the run when `cfg.text_path` is unset. `reanchor`: with
-    `stage="ins"`, `init` may use the other placement anchor; the fine-tune relearns the
-    placement of partners who appear mid-sequence in this config's anchor (the only rows whose
-    meaning changes).
+    `stage="ins"`, `init` may use another placement anchor; the fine-tune relearns the
+    placements whose meaning changes in this config's anchor (between "sequence" and "run"
+    those of partners who appear mid-sequence; to or from "run_end" every partner's).
     """
     if stage not in ("all", *STAGES):
         raise InterSynError(f"stage {stage!r}: expected all, ins or rec")
