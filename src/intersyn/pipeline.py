@@ -855,10 +855,8 @@ def _continue_partners(
         return placed
     new = frame_pose(torch.from_numpy(placed[:, 1, 0]))
     old = frame_pose(torch.from_numpy(before[:, 1]))
-    turn = rot.yaw_quat(old.heading - new.heading)[:, None, None, :]
-    partner = torch.from_numpy(placed[:, 1]) - new.origin[:, None, None, :]
     moved = placed.copy()
-    moved[:, 1] = (rot.quat_rotate(turn, partner) + old.origin[:, None, None, :]).numpy()
+    moved[:, 1] = old.to_world(new.to_local(torch.from_numpy(placed[:, 1]))).numpy()
     return moved * rows[None, :, :, None, None]
 
 

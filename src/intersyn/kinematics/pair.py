@@ -130,6 +130,12 @@ class Placement:
         q = rot.yaw_quat(self.heading.to(points)).reshape(*shape, 4)
         return rot.quat_rotate(q, points) + self.origin.to(points).reshape(*shape, 3)
 
+    def to_local(self, points: torch.Tensor) -> torch.Tensor:
+        """Map world points `(B, ..., 3)` into this frame (the inverse of `to_world`)."""
+        shape = (-1,) + (1,) * (points.dim() - 2)
+        q = rot.yaw_quat(-self.heading.to(points)).reshape(*shape, 4)
+        return rot.quat_rotate(q, points - self.origin.to(points).reshape(*shape, 3))
+
 
 def _interhuman_canonicalize(joints: torch.Tensor) -> tuple[torch.Tensor, Placement]:
     """InterGen's per-person canonical frame: own floor, frame-0 root at origin, hips face +Z."""
@@ -381,9 +387,7 @@ def pair_to_features(
                                 f"where person {person}'s run {'starts' if anchor == 'run' else 'ends'} "
                                 f"(frame {at})"
                             )
-                        pose = frame_pose(in_ref[sample, 0, at][None])
-                        yaw = rot.yaw_quat(-pose.heading)[:, None, None, :]
-                        run = rot.quat_rotate(yaw, run - pose.origin[:, None, None, :])
+                        run = frame_pose(in_ref[sample, 0, at][None]).to_local(run)
                     encoded = _encode_persons(run)[0]
                     if person > 0 and anchor == "run_end":  # `run` is in person 0's pose then
                         encoded[:, FEATURE_DIM:] = _placement_channels(frame_pose(run[:, -2]))
@@ -404,9 +408,7 @@ def pair_to_features(
 def _end_placements(in_ref: torch.Tensor) -> torch.Tensor:
     """ "run_end" placement channels `(B, P-1, 4)` of every partner of people present on all
     frames, `in_ref (B, P, T, 22, 3)`: its pose at the last feature row's frame in person 0's."""
-    x_end = frame_pose(in_ref[:, 0, -2])
-    q = rot.yaw_quat(-x_end.heading)[:, None, None, :]
-    partners = rot.quat_rotate(q, in_ref[:, 1:, -2] - x_end.origin[:, None, None, :])
+    partners = frame_pose(in_ref[:, 0, -2]).to_local(in_ref[:, 1:, -2])
     B, others = partners.shape[:2]
     end = frame_pose(partners.reshape(-1, NUM_JOINTS, 3))
     return _placement_channels(end).reshape(B, others, PLACEMENT_DIM)
@@ -418,6 +420,14 @@ def _placement_channels(pose: Placement) -> torch.Tensor:
     return torch.stack(
         (torch.cos(heading), torch.sin(heading), pose.origin[:, 0], pose.origin[:, 2]), -1
     )
+
+
+def _placement_pose(placement: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Heading `(...)` and floor origin `(..., 3)` of placement channels `(..., 4)` (the
+    inverse of `_placement_channels`; averaged channels need not be unit)."""
+    heading = torch.atan2(placement[..., 1], placement[..., 0])
+    origin = torch.stack((placement[..., 2], torch.zeros_like(heading), placement[..., 3]), -1)
+    return heading, origin
 
 
 def _encode_persons(persons: torch.Tensor) -> torch.Tensor:
@@ -465,8 +475,7 @@ def decode_pair_rows(
     for training losses on already-checked tensors.
     """
     placement, run_start = _run_placements(features, present)
-    heading = torch.atan2(placement[..., 1], placement[..., 0])
-    origin = torch.stack((placement[..., 2], torch.zeros_like(heading), placement[..., 3]), -1)
+    heading, origin = _placement_pose(placement)
     taught = None if teacher is None else teacher[..., :FEATURE_DIM]
     # Each run in its own frame.
     local = recover_joints(features[..., :FEATURE_DIM], run_start, taught, teacher_position)
@@ -532,12 +541,9 @@ def decode_pair(
             own.heading.reshape(B, P - 1, T),
             own.origin.reshape(B, P - 1, T, 3),
         )
-        placement = placement.reshape(B, P - 1, T, PLACEMENT_DIM)
-        offset = torch.stack(
-            (placement[..., 2], torch.zeros_like(placement[..., 2]), placement[..., 3]), -1
-        )
+        turn, offset = _placement_pose(placement.reshape(B, P - 1, T, PLACEMENT_DIM))
         origin = origin + rot.quat_rotate(rot.yaw_quat(heading), offset)
-        heading = heading + torch.atan2(placement[..., 1], placement[..., 0]) - own_heading
+        heading = heading + turn - own_heading
         partners = partners - own_origin[..., None, :]
     placed = rot.quat_rotate(rot.yaw_quat(heading)[..., None, :], partners) + origin[..., None, :]
     placed = placed * others[..., None, None].to(placed.dtype)
