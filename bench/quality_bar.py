@@ -30,7 +30,13 @@ import numpy as np
 
 from intersyn.data.build_procedural import items_by_label
 from intersyn.data.procedural import INTERACTIONS, SOLO_ACTIONS
-from intersyn.evaluation.benchmark import load_evaluators, solo_inputs, two_person_inputs
+from intersyn.evaluation.benchmark import (
+    EVALUATOR_2P_FPS,
+    generation_frames,
+    load_evaluators,
+    solo_inputs,
+    two_person_inputs,
+)
 from intersyn.io import write_json
 from intersyn.pipeline import DEFAULT_CLEANUP, InterSynPipeline, Layout
 from intersyn.quality import contact_distance, foot_skating
@@ -162,7 +168,8 @@ def sample_lengths(
     real test clip (cycling when it has fewer than n; capped at the model's window), so that
     generated and real motion are compared at the same lengths, as the field's protocol
     generates at the test clips' lengths. Solo clips are feature rows (one fewer than frames);
-    pair clips are joints `(2, T, 22, 3)`. `fixed`: every sample SOLO_FRAMES / PAIR_FRAMES."""
+    pair clips are joints `(2, T, 22, 3)` at 30 fps, generated at the same duration. `fixed`:
+    every sample SOLO_FRAMES / PAIR_FRAMES."""
     if fixed:
         return (
             {k: [SOLO_FRAMES] * n for k in real_solo},
@@ -173,7 +180,12 @@ def sample_lengths(
         return [min(lengths[i % len(lengths)], window) for i in range(n)]
 
     solo = {k: cycle([len(f) + 1 for f in clips]) for k, clips in real_solo.items()}
-    pairs = {k: cycle([j.shape[1] for j in clips]) for k, clips in real_pairs.items()}
+    # Pair clips are 30 fps: generate the same duration at 20 fps (before 2026-12-06 the
+    # same frame count, 1.5 times as long, which asked for a slower interaction than the data's)
+    pairs = {
+        k: cycle([generation_frames(j.shape[1], EVALUATOR_2P_FPS, window) for j in clips])
+        for k, clips in real_pairs.items()
+    }
     return solo, pairs
 
 

@@ -15,6 +15,7 @@ from intersyn.evaluation.benchmark import (
     Evaluators,
     RowSpec,
     build_interleaved_test_set,
+    generation_frames,
     load_evaluators,
     run_benchmark,
     scored_segments,
@@ -105,6 +106,24 @@ def test_two_person_inputs_match_the_evaluator_training_inputs(tiny_data_root):
     n = min(len(again), len(expected))
     assert abs(len(again) - len(expected)) <= 2
     assert np.abs(again[:n, :66] - expected[:n, :66]).mean() < 0.02  # positions, metres
+
+
+def test_generation_frames_keep_the_clips_duration():
+    # A 30 fps clip of 151 frames lasts 5 s: 100 frames at the model's 20 fps, not 151.
+    assert generation_frames(151, 30, window=196) == 100
+    assert generation_frames(121, 20, window=196) == 120
+    assert generation_frames(601, 30, window=196) == 196  # capped at the window
+    assert generation_frames(10, 30, window=196) == 24  # never shorter than 24 frames
+
+
+def test_quality_bar_generates_pairs_as_long_as_the_real_clips_last():
+    from bench.quality_bar import sample_lengths
+
+    solo = {0: [np.zeros((119, 263))]}  # feature rows: 120 joint frames at 20 fps
+    pairs = {0: [np.zeros((2, 151, 22, 3)), np.zeros((2, 91, 22, 3))]}  # 30 fps
+    solo_frames, pair_frames = sample_lengths(solo, pairs, 3, window=196, fixed=False)
+    assert solo_frames == {0: [120, 120, 120]}
+    assert pair_frames == {0: [100, 60, 100]}
 
 
 def test_scored_segments_mask_boundaries():

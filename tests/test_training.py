@@ -453,8 +453,35 @@ def test_stage_one_fine_tune_into_the_other_placement_anchor(
     assert changed, "the fine-tune did not train the denoiser"
 
 
-def test_text_token_drop_hides_caption_tokens_but_keeps_the_other_draws():
+class WordRows:
+    """A stand-in text encoder: one feature row per word, so masks are easy to read."""
+
+    def encode(self, captions):
+        from intersyn.text.base import TextFeatures
+
+        n = max(len(c.split()) for c in captions)
+        mask = torch.tensor([[i < len(c.split()) for i in range(n)] for c in captions])
+        return TextFeatures(torch.ones(len(captions), n, 4), mask, torch.ones(len(captions), 4))
+
+
+def interaction_batch(motion: torch.Tensor, captions: tuple[str, ...]):
+    """A training batch of interaction-only samples `motion (B, 2, T, D)`, everyone present."""
     from intersyn.data.loaders import Batch
+
+    B, _, T, _ = motion.shape
+    return Batch(
+        motion,
+        torch.ones(B, 2, T, dtype=torch.bool),
+        torch.ones(B, T, dtype=torch.bool),
+        torch.zeros(B, dtype=torch.long),
+        torch.zeros(B, dtype=torch.long),
+        torch.full((B, 1), -1),
+        captions,
+        ("pair",) * B,
+    )
+
+
+def test_text_token_drop_hides_caption_tokens_but_keeps_the_other_draws():
     from intersyn.training.stages import TextConditioner, make_condition, per_sample_draws
 
     positions = torch.arange(4)
@@ -467,32 +494,46 @@ def test_text_token_drop_hides_caption_tokens_but_keeps_the_other_draws():
     assert dropped.token_keep.shape == (4, 128)
     assert 0.35 < dropped.token_keep.float().mean() < 0.65  # about half the tokens shown
 
-    class Words:  # one feature row per word, so the mask is easy to read
-        def encode(self, captions):
-            from intersyn.text.base import TextFeatures
-
-            n = max(len(c.split()) for c in captions)
-            mask = torch.tensor([[i < len(c.split()) for i in range(n)] for c in captions])
-            return TextFeatures(torch.ones(len(captions), n, 4), mask, torch.ones(len(captions), 4))
-
     captions = ("a person waves", "two people shake hands now", "a man bows", "someone claps")
-    batch = Batch(
-        torch.zeros(4, 2, 8, 3),
-        torch.ones(4, 2, 8, dtype=torch.bool),
-        torch.ones(4, 8, dtype=torch.bool),
-        torch.zeros(4, dtype=torch.long),
-        torch.zeros(4, dtype=torch.long),
-        torch.full((4, 1), -1),
-        captions,
-        ("pair",) * 4,
-    )
-    text = TextConditioner(Words(), torch.device("cpu"))
+    batch = interaction_batch(torch.zeros(4, 2, 8, 3), captions)
+    text = TextConditioner(WordRows(), torch.device("cpu"))
     whole = make_condition(batch, text, plain.drop, torch.device("cpu"))
     hidden = make_condition(batch, text, dropped.drop, torch.device("cpu"), dropped.token_keep)
     expected = whole.text_mask & dropped.token_keep[:, : whole.text_mask.shape[1]]
     assert torch.equal(hidden.text_mask, expected)
     assert hidden.text_mask.sum() < whole.text_mask.sum()
     assert torch.equal(hidden.text_pooled, whole.text_pooled)  # the sentence feature stays
+
+
+def test_stage_two_can_draw_only_low_noise_steps():
+    from intersyn.diffusion.schedule import NoiseSchedule
+    from intersyn.training.stages import FeatureStats, StepContext, TextConditioner, noise_batch
+
+    batch = interaction_batch(torch.randn(16, 2, 8, 3), ("two people hug",) * 16)
+    ctx = StepContext(
+        NoiseSchedule("cosine", 1000),
+        FeatureStats(torch.zeros(3), torch.ones(3)),
+        TextConditioner(WordRows(), torch.device("cpu")),
+        None,
+        seed=0,
+        cond_drop=0.1,
+        device=torch.device("cpu"),
+        positions=torch.arange(16),
+    )
+    low = dataclasses.replace(ctx, rec_max_step=100)
+    every = noise_batch(batch, "rec", 3, ctx)
+    assert every.t.max() >= 100  # 16 uniform draws over 1000 steps
+    limited = noise_batch(batch, "rec", 3, low)
+    # The same draws, t scaled below the limit; stage 1 keeps every step.
+    assert torch.equal(limited.t, every.t * 100 // 1000) and limited.t.max() < 100
+    assert torch.equal(limited.cond.cond_drop, every.cond.cond_drop)
+    assert torch.equal(noise_batch(batch, "ins", 3, low).t, noise_batch(batch, "ins", 3, ctx).t)
+
+
+@pytest.mark.parametrize("value", [0, 1001, 2.5, True])
+def test_rec_max_step_must_be_a_step(value):
+    with pytest.raises(InterSynError, match="diffusion.rec_max_step"):
+        apply_overrides(train_preset("cpu"), [f"diffusion.rec_max_step={json.dumps(value)}"])
 
 
 @pytest.mark.parametrize("value", [1.0, -0.1, True, "0.3"])

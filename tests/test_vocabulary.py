@@ -74,6 +74,18 @@ def test_reader_rewrites_only_unseen_words_above_the_threshold():
         UnseenWordReader([], axis_vectors([]))
 
 
+def test_reader_takes_the_nearest_of_equally_related_words():
+    # A lookup relating "strolls" to "runs" and "walks" alike (one WordNet sense): the reader
+    # takes the one nearer in word vectors, in whichever order the lookup lists them.
+    for listed in (["runs", "walks"], ["walks", "runs"]):
+        reader = UnseenWordReader(
+            VOCABULARY, axis_vectors([]), related=lambda _, listed=listed: lambda w, v: listed
+        )
+        text, used = reader.rewrite("a person strolls")
+        assert text == "a person walks"
+        assert [(s.read_as, s.source) for s in used] == [("walks", "wordnet")]
+
+
 def test_reader_with_wordllama_word_vectors():
     reader = UnseenWordReader(VOCABULARY, word_vectors)
     text, used = reader.rewrite("Two individuals hug while a person is walking")

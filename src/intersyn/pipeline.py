@@ -618,26 +618,42 @@ class InterSynPipeline:
         D = self.model.config.model.feature_dim
         denoiser = self.model.denoiser
 
+        built: dict[tuple[bool, ...], tuple] = {}
+
+        def batch_inputs(drop: torch.Tensor) -> tuple:
+            """Condition, presence and frames of one denoiser call for this `drop` pattern
+            (the same at every step, so built once)."""
+            key = tuple(drop.tolist())
+            if key not in built:
+                times = len(drop) // num_samples
+                doubled = dataclasses.replace(cond.repeat(times), cond_drop=drop)
+                rows, frames = presence.repeat(times, 1, 1), valid.repeat(times, 1)
+                if interaction_cond is None:
+                    built[key] = (doubled, rows, frames, None, None)
+                else:
+                    shown = ~drop  # samples that see their text
+                    extra = dataclasses.replace(
+                        interaction_cond.repeat(times), cond_drop=drop
+                    ).select(shown)
+                    # The interaction's frames: where a partner is present, for every person.
+                    during = rows[shown][:, 1:].any(1, keepdim=True)[..., None]  # (n, 1, T, 1)
+                    built[key] = (
+                        Condition.cat([doubled, extra]),
+                        torch.cat([rows, rows[shown]]),
+                        torch.cat([frames, frames[shown]]),
+                        shown,
+                        during,
+                    )
+            return built[key]
+
         def model_fn(x_t: torch.Tensor, t: torch.Tensor, drop: torch.Tensor) -> torch.Tensor:
-            times = x_t.shape[0] // num_samples
-            doubled = dataclasses.replace(cond.repeat(times), cond_drop=drop)
-            rows, frames = presence.repeat(times, 1, 1), valid.repeat(times, 1)
-            if interaction_cond is None:
-                return denoiser(x_t, t, doubled, rows, frames)
-            shown = ~drop  # samples that see their text
-            extra = dataclasses.replace(interaction_cond.repeat(times), cond_drop=drop).select(
-                shown
-            )
+            condition, rows, frames, shown, during = batch_inputs(drop)
+            if shown is None:
+                return denoiser(x_t, t, condition, rows, frames)
             out = denoiser(
-                torch.cat([x_t, x_t[shown]]),
-                torch.cat([t, t[shown]]),
-                Condition.cat([doubled, extra]),
-                torch.cat([rows, rows[shown]]),
-                torch.cat([frames, frames[shown]]),
+                torch.cat([x_t, x_t[shown]]), torch.cat([t, t[shown]]), condition, rows, frames
             )
             out, alone = out[: x_t.shape[0]], out[x_t.shape[0] :]
-            # The interaction's frames: where a partner is present, for every person.
-            during = rows[shown][:, 1:].any(1, keepdim=True)[..., None]  # (n, 1, T, 1)
             out[shown] = torch.where(during, alone, out[shown])
             return out
 

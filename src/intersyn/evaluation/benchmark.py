@@ -223,6 +223,14 @@ class PairTestSet:
     joints: list[np.ndarray]  # (2, T, 22, 3) at 30 fps, for the Real row's quality
 
 
+def generation_frames(joint_frames: int, fps: float, window: int) -> int:
+    """Frames to generate at the model's 20 fps for a clip of `joint_frames` at `fps`: the same
+    duration (a 30 fps clip of 150 frames lasts 100 generated frames), at least 24 and at most
+    the model's `window`."""
+    length = int(round((joint_frames - 1) * GENERATED_FPS / fps))
+    return max(24, min(window, length))
+
+
 def load_pair_test_set(
     data_root: Path, stride: int, window: int, samples: int | None
 ) -> PairTestSet:
@@ -238,8 +246,7 @@ def load_pair_test_set(
         joints = np.asarray(item.load_joints())[:, : MAX_FRAMES + 1]
         motions.append(two_person_inputs(joints, item.fps, stride))
         captions.append(tuple(item.captions))
-        length = int(round((joints.shape[1] - 1) * GENERATED_FPS / item.fps))
-        frames.append(max(24, min(window, length)))
+        frames.append(generation_frames(joints.shape[1], item.fps, window))
         joints_list.append(joints)
     return PairTestSet(motions, captions, frames, joints_list)
 

@@ -31,12 +31,28 @@ class DiffusionConfig:
     # independently (the pooled sentence feature stays): no single template word can carry
     # the whole caption, so paraphrases that share only some of its words still work.
     text_token_drop: float = 0.0
+    # Stage 2 trains the coordinator on the frozen denoiser's x0 prediction from x_t; generation
+    # applies it once, to the finished sample. None: t drawn from every step, as stage 1 does;
+    # N: from steps below N only, whose predictions are as sharp as a finished sample (from
+    # high-noise steps the coordinator learns large corrections of blurred predictions, which
+    # on a finished sample bend a long walk: "follow" started 8 m apart).
+    rec_max_step: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("cond_drop", "text_token_drop"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
                 raise InterSynError(f"diffusion.{name}={value!r}; expected a number in [0, 1)")
+        limit = self.rec_max_step
+        if limit is not None and (
+            isinstance(limit, bool)
+            or not isinstance(limit, int)
+            or not 1 <= limit <= self.num_steps
+        ):
+            raise InterSynError(
+                f"diffusion.rec_max_step={limit!r}; expected None or an integer in "
+                f"[1, {self.num_steps}]"
+            )
 
 
 @dataclass(frozen=True)

@@ -450,6 +450,7 @@ def _run_stage(name: str, state: dict, payload: dict | None) -> dict[str, float]
         positions,
         cfg.model.placement_anchor,
         cfg.diffusion.text_token_drop,
+        cfg.diffusion.rec_max_step,
     )
     validation = fixed_batches(plan, VALIDATION_BATCHES, local)
     best = payload.get("best_val", math.inf) if payload else math.inf

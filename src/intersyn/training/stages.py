@@ -230,6 +230,7 @@ class StepContext:
     positions: torch.Tensor  # (B,) this process's samples' positions in the global batch
     anchor: str = "sequence"  # the model's placement anchor (decoding for the geometric losses)
     token_drop: float = 0.0  # share of caption tokens hidden per sample (training only)
+    rec_max_step: int | None = None  # stage 2 draws t below this (DiffusionConfig.rec_max_step)
 
 
 @dataclass(frozen=True)
@@ -260,6 +261,9 @@ def noise_batch(batch: Batch, stage: str, step: int, ctx: StepContext) -> Noised
         ctx.token_drop,
     )
     t, noise = draws.t.to(ctx.device), draws.noise.to(ctx.device)
+    if stage == "rec" and ctx.rec_max_step is not None:
+        # Scaled rather than redrawn: every other draw of the step stays as it was.
+        t = t * ctx.rec_max_step // ctx.schedule.num_steps
     x_t = torch.where(mask[..., None], ctx.schedule.q_sample(x0, t, noise).to(x0.dtype), 0.0)
     cond = make_condition(batch, ctx.text, draws.drop, ctx.device, draws.token_keep)
     return NoisedBatch(batch, mask, x0, x_t, t, cond)
