@@ -168,13 +168,22 @@ def test_evaluation_sampling_can_switch_the_interaction_text_rule_off(pipe, monk
         seen.append(args[-1])
         return denoise(*args)
 
+    encoded = []  # captions per text-encoder call
+    encode = pipe.text.encode
+
+    def counting(captions):
+        encoded.append(len(captions))
+        return encode(captions)
+
     monkeypatch.setattr(pipe, "anchor", "run")
     monkeypatch.setattr(pipe, "_denoise", recording)
+    monkeypatch.setattr(pipe.text, "encode", counting)
     layout = plan_layout("a person waves", "two people hug", 0, 40, 64)
     on = pipe.sample_layouts([layout], steps=2, seed=1)
     off = pipe.sample_layouts([layout], steps=2, seed=1, interaction_text_alone=False)
     assert seen[0] is not None and seen[1] is None
     assert not np.allclose(on[0], off[0])
+    assert encoded == [2, 1]  # the whole caption and the interaction's, then the whole alone
 
 
 def test_save_writes_every_output(pipe, tmp_path):

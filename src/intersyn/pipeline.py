@@ -546,12 +546,16 @@ class InterSynPipeline:
             return layout.interaction_caption
         return None
 
-    def _condition(self, layouts: list[Layout]) -> tuple[Condition, Condition | None]:
+    def _condition(
+        self, layouts: list[Layout], interaction_text_alone: bool = True
+    ) -> tuple[Condition, Condition | None]:
         """Per-sample text features and timings (t_i, t_s) of a batch, and the condition its
         interaction frames are predicted under (None when no layout has both a solo and an
-        interaction segment; see `_denoise`)."""
+        interaction segment, or with `interaction_text_alone=False`; see `_denoise`)."""
         captions = [lay.caption for lay in layouts]
-        alone = [self._interaction_caption(lay) for lay in layouts]
+        alone = (
+            [self._interaction_caption(lay) for lay in layouts] if interaction_text_alone else []
+        )
         split = any(alone)
         if split:  # layouts without an own interaction text repeat their caption
             captions += [text or caption for text, caption in zip(alone, captions)]
@@ -737,9 +741,7 @@ class InterSynPipeline:
                 valid_np[k, : lay.frames] = True
             presence = torch.from_numpy(presence_np).to(device)
             valid = torch.from_numpy(valid_np).to(device)
-            cond, interaction_cond = self._condition(part)
-            if not interaction_text_alone:
-                interaction_cond = None
+            cond, interaction_cond = self._condition(part, interaction_text_alone)
             group = self._denoise(
                 cond, presence, valid, steps, guidance, generator, False, None, interaction_cond
             )
