@@ -29,7 +29,7 @@ def place_facing(
     y = torch.from_numpy(np.asarray(partner, dtype=np.float64))
     pose_x = frame_pose(x[start : start + 1])
     pose_y = frame_pose(y[start : start + 1])
-    canonical = rot.quat_rotate(rot.yaw_quat(-pose_y.heading), y - pose_y.origin)
+    canonical = pose_y.to_local(y)
     ahead = rot.quat_rotate(rot.yaw_quat(pose_x.heading), torch.tensor([0.0, 0.0, distance]).to(x))
     target = Placement(pose_x.heading + torch.pi, pose_x.origin + ahead)
     return target.to_world(canonical[None])[0].numpy()

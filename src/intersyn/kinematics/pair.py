@@ -147,8 +147,7 @@ def _interhuman_canonicalize(joints: torch.Tensor) -> tuple[torch.Tensor, Placem
     forward = torch.stack((across[:, 2], torch.zeros_like(across[:, 0]), -across[:, 0]), -1)
     heading = rot.heading_angle(F.normalize(forward, dim=-1))
     placement = Placement(heading, origin)
-    q = rot.yaw_quat(-heading)[:, None, None, :]
-    return rot.quat_rotate(q, joints - origin[:, None, None, :]), placement
+    return placement.to_local(joints), placement
 
 
 def _interhuman_features(glob: torch.Tensor, rot6d: torch.Tensor) -> torch.Tensor:
@@ -339,6 +338,7 @@ def pair_to_features(
         frame, then `(cos ψ, sin ψ, x, z)` of that frame inside person 0's canonical frame.
         With `presence`, a tuple `(features, feature_presence (..., P, T-1))`.
     """
+    _check_anchor(anchor)
     tensor, from_numpy = as_motion_tensor(
         joints, "joints", (NUM_JOINTS, 3), min_frames=2, expected="(..., P, T, 22, 3) with T >= 2"
     )
@@ -361,12 +361,11 @@ def pair_to_features(
                 "presence: person 0 must be present at frame 0 (it is the reference)"
             )
     frame = _reference_frame(flat, None if presence is None else torch.from_numpy(mask))
-    q_ref = rot.yaw_quat(-frame.heading)[:, None, None, None, :]
-    in_ref = rot.quat_rotate(q_ref, flat - frame.origin[:, None, None, None, :])
+    in_ref = frame.to_local(flat)
     if presence is None:
         persons = in_ref.reshape(-1, frames, NUM_JOINTS, 3)
         feats = _encode_persons(persons).reshape(-1, people, frames - 1, PAIR_FEATURE_DIM)
-        if _check_anchor(anchor) == "run_end" and people > 1:
+        if anchor == "run_end" and people > 1:
             feats[:, 1:, :, FEATURE_DIM:] = _end_placements(in_ref)[:, :, None]
         feature_presence = None
     else:
@@ -379,7 +378,7 @@ def pair_to_features(
                     if end - start < 2:
                         continue
                     run = in_ref[sample, person, start:end][None]
-                    if person > 0 and _check_anchor(anchor) != "sequence":
+                    if person > 0 and anchor != "sequence":
                         at = start if anchor == "run" else end - 2  # the run's last feature row
                         if not mask[sample, 0, at]:
                             raise InterSynError(
@@ -519,9 +518,9 @@ def decode_pair(
     pose = frame_pose(joints[:, 0].reshape(B * T, NUM_JOINTS, 3))
     heading, origin = pose.heading.reshape(B, 1, T), pose.origin.reshape(B, 1, T, 3)
     others = present[:, 1:]
-    previous = torch.zeros_like(others)
-    previous[..., 1:] = others[..., :-1]
     if anchor == "run":
+        previous = torch.zeros_like(others)
+        previous[..., 1:] = others[..., :-1]
         at = run_start_index(others & ~previous)  # first frame of each row's run
     else:  # last frame of each row's run: the first of the run read backwards
         following = torch.zeros_like(others)
