@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from intersyn.data.build_procedural import items_by_label
+from intersyn.data.interleave import combine_captions
 from intersyn.data.procedural import INTERACTIONS, SOLO_ACTIONS
 from intersyn.evaluation.benchmark import (
     EVALUATOR_2P_FPS,
@@ -136,6 +137,21 @@ def in_vocabulary_prompts(data_root: Path) -> tuple[dict[str, str], dict[str, st
     return solo, pairs
 
 
+def with_roles_requests(data_root: Path) -> dict[str, str]:
+    """Each interaction's first test-clip caption with that clip's two per-person captions
+    joined to it, as `intersyn generate --interaction ... --person-text ... --partner-text ...`
+    joins them: does the model still make the interaction when told who does what?"""
+    _, pair_items = items_by_label(data_root, "test", 1)
+    requests = {}
+    for name, items in pair_items.items():
+        item = items[0]
+        if item.person_captions is None:
+            raise SystemExit(f"{data_root}: test clip {item.id} has no per-person captions")
+        roles = tuple(person[0] for person in item.person_captions)
+        requests[name] = combine_captions([item.captions[0], *roles]).rstrip(".")
+    return requests
+
+
 def top3_rates(motion_emb: np.ndarray, labels: np.ndarray, text_emb: np.ndarray) -> np.ndarray:
     """Per class: share of motions whose own prompt is among the 3 nearest prompts."""
     distances = np.linalg.norm(motion_emb[:, None] - text_emb[None], axis=-1)
@@ -210,10 +226,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--prompts",
-        choices=("held-out", "validation", "in-vocabulary"),
+        choices=("held-out", "validation", "in-vocabulary", "with-roles"),
         default="held-out",
-        help="held-out phrasings (the bar), other new phrasings (for choosing settings), or "
-        "the captions' own wording (a diagnostic)",
+        help="held-out phrasings (the bar), other new phrasings (for choosing settings), the "
+        "captions' own wording (a diagnostic), or that wording with each interaction's "
+        "per-person captions joined as --person-text/--partner-text join them (scored against "
+        "the interaction captions alone)",
     )
     parser.add_argument(
         "--lengths",
@@ -242,13 +260,17 @@ def main() -> None:
     else:
         solo_prompts, pair_prompts = in_vocabulary_prompts(args.data_root)
     prompts = {**solo_prompts, **pair_prompts}
+    # What is generated; the evaluators always rank against `prompts`.
+    requests = dict(prompts)
+    if args.prompts == "with-roles":
+        requests.update(with_roles_requests(args.data_root))
 
     evaluators = load_evaluators(args.evaluator_2p, args.evaluator_1p)
     solo_eval, pair_eval = evaluators.single_person, evaluators.two_person
     stride = pair_eval.config.frame_stride
     pipe = InterSynPipeline.from_pretrained(args.checkpoint)
     n = args.samples
-    read = {a: (p, []) if args.keep_words else pipe.reword(p) for a, p in prompts.items()}
+    read = {a: (p, []) if args.keep_words else pipe.reword(p) for a, p in requests.items()}
     real_solo, real_pairs = real_test_clips(args.data_root, n)
     solo_frames, pair_frames = sample_lengths(
         real_solo, real_pairs, n, pipe.window, fixed=args.lengths == "fixed"

@@ -35,6 +35,13 @@ def main() -> None:
     parser.add_argument("checkpoint", type=Path)
     parser.add_argument("--data", type=Path, default=None, help="the dataset it was trained on")
     parser.add_argument(
+        "--recount-vocabulary",
+        action="store_true",
+        help="list the words of the captions the model is conditioned on in --data anew "
+        "(checkpoints from before session 31 also listed words only per-person captions use, "
+        "which the model never read)",
+    )
+    parser.add_argument(
         "--recipe",
         action="append",
         default=[],
@@ -55,11 +62,13 @@ def main() -> None:
     payload.pop("format_version", None)
     payload["denoiser"] = halve(payload["denoiser"])
     payload["coordinator"] = halve(payload["coordinator"])
-    if "text_vocabulary" not in payload:  # trained before checkpoints recorded it
+    # Trained before checkpoints recorded it, or asked to count it anew.
+    if "text_vocabulary" not in payload or args.recount_vocabulary:
         if args.data is None:
-            raise SystemExit(f"{args.checkpoint}: has no text_vocabulary; pass --data")
+            raise SystemExit(f"{args.checkpoint}: counting its text_vocabulary needs --data")
         cfg = TrainConfig.from_dict(payload["config"])
-        payload["text_vocabulary"] = training_vocabulary(*load_training_items(args.data, cfg))
+        items = load_training_items(args.data, cfg)
+        payload["text_vocabulary"] = training_vocabulary(*items, cfg)
     digest = save_checkpoint(ASSETS / "default.pt", payload)
     card = {
         "file": "default.pt",

@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -353,3 +354,31 @@ def test_interleaved_test_set_keeps_random_crops_for_every_model(tiny_data_root)
         cropped += sum(s.source_start > 0 for s in a.segments)
         np.testing.assert_array_equal(a.joints, b.joints)
     assert cropped  # (the tiny clips are longer than some segments: the crop matters)
+
+
+def test_quality_bar_joins_roles_as_the_cli_does(monkeypatch):
+    import bench.quality_bar as quality_bar
+
+    from intersyn.data.schema import PairItem
+    from intersyn.pipeline import plan_layout
+
+    item = PairItem(
+        "9",
+        np.zeros((2, 30, 22, 3)),
+        None,
+        ("two people walk one behind the other", "a pair walks"),
+        (("someone leads the way", "x"), ("a woman trails behind the other person", "y")),
+    )
+    monkeypatch.setattr(quality_bar, "items_by_label", lambda *a: ({}, {"follow": [item]}))
+    requests = quality_bar.with_roles_requests(Path("unused"))
+    roles = ("someone leads the way", "a woman trails behind the other person")
+    ((_, _, _, cli),) = plan_layout(None, item.captions[0], None, None, 100, roles).segments
+    assert requests == {"follow": cli}
+    assert requests["follow"].endswith("A woman trails behind the other person")
+    monkeypatch.setattr(
+        quality_bar,
+        "items_by_label",
+        lambda *a: ({}, {"follow": [dataclasses.replace(item, person_captions=None)]}),
+    )
+    with pytest.raises(SystemExit, match="no per-person captions"):
+        quality_bar.with_roles_requests(Path("unused"))

@@ -1,5 +1,7 @@
 """U(·): layout, alignment, blending, bone lengths, masks, captions and reproducibility."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -11,6 +13,7 @@ from intersyn.data.interleave import (
     InterleaveConfig,
     PairSource,
     SoloSource,
+    combine_captions,
     heading_of,
     interleave,
     prepare_pair,
@@ -169,6 +172,32 @@ def test_captions_combined_in_order(sources):
     assert entry["segments"][0]["source_id"] == "7" and entry["interaction_start"] == 0
 
 
+def test_person_captions_join_the_interaction_caption_when_asked(sources):
+    """With the share at 1 every interaction caption is followed by both people's own, in the
+    order `--person-text/--partner-text` joins them, on the same interaction window."""
+    solo, pairs, prepared = sources
+    config = InterleaveConfig("s-i-s", "ts0-random-ti")
+    for seed in range(4):
+        plain = interleave(solo, pairs, seed, config, prepared=prepared)
+        joined = interleave(
+            solo, pairs, seed, replace(config, person_caption_share=1.0), prepared=prepared
+        )
+        inter = joined.segments[1]
+        assert inter.caption == combine_captions(
+            [plain.segments[1].caption, inter.person_caption, inter.partner_caption]
+        )
+        assert inter.caption.endswith(f"{inter.partner_caption[1:]}.")
+        same = ("source_id", "source_start", "start", "swapped")
+        assert [getattr(inter, k) for k in same] == [getattr(plain.segments[1], k) for k in same]
+        assert joined.caption == combine_captions([s.caption for s in joined.segments])
+    shared = [
+        interleave(solo, pairs, seed, replace(config, person_caption_share=0.5)).segments[1]
+        for seed in range(24)
+    ]
+    joined_share = np.mean([s.person_caption in s.caption.lower() for s in shared])
+    assert 0.2 < joined_share < 0.8
+
+
 def test_reproducible_from_seed(sources):
     solo, pairs, prepared = sources
     a = interleave(solo, pairs, 5, prepared=prepared)
@@ -209,6 +238,7 @@ def test_short_sources_pad_the_end(sources):
         ({"frames": 40}, "too short"),
         ({"blend_frames": 40}, "blend_frames"),
         ({"crop": "middle"}, "crop 'middle'"),
+        ({"person_caption_share": 1.5}, "person_caption_share=1.5"),
     ],
 )
 def test_bad_config(kwargs, fragment):

@@ -10,8 +10,8 @@ from intersyn.cli.main import main
 from intersyn.text.vocabulary import UnseenWordReader, caption_words
 from intersyn.text.wordllama import word_vectors
 from intersyn.training.checkpoint import load_checkpoint, save_checkpoint
-from intersyn.training.config import train_preset
-from intersyn.training.loop import caption_texts, load_training_items
+from intersyn.training.config import apply_overrides, train_preset
+from intersyn.training.loop import caption_texts, load_training_items, training_vocabulary
 
 VOCABULARY = ["a", "person", "walks", "runs", "jumps", "two", "people", "hug"]
 
@@ -99,8 +99,13 @@ def test_reader_with_wordllama_word_vectors():
 def test_training_records_its_vocabulary(tiny_checkpoint, tiny_data_root):
     payload = load_checkpoint(tiny_checkpoint)
     items = load_training_items(tiny_data_root, train_preset("tiny"))
-    assert payload["text_vocabulary"] == caption_words(caption_texts(*items))
-    assert {"serves", "walks", "together", "other"} <= set(payload["text_vocabulary"])
+    assert payload["text_vocabulary"] == caption_words(caption_texts(*items, False))
+    assert {"serves", "walks", "together"} <= set(payload["text_vocabulary"])
+    # Only the per-person captions ("the other person serves a ball") say "other", and the
+    # model reads them only when U(·) joins them to the interaction caption.
+    assert "other" not in payload["text_vocabulary"]
+    shown = apply_overrides(train_preset("tiny"), ["data.interleave.person_caption_share=0.5"])
+    assert "other" in training_vocabulary(*items, shown)
     latest = load_checkpoint(tiny_checkpoint.parent / "latest.pt")  # generates from EMA too
     assert latest["text_vocabulary"] == payload["text_vocabulary"]
 

@@ -622,12 +622,14 @@ class InterSynPipeline:
         D = self.model.config.model.feature_dim
         denoiser = self.model.denoiser
 
-        built: dict[tuple[bool, ...], tuple] = {}
+        built: dict[int, tuple] = {}
 
         def batch_inputs(drop: torch.Tensor) -> tuple:
             """Condition, presence and frames of one denoiser call for this `drop` pattern
-            (the same at every step, so built once)."""
-            key = tuple(drop.tolist())
+            (the same at every step, so built once). For one guidance scale the pattern is
+            fixed by its length (`guided_denoiser`), so that is the key: reading the values
+            would wait for the device at every step."""
+            key = drop.shape[0]
             if key not in built:
                 times = len(drop) // num_samples
                 doubled = dataclasses.replace(cond.repeat(times), cond_drop=drop)

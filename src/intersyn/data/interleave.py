@@ -68,6 +68,11 @@ class InterleaveConfig:
     # "after approaching each other, two people shake hands", still describes the segment's
     # start; with "random", U(·) cuts the approach off most approach clips in s-i-s samples).
     crop: str = "random"
+    # Share of interaction segments whose caption is joined with the two people's own captions
+    # (when the source has them), as `intersyn generate --person-text/--partner-text` joins a
+    # user's: otherwise the model never reads per-person wording ("trails behind the other
+    # person", "is tugged forward"), and its vocabulary leaves those words out.
+    person_caption_share: float = 0.0
 
     def __post_init__(self) -> None:
         kinds = self.kinds()
@@ -92,6 +97,10 @@ class InterleaveConfig:
             )
         if self.crop not in CROPS:
             raise InterSynError(f"crop {self.crop!r}: expected one of {', '.join(CROPS)}")
+        if not 0.0 <= self.person_caption_share <= 1.0:
+            raise InterSynError(
+                f"person_caption_share={self.person_caption_share}: expected a share in [0, 1]"
+            )
         if self.frames < len(kinds) * self.min_segment_frames:
             raise InterSynError(
                 f"frames={self.frames}: too short for {len(kinds)} segments of at least "
@@ -531,6 +540,9 @@ def interleave(
                     per.reverse()
                 person_caption = per[0][min(line, len(per[0]) - 1)]
                 partner_caption = per[1][min(line, len(per[1]) - 1)]
+                # Drawn only when asked, so samples without it keep their random stream.
+                if config.person_caption_share > 0 and rng.random() < config.person_caption_share:
+                    caption = combine_captions([caption, person_caption, partner_caption])
         n = window.shape[1]
         seg_len = min(length, n)
         window = align_to(x_track[:cursor], window) if segments else window.copy()

@@ -99,20 +99,25 @@ def load_training_items(data_root: Path, cfg: TrainConfig, split: str = "train")
     return solo, pairs
 
 
-def caption_texts(solo_items, pair_items) -> list[str]:
-    """Every caption the model is conditioned on in training: solo, interaction, per-person."""
+def caption_texts(solo_items, pair_items, person_captions: bool = True) -> list[str]:
+    """The training items' captions: solo, interaction and, with `person_captions`, per-person."""
     texts = [c.text for item in solo_items for c in item.captions]
     for item in pair_items:
         texts += list(item.captions)
-        for person in item.person_captions or ():
-            texts += list(person)
+        if person_captions:
+            for person in item.person_captions or ():
+                texts += list(person)
     return texts
 
 
-def training_vocabulary(solo_items, pair_items) -> list[str]:
-    """The words the model has seen (`caption_words` of `caption_texts`): what generation
-    reads an unseen word as the nearest of."""
-    return caption_words(caption_texts(solo_items, pair_items))
+def training_vocabulary(solo_items, pair_items, cfg: TrainConfig) -> list[str]:
+    """The words the model reads in training (`caption_words` of the captions it is conditioned
+    on): what generation reads an unseen word as the nearest of. Per-person captions count only
+    when `data.interleave.person_caption_share` shows them to the model; U(·) records them
+    either way, and a word only they use ("trails", "shakes") is as new to the model as one
+    no caption uses."""
+    shown = cfg.data.interleave.person_caption_share > 0
+    return caption_words(caption_texts(solo_items, pair_items, person_captions=shown))
 
 
 @dataclass
@@ -367,7 +372,7 @@ def _train(
         "info": info,
         "bank": bank,
         "solo_items": solo_items,
-        "vocabulary": training_vocabulary(solo_items, pair_items),
+        "vocabulary": training_vocabulary(solo_items, pair_items, cfg),
         "stats": stats,
         "schedule": schedule,
         "text": text,
