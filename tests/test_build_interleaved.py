@@ -109,7 +109,24 @@ def test_cli_interleave(tmp_path, tiny_data_root, capsys):
     lines = (tmp_path / "c" / "manifest.jsonl").read_text().splitlines()
     windows = [seg["source_frames"] for line in lines for seg in json.loads(line)["segments"]]
     assert len(windows) == 12 and all(start == 0 for start, _ in windows)
+    # --person-caption-share 1: each interaction caption ends with both people's own
+    roles = [*args[:-5], "--person-caption-share", "1", "--out", str(tmp_path / "r"), *args[-3:]]
+    assert main(roles) == 0
+    lines = (tmp_path / "r" / "manifest.jsonl").read_text().splitlines()
+    interactions = [
+        seg
+        for line in lines
+        for seg in json.loads(line)["segments"]
+        if seg["kind"] == "interaction"
+    ]
+    assert len(interactions) == 6
+    for seg in interactions:
+        assert seg["caption"].endswith(f"{seg['partner_caption'][1:]}.")
+        assert seg["person_caption"][1:] in seg["caption"]
     capsys.readouterr()
+    share = [*args[:-5], "--person-caption-share", "2", "--out", str(tmp_path / "s"), *args[-3:]]
+    assert main(share) == 2
+    assert "person_caption_share=2.0" in capsys.readouterr().err
     bad = [*args[:-5], "--organisation", "s-s", "--count", "3", "--out", str(tmp_path / "b")]
     assert main(bad) == 2
     err = capsys.readouterr().err

@@ -109,6 +109,13 @@ def add_interleave_parser(commands: argparse._SubParsersAction) -> None:
         "default) or at the clip's first frame (start: the caption's beginning, e.g. an "
         "approach, stays in the segment)",
     )
+    parser.add_argument(
+        "--person-caption-share",
+        type=float,
+        default=0.0,
+        help="share of interaction segments whose caption is joined with the two people's own "
+        "captions, as --person-text/--partner-text join them in generation (default 0)",
+    )
     parser.add_argument("--split", default="train", help="source split (default train)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2)
@@ -126,7 +133,11 @@ def run_interleave(args: argparse.Namespace) -> int:
         "ti0-random-ts" if args.organisation.startswith("i") else "ts0-random-ti"
     )
     config = InterleaveConfig(
-        organisation=args.organisation, timing=timing, frames=args.frames, crop=args.crop
+        organisation=args.organisation,
+        timing=timing,
+        frames=args.frames,
+        crop=args.crop,
+        person_caption_share=args.person_caption_share,
     )
     summary = build_interleaved_dataset(
         args.solo_root,
