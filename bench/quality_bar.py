@@ -29,7 +29,6 @@ from pathlib import Path
 import numpy as np
 
 from intersyn.data.build_procedural import items_by_label
-from intersyn.data.interleave import combine_captions
 from intersyn.data.procedural import INTERACTIONS, SOLO_ACTIONS
 from intersyn.evaluation.benchmark import (
     EVALUATOR_2P_FPS,
@@ -39,7 +38,12 @@ from intersyn.evaluation.benchmark import (
     two_person_inputs,
 )
 from intersyn.io import write_json
-from intersyn.pipeline import DEFAULT_CLEANUP, InterSynPipeline, Layout
+from intersyn.pipeline import (
+    DEFAULT_CLEANUP,
+    InterSynPipeline,
+    Layout,
+    interaction_with_roles,
+)
 from intersyn.quality import contact_distance, foot_skating
 
 # One prompt per action, in words that the template captions never use verbatim.
@@ -148,7 +152,7 @@ def with_roles_requests(data_root: Path) -> dict[str, str]:
         if item.person_captions is None:
             raise SystemExit(f"{data_root}: test clip {item.id} has no per-person captions")
         roles = tuple(person[0] for person in item.person_captions)
-        requests[name] = combine_captions([item.captions[0], *roles]).rstrip(".")
+        requests[name] = interaction_with_roles(item.captions[0], roles)
     return requests
 
 

@@ -140,6 +140,12 @@ class Layout:
         return Layout.from_segments(length, parts)
 
 
+def interaction_with_roles(interaction: str, roles: tuple[str, ...] = ()) -> str:
+    """The interaction text with per-person captions (`person_text`, `partner_text`) joined,
+    as U(·) joins a clip's own when `data.interleave.person_caption_share` asks for it."""
+    return combine_captions([interaction, *roles]).rstrip(".")
+
+
 def plan_layout(
     solo: str | None,
     interaction: str | None,
@@ -164,7 +170,7 @@ def plan_layout(
         if solo_start not in (None, 0):
             raise InterSynError(f"solo_start={solo_start}: a solo-only motion starts at frame 0")
         return Layout.from_segments(frames, [("solo", 0, frames, solo)])
-    interaction_text = combine_captions([interaction, *extra]).rstrip(".")
+    interaction_text = interaction_with_roles(interaction, extra)
     if solo is None:
         if solo_start is not None:
             raise InterSynError("solo_start given without a solo description")
