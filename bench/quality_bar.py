@@ -246,6 +246,16 @@ def main() -> None:
         f"{SOLO_FRAMES} (solo) / {PAIR_FRAMES} (interaction) frames as reports before "
         "2026-12-05 did",
     )
+    parser.add_argument(
+        "--candidates",
+        type=int,
+        default=None,
+        help="each sample the best of this many by the ranker's text-motion agreement "
+        "(default: as users get it, the pipeline's default_candidates)",
+    )
+    parser.add_argument(
+        "--ranker", type=Path, default=None, help="default: the ranker the checkpoint carries"
+    )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     started = time.perf_counter()
@@ -272,7 +282,9 @@ def main() -> None:
     evaluators = load_evaluators(args.evaluator_2p, args.evaluator_1p)
     solo_eval, pair_eval = evaluators.single_person, evaluators.two_person
     stride = pair_eval.config.frame_stride
-    pipe = InterSynPipeline.from_pretrained(args.checkpoint)
+    pipe = InterSynPipeline.from_pretrained(args.checkpoint, ranker=args.ranker)
+    if args.candidates is None:
+        args.candidates = pipe.default_candidates
     n = args.samples
     read = {a: (p, []) if args.keep_words else pipe.reword(p) for a, p in requests.items()}
     real_solo, real_pairs = real_test_clips(args.data_root, n)
@@ -291,7 +303,12 @@ def main() -> None:
     ]
     cleanup = None if args.raw else DEFAULT_CLEANUP
     settings = dict(
-        steps=args.steps, guidance=args.guidance, batch_size=48, cleanup=cleanup, progress=True
+        steps=args.steps,
+        guidance=args.guidance,
+        batch_size=48,
+        cleanup=cleanup,
+        progress=True,
+        candidates=args.candidates,
     )
     solo_gen = pipe.sample_layouts(solo_layouts, seed=args.seed, **settings)
     pair_gen = pipe.sample_layouts(pair_layouts, seed=args.seed + 1, **settings)
@@ -362,6 +379,8 @@ def main() -> None:
         "checkpoint_sha256": pipe.model.sha256,
         "evaluators": evaluators.identity(),
         "samples_per_prompt": n,
+        "candidates": args.candidates,
+        "ranker_sha256": pipe.ranker.sha256 if args.candidates > 1 else None,
         "steps": args.steps,
         "guidance": args.guidance,
         "seed": args.seed,

@@ -42,6 +42,13 @@ def main() -> None:
         "which the model never read)",
     )
     parser.add_argument(
+        "--ranker",
+        type=Path,
+        default=None,
+        help="a text_encoder.pt (with its motion towers) to ship as the scorer of best-of-K "
+        "sampling (`intersyn.ranking`; re-packaging keeps the one shipped)",
+    )
+    parser.add_argument(
         "--recipe",
         action="append",
         default=[],
@@ -69,6 +76,11 @@ def main() -> None:
         cfg = TrainConfig.from_dict(payload["config"])
         items = load_training_items(args.data, cfg)
         payload["text_vocabulary"] = training_vocabulary(*items, cfg)
+    if args.ranker is not None:
+        from intersyn.ranking import MotionTextScorer
+
+        weights = MotionTextScorer(args.ranker, fps=20).weights()  # checks it is one
+        payload["ranker"] = {k: halve(v) if k.endswith("_tower") else v for k, v in weights.items()}
     digest = save_checkpoint(ASSETS / "default.pt", payload)
     card = {
         "file": "default.pt",
@@ -80,6 +92,7 @@ def main() -> None:
         **({"recipe": args.recipe} if args.recipe else {}),
         "text_encoder": payload["text_encoder"],
         "text_vocabulary_words": len(payload["text_vocabulary"]),
+        **({"ranker_sha256": payload["ranker"]["sha256"]} if "ranker" in payload else {}),
         "weights": "float16 on disk, float32 in memory",
         "parameters": {
             "denoiser": sum(v.numel() for v in payload["denoiser"].values()),

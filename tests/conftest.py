@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from intersyn.kinematics import rotations as rot
+from intersyn.text.aligned import AlignedTextConfig
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "humanml3d_sample"
 
@@ -103,3 +104,19 @@ def tiny_checkpoint(tmp_path_factory, tiny_data_root) -> Path:
     run = tmp_path_factory.mktemp("tiny_run")
     result = train(train_preset("tiny"), tiny_data_root, run, progress=False)
     return result.final_checkpoint
+
+
+# The aligned text encoder's tiny sizes (tests/test_text_aligned.py, tests/test_ranking.py).
+TINY_ALIGNED = AlignedTextConfig(
+    width=32, heads=2, ff_size=64, layers=1, motion_layers=1, epochs=40, batch_size=4, lr=3e-3
+)
+
+
+@pytest.fixture(scope="session")
+def tiny_text_encoder(tmp_path_factory, tiny_data_root) -> tuple[Path, dict]:
+    """`text_encoder.pt` (all three towers) trained on the tiny data root, and its metrics."""
+    from intersyn.text.train_aligned import train_aligned_text_encoder
+
+    out = tmp_path_factory.mktemp("aligned")
+    metrics = train_aligned_text_encoder(tiny_data_root, out, TINY_ALIGNED, progress=False)
+    return out / "text_encoder.pt", metrics

@@ -61,6 +61,22 @@ def test_mp4_decodes_with_frames_and_size(tmp_path: Path, two_people: np.ndarray
     assert colour_fraction(frames[0], render.person_colour(1)) > 0.001
 
 
+def test_one_drawing_pass_writes_the_same_videos(tmp_path: Path, two_people: np.ndarray) -> None:
+    """`render_videos` draws each frame once for both files; each equals its own render."""
+    both = render.render_videos(
+        [tmp_path / "both" / "a.mp4", tmp_path / "both" / "a.gif"], two_people, size=(160, 120)
+    )
+    assert [p.name for p in both] == ["a.mp4", "a.gif"]
+    alone = render.render_motion(tmp_path / "alone.gif", two_people, size=(160, 120))
+    assert both[1].read_bytes() == alone.read_bytes()
+    reader = imageio_ffmpeg.read_frames(str(both[0]))
+    next(reader)
+    assert sum(1 for _ in reader) == 20
+    with pytest.raises(InterSynError, match="expected a file name ending in .mp4 or .gif"):
+        render.render_videos([tmp_path / "c.mp4", tmp_path / "c.avi"], two_people)
+    assert not (tmp_path / "c.mp4").exists()  # checked before anything is written
+
+
 def test_gif_has_frames_duration_and_loop(tmp_path: Path, two_people: np.ndarray) -> None:
     render.render_motion(tmp_path / "clip.gif", two_people, fps=20, title="t", size=(200, 160))
     with Image.open(tmp_path / "clip.gif") as gif:

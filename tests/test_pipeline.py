@@ -9,7 +9,7 @@ import torch
 
 from intersyn import InterSynError, InterSynPipeline
 from intersyn.cli.main import main
-from intersyn.pipeline import plan_layout
+from intersyn.pipeline import DEFAULT_CANDIDATES, plan_layout
 from intersyn.training.checkpoint import load_checkpoint, save_checkpoint
 
 
@@ -388,6 +388,8 @@ def test_longer_than_the_window(pipe):
     assert np.abs(decoded - result.joints[0])[rows].max() < 1e-4
     solo = pipe(solo="a person walks", frames=200, steps=5)
     assert solo.joints.shape == (1, 1, 200, 22, 3)
+    several = pipe(**{**request, "num_samples": 3})
+    assert several.joints.shape == (3, 2, 150, 22, 3) and np.isfinite(several.joints).all()
 
 
 def test_longer_than_the_window_with_end_placements(pipe, monkeypatch):
@@ -426,6 +428,17 @@ def test_longer_than_the_window_with_end_placements(pipe, monkeypatch):
     assert np.abs(decoded - result.joints[0])[rows].max() < 1e-4
 
 
+def test_long_motions_lift_each_sample_by_its_own_height():
+    """The overlap of several samples is in-painted at each sample's own height (until
+    session 32, three samples failed to broadcast and two swapped people for samples)."""
+    from intersyn.pipeline import _lift_heights
+
+    lifted = _lift_heights(np.zeros((3, 2, 4, 267)), np.array([0.1, 0.2, 0.3]))
+    for n, lift in enumerate((0.1, 0.2, 0.3)):
+        assert np.allclose(lifted[n, :, :, 3], lift) and np.allclose(lifted[n, :, :, 5:67:3], lift)
+    assert not lifted[:, :, :, [0, 1, 2, 4, 6, 7, 67]].any()
+
+
 def test_long_motions_keep_a_continuing_partner_where_it_was():
     """With "run_end" placements the overlap cannot fix where a partner stands, so a partner
     present from a window's first frame is moved rigidly onto its pose so far."""
@@ -459,6 +472,9 @@ def test_shipped_default_model_generates():
     # 10 steps: with 3 the session-29 default's forearms came out 3 cm short, at the tolerance.
     result = pipe(solo="a person walks forward", interaction="two people shake hands", steps=10)
     assert result.joints.shape == (1, 2, 196, 22, 3) and np.isfinite(result.joints).all()
+    # It carries its ranker: each motion is the best of DEFAULT_CANDIDATES draws.
+    assert result.meta["ranker_sha256"] == card["ranker_sha256"]
+    assert len(result.meta["candidate_scores"][0]) == DEFAULT_CANDIDATES
     # A person, not noise: bone lengths near the reference skeleton and feet near the floor.
     from intersyn.kinematics.skeleton import REFERENCE_BONE_LENGTHS, bone_lengths
 

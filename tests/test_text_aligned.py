@@ -8,21 +8,16 @@ import pytest
 import torch
 
 from intersyn.errors import InterSynError
-from intersyn.text.aligned import AlignedTextConfig, AlignedTextEncoder
+from intersyn.text.aligned import AlignedTextEncoder
 from intersyn.text.factory import build_text_encoder
 from intersyn.text.train_aligned import train_aligned_text_encoder
 from intersyn.training.checkpoint import load_checkpoint, save_checkpoint
-
-TINY = AlignedTextConfig(
-    width=32, heads=2, ff_size=64, layers=1, motion_layers=1, epochs=40, batch_size=4, lr=3e-3
-)
+from tests.conftest import TINY_ALIGNED as TINY
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, tiny_data_root):
-    out = tmp_path_factory.mktemp("aligned")
-    metrics = train_aligned_text_encoder(tiny_data_root, out, TINY, progress=False)
-    return out / "text_encoder.pt", metrics
+def trained(tiny_text_encoder):
+    return tiny_text_encoder
 
 
 def test_training_aligns_captions_with_their_clips(trained, tiny_data_root):

@@ -27,7 +27,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -49,10 +49,16 @@ from intersyn.text.wordnet import wordnet_opposites, wordnet_reading
 from intersyn.training.loop import TrainedModel, load_trained_model
 from intersyn.training.stages import TextConditioner
 
+if TYPE_CHECKING:
+    from intersyn.ranking import MotionTextScorer
+
 DEFAULT_CHECKPOINT = "default.pt"
 FPS = 20
 DEFAULT_CLEANUP = CleanupConfig()  # what `intersyn generate` applies unless --raw
 MIN_SEGMENT = 20  # frames (1 s): the shortest solo or interaction segment we accept
+# Best of this many samples when the model carries a ranker (`intersyn.ranking`): chosen on the
+# quality bar's validation phrasings within the README request's time budget (< 5 s after load).
+DEFAULT_CANDIDATES = 3
 
 
 def default_checkpoint_path() -> Path:
@@ -234,11 +240,15 @@ class GenerationResult:
 
     def render(self, path: str | Path, index: int = 0) -> Path:
         """Stick-figure video (`.mp4` or `.gif`) with captions and a frame counter."""
-        from intersyn.export.render import render_motion
+        return self._render_videos([path], index)[0]
+
+    def _render_videos(self, paths: list[str | Path], index: int) -> list[Path]:
+        """Several videos of one sample, each frame drawn once (`render_videos`)."""
+        from intersyn.export.render import render_videos
 
         captions = [self.meta.get("caption", "")]
-        return render_motion(
-            path, self.joints[index], fps=self.fps, captions=captions, presence=self.presence
+        return render_videos(
+            paths, self.joints[index], fps=self.fps, captions=captions, presence=self.presence
         )
 
     def save(
@@ -285,18 +295,30 @@ class GenerationResult:
         save_npy(folder / "joints.npy", encoded.astype(np.float32))
         save_npy(folder / "features.npy", self.features[index].astype(np.float32))
         save_npy(folder / "presence.npy", self.presence)
-        for kind in video.split("+"):
-            if kind:
-                self.render(folder / f"motion.{kind}", index)
+        kinds = [kind for kind in video.split("+") if kind]
+        if kinds:
+            self._render_videos([folder / f"motion.{kind}" for kind in kinds], index)
 
 
 class InterSynPipeline:
     """Loads a trained model once and generates motions from text."""
 
-    def __init__(self, model: TrainedModel, checkpoint: Path, device: torch.device) -> None:
+    def __init__(
+        self,
+        model: TrainedModel,
+        checkpoint: Path,
+        device: torch.device,
+        ranker: str | Path | None = None,
+    ) -> None:
+        """`ranker`: a `text_encoder.pt` that scores candidates when more than one is asked
+        for (`intersyn.ranking`); default: the scorer the checkpoint carries, if any."""
         from intersyn.text.factory import build_text_encoder
 
         self.model, self.checkpoint, self.device = model, checkpoint, device
+        if ranker is not None and not Path(ranker).is_file():
+            raise InterSynError(f"ranker {ranker}: file not found")
+        self._ranker_source = ranker if ranker is not None else model.ranker_weights
+        self._ranker: MotionTextScorer | None = None
         cfg = model.config
         self.anchor = cfg.model.placement_anchor  # how the model's pair features place partners
         encoder = build_text_encoder(
@@ -327,14 +349,46 @@ class InterSynPipeline:
 
     @classmethod
     def from_pretrained(
-        cls, path: str | Path | None = None, device: str | torch.device = "cpu"
+        cls,
+        path: str | Path | None = None,
+        device: str | torch.device = "cpu",
+        ranker: str | Path | None = None,
     ) -> InterSynPipeline:
-        """The shipped default model (no path) or a checkpoint written by `intersyn train`."""
+        """The shipped default model (no path) or a checkpoint written by `intersyn train`;
+        `ranker`: see `__init__`."""
         checkpoint = default_checkpoint_path() if path is None else Path(path)
         if path is not None and not checkpoint.exists():
             raise InterSynError(f"checkpoint {checkpoint}: file not found")
         chosen = torch.device(device)
-        return cls(load_trained_model(checkpoint, chosen), checkpoint, chosen)
+        return cls(load_trained_model(checkpoint, chosen), checkpoint, chosen, ranker)
+
+    @property
+    def default_candidates(self) -> int:
+        """Samples drawn per motion unless asked: `DEFAULT_CANDIDATES` with a ranker, else 1."""
+        return DEFAULT_CANDIDATES if self._ranker_source is not None else 1
+
+    @property
+    def ranker(self) -> MotionTextScorer:
+        """The candidate scorer (built on first use), or a one-line error when there is none."""
+        if self._ranker is None:
+            if self._ranker_source is None:
+                raise InterSynError(
+                    f"candidates > 1: checkpoint {self.checkpoint} carries no ranker; give one "
+                    "(a text_encoder.pt from `intersyn text-encoder train`) with --ranker"
+                )
+            from intersyn.ranking import MotionTextScorer
+
+            self._ranker = MotionTextScorer(self._ranker_source, FPS)
+        return self._ranker
+
+    def _best_of(
+        self, joints: np.ndarray, segments: tuple, candidates: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Index of the best-scored candidate in each consecutive group of `candidates`
+        motions `(N * candidates, P, T, 22, 3)`, and all scores `(N, candidates)`."""
+        scores = self.ranker.score(list(joints), segments).reshape(-1, candidates)
+        best = scores.argmax(1) + np.arange(len(scores)) * candidates
+        return best, scores
 
     def reword(self, text: str) -> tuple[str, list[WordSubstitution]]:
         """`text` as the model reads it: each word absent from its training captions replaced
@@ -379,11 +433,16 @@ class InterSynPipeline:
         steps: int = 50,
         guidance: float = 2.5,
         num_samples: int = 1,
+        candidates: int | None = None,
         cleanup: CleanupConfig | None = DEFAULT_CLEANUP,
         keep_words: bool = False,
         progress: bool = False,
     ) -> GenerationResult:
         """Generate `num_samples` motions; see the module docstring for the layout.
+
+        `candidates`: each returned motion is the best of that many samples by the ranker's
+        text-motion agreement (`intersyn.ranking`; their scores in `meta["candidate_scores"]`;
+        default `default_candidates`).
 
         `cleanup`: post-processing of the decoded joints (temporal smoothing, one rigid
         skeleton per person, foot locking and hand contact, `intersyn.kinematics.cleanup`);
@@ -413,7 +472,13 @@ class InterSynPipeline:
                 f"people={people} with frames={frames}: more than two people are only supported "
                 f"within the model's {self.window}-frame window"
             )
-        for name, value, low in (("steps", steps, 1), ("num_samples", num_samples, 1)):
+        if candidates is None:
+            candidates = self.default_candidates
+        for name, value, low in (
+            ("steps", steps, 1),
+            ("num_samples", num_samples, 1),
+            ("candidates", candidates, 1),
+        ):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise InterSynError(f"{name}={value!r}: expected an integer >= {low}")
         if not (isinstance(guidance, (int, float)) and np.isfinite(guidance)):
@@ -424,21 +489,32 @@ class InterSynPipeline:
         layout = plan_layout(solo, interaction, solo_start, interaction_start, frames, extra)
         model_layout, substitutions = (layout, []) if keep_words else self._read_layout(layout)
 
+        if candidates > 1:
+            self.ranker  # noqa: B018  (no ranker: fail before sampling)
+
         started = time.perf_counter()
         presence = layout.presence(people)
+        drawn = num_samples * candidates
+        features = None
         if frames > self.window:
-            world = self._sample_long(
-                model_layout, seed, steps, float(guidance), num_samples, progress
-            )[:, :people]
+            world = self._sample_long(model_layout, seed, steps, float(guidance), drawn, progress)
+            world = world[:, :people]
         else:
             features = self._sample(
-                model_layout, people, seed, steps, float(guidance), num_samples, progress
+                model_layout, people, seed, steps, float(guidance), drawn, progress
             )
-            world = _decode(features, presence, self.anchor) if cleanup is not None else None
+            needed = cleanup is not None or candidates > 1
+            world = _decode(features, presence, self.anchor) if needed else None
+        if world is not None and cleanup is not None:
+            world = clean_motion(_hold_absent(world, presence), cleanup, presence)
+        scores = None
+        if candidates > 1:
+            best, scores = self._best_of(world, model_layout.segments, candidates)
+            world = world[best]
+            if cleanup is None and features is not None:  # raw output: the model's own features
+                features, world = features[best], None
         frame = None
         if world is not None:
-            if cleanup is not None:
-                world = clean_motion(_hold_absent(world, presence), cleanup, presence)
             features, frame = _features_of(world, presence, self.anchor)
         # Joints decoded from the returned features (in the world the clean-up left them in,
         # not re-canonicalised), so the two outputs agree exactly.
@@ -466,6 +542,9 @@ class InterSynPipeline:
             "steps": steps,
             "guidance": guidance,
             "num_samples": num_samples,
+            "candidates": candidates,
+            "ranker_sha256": None if scores is None else self.ranker.sha256,
+            "candidate_scores": None if scores is None else np.round(scores, 4).tolist(),
             "checkpoint": str(self.checkpoint),
             "checkpoint_sha256": self.model.sha256,
             "config": self.model.config.to_dict(),
@@ -696,6 +775,7 @@ class InterSynPipeline:
         progress: bool = False,
         per_person: bool = False,
         interaction_text_alone: bool = True,
+        candidates: int = 1,
     ) -> list[np.ndarray]:
         """Two-person motions for many layouts at once (evaluation): joints `(2, T_k, 22, 3)` each.
 
@@ -707,10 +787,30 @@ class InterSynPipeline:
         which the protocol tables score). `per_person=True` is the MDM-style baseline: each
         person generated alone as a solo motion, the partner then placed facing person x
         (`intersyn.evaluation.per_person`). `interaction_text_alone=False` predicts every frame
-        under the whole caption (the ablation of the rule in `_denoise`).
+        under the whole caption (the ablation of the rule in `_denoise`). `candidates`: each
+        motion is the best of that many, as in `__call__` (scored on the joints returned).
         """
         if not layouts:
             return []
+        if candidates > 1:
+            drawn = self.sample_layouts(
+                [lay for lay in layouts for _ in range(candidates)],
+                seed=seed,
+                steps=steps,
+                guidance=guidance,
+                batch_size=batch_size,
+                coordinator=coordinator,
+                cleanup=cleanup,
+                progress=progress,
+                per_person=per_person,
+                interaction_text_alone=interaction_text_alone,
+            )
+            chosen = []
+            for k, lay in enumerate(layouts):
+                group = drawn[k * candidates : (k + 1) * candidates]
+                best = int(self.ranker.score(group, lay.segments).argmax())
+                chosen.append(group[best])
+            return chosen
         if per_person:
             from intersyn.evaluation.per_person import compose_per_person, per_person_requests
 
@@ -818,11 +918,8 @@ class InterSynPipeline:
                     return_frame=True,
                     anchor=self.anchor,
                 )
-                feats = np.asarray(feats)
                 # pair_to_features re-floors to the lowest joint seen; put absolute heights back.
-                lift = frame.origin[:, 1].numpy()[:, None, None]
-                feats[..., 3] += lift[..., 0]
-                feats[..., 5:67:3] += lift
+                feats = _lift_heights(np.asarray(feats), frame.origin[:, 1].numpy())
                 values = np.zeros((num_samples, 2, window, feats.shape[-1]))
                 values[:, :, :shared] = feats
                 known_rows = np.zeros((num_samples, 2, window), dtype=bool)
@@ -929,6 +1026,15 @@ def _frame_meta(frame: Placement | None, samples: int) -> list[dict[str, Any]]:
         {"heading_rad": float(h), "origin_m": [float(v) for v in o]}
         for h, o in zip(frame.heading.tolist(), frame.origin.tolist())
     ]
+
+
+def _lift_heights(features: np.ndarray, lift: np.ndarray) -> np.ndarray:
+    """Pair features `(N, K, T, D)` with each sample's heights raised by `lift (N,)`: the root
+    height (channel 3) and the 21 local joint heights (channels 5, 8, …, 65)."""
+    out = features.copy()
+    out[..., 3] += lift[:, None, None]
+    out[..., 5:67:3] += lift[:, None, None, None]
+    return out
 
 
 def _hold_absent(joints: np.ndarray, presence: np.ndarray) -> np.ndarray:

@@ -37,6 +37,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--num-samples", type=int, default=1)
     parser.add_argument(
+        "--candidates",
+        type=int,
+        default=None,
+        help="draw this many samples per motion and keep the one whose motion agrees most "
+        "with the text (scored by the ranker; default: 3 when the model carries a ranker, as "
+        "the shipped one does, else 1)",
+    )
+    parser.add_argument(
+        "--ranker",
+        type=Path,
+        help="text_encoder.pt (from `intersyn text-encoder train`) that scores candidates "
+        "(default: the one the checkpoint carries)",
+    )
+    parser.add_argument(
         "--raw",
         action="store_true",
         help="skip the clean-up of the decoded joints (temporal smoothing, rigid skeleton, foot "
@@ -69,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     if args.people is not None and args.people < 1:
         raise InterSynError(f"--people {args.people}: expected at least 1")
     start = time.perf_counter()
-    pipe = InterSynPipeline.from_pretrained(args.checkpoint)
+    pipe = InterSynPipeline.from_pretrained(args.checkpoint, ranker=args.ranker)
     loaded = time.perf_counter()
     result = pipe(
         args.solo,
@@ -84,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
         steps=args.steps,
         guidance=args.guidance,
         num_samples=args.num_samples,
+        candidates=args.candidates,
         cleanup=None if args.raw else DEFAULT_CLEANUP,
         keep_words=args.keep_words,
     )

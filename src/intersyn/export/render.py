@@ -14,6 +14,8 @@ the target directory and renamed into place.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import math
 import os
 import textwrap
@@ -372,60 +374,99 @@ def render_motion(
     Returns:
         The path written.
     """
-    target = Path(path)
-    kind = target.suffix.lower()
-    if kind not in (".mp4", ".gif"):
-        raise InterSynError(f"path {target}: expected a file name ending in .mp4 or .gif")
+    return render_videos([path], joints, fps, captions, title, presence, size)[0]
+
+
+def render_videos(
+    paths: Sequence[str | os.PathLike[str]],
+    joints: Any,
+    fps: float = 20.0,
+    captions: Sequence[str] = (),
+    title: str | None = None,
+    presence: Any | None = None,
+    size: tuple[int, int] = (640, 480),
+) -> list[Path]:
+    """`render_motion` to several files (an `.mp4` and a `.gif`) from one pass of drawing:
+    each frame is drawn once and handed to every file's encoder (drawing is half the time)."""
+    targets = [Path(p) for p in paths]
+    for target in targets:
+        if target.suffix.lower() not in (".mp4", ".gif"):
+            raise InterSynError(f"path {target}: expected a file name ending in .mp4 or .gif")
     if not (isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0):
         raise InterSynError(f"fps: expected a positive number, got {fps!r}")
     width, height = _check_size(size)
-    if kind == ".mp4" and (width % 2 or height % 2):
+    if any(t.suffix.lower() == ".mp4" for t in targets) and (width % 2 or height % 2):
         raise InterSynError(f"size: H.264 needs even sides, got {width}x{height}")
     frames = render_frames(joints, fps, captions, title, presence, (width, height))
     first = next(frames)  # validates the inputs before any file is created
-    with atomic_path(target, suffix=kind) as tmp:
-        if kind == ".mp4":
-            _write_mp4(str(tmp), first, frames, fps, (width, height))
-        else:
-            _write_gif(str(tmp), first, frames, fps)
-    return target
+    with contextlib.ExitStack() as stack:
+        sinks = []
+        for target in targets:
+            kind = target.suffix.lower()
+            tmp = str(stack.enter_context(atomic_path(target, suffix=kind)))
+            sink = _Mp4Sink(tmp, fps, (width, height)) if kind == ".mp4" else _GifSink(tmp, fps)
+            stack.callback(sink.abort)  # an error below: stop the encoder before the rename
+            sinks.append(sink)
+        for frame in itertools.chain([first], frames):
+            for sink in sinks:
+                sink.add(frame)
+        for sink in sinks:
+            sink.close()
+    return targets
 
 
-def _write_mp4(
-    path: str, first: np.ndarray, rest: Iterator[np.ndarray], fps: float, size: tuple[int, int]
-) -> None:
-    try:
-        import imageio_ffmpeg
-    except ImportError:
-        raise InterSynError(
-            "MP4 output needs the imageio-ffmpeg package (pip install imageio-ffmpeg)"
-        ) from None
-    writer = imageio_ffmpeg.write_frames(
-        path,
-        size,
-        fps=float(fps),
-        codec="libx264",
-        quality=None,
-        macro_block_size=2,
-        ffmpeg_log_level="error",
-        output_params=["-preset", "veryfast", "-crf", "20", "-movflags", "+faststart"],
-    )
-    writer.send(None)
-    try:
-        writer.send(first)
-        for frame in rest:
-            writer.send(frame)
-    finally:
-        writer.close()
+class _Mp4Sink:
+    """H.264 through imageio-ffmpeg, fed one frame at a time."""
+
+    def __init__(self, path: str, fps: float, size: tuple[int, int]) -> None:
+        try:
+            import imageio_ffmpeg
+        except ImportError:
+            raise InterSynError(
+                "MP4 output needs the imageio-ffmpeg package (pip install imageio-ffmpeg)"
+            ) from None
+        self.writer = imageio_ffmpeg.write_frames(
+            path,
+            size,
+            fps=float(fps),
+            codec="libx264",
+            quality=None,
+            macro_block_size=2,
+            ffmpeg_log_level="error",
+            output_params=["-preset", "veryfast", "-crf", "20", "-movflags", "+faststart"],
+        )
+        self.writer.send(None)
+        self.open = True
+
+    def add(self, frame: np.ndarray) -> None:
+        self.writer.send(frame)
+
+    def close(self) -> None:
+        if self.open:
+            self.open = False
+            self.writer.close()
+
+    abort = close
 
 
-def _write_gif(path: str, first: np.ndarray, rest: Iterator[np.ndarray], fps: float) -> None:
-    palette = _gif_palette()
-    images = [
-        Image.fromarray(frame).quantize(palette=palette, dither=Image.Dither.NONE)
-        for frame in (first, *rest)
-    ]
-    duration = max(20, int(round(1000 / fps / 10)) * 10)  # GIF delays are whole centiseconds
-    images[0].save(
-        path, format="GIF", save_all=True, append_images=images[1:], duration=duration, loop=0
-    )
+class _GifSink:
+    """Frames quantised to the fixed palette as they come, saved as one GIF at the end."""
+
+    def __init__(self, path: str, fps: float) -> None:
+        self.path, self.fps = path, fps
+        self.palette = _gif_palette()
+        self.images: list[Image.Image] = []
+
+    def add(self, frame: np.ndarray) -> None:
+        image = Image.fromarray(frame).quantize(palette=self.palette, dither=Image.Dither.NONE)
+        self.images.append(image)
+
+    def close(self) -> None:
+        duration = max(20, int(round(1000 / self.fps / 10)) * 10)  # whole centiseconds
+        first, *rest = self.images
+        first.save(
+            self.path, format="GIF", save_all=True, append_images=rest, duration=duration, loop=0
+        )
+
+    def abort(self) -> None:
+        self.images = []

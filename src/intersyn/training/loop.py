@@ -627,6 +627,8 @@ class TrainedModel:
     sha256: str
     text_weights: dict | None = None  # a trained text encoder's weights (text_encoder=aligned)
     text_vocabulary: list[str] | None = None  # words of the training captions (None: unknown)
+    # a text-motion scorer's weights (`intersyn.ranking`) for best-of-K sampling, if shipped
+    ranker_weights: dict | None = None
 
 
 def load_trained_model(path: str | Path, device: str | torch.device = "cpu") -> TrainedModel:
@@ -670,6 +672,7 @@ def load_trained_model(path: str | Path, device: str | torch.device = "cpu") -> 
         payload["sha256"],
         payload.get("text_weights"),
         _vocabulary(payload.get("text_vocabulary"), path),
+        payload.get("ranker"),
     )
 
 

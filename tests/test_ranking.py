@@ -1,0 +1,123 @@
+"""Best-of-K sampling: the text-motion scorer and how the pipeline keeps the best candidate."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from intersyn.data.interhuman import load_interhuman
+from intersyn.errors import InterSynError
+from intersyn.pipeline import DEFAULT_CANDIDATES, plan_layout
+from intersyn.ranking import MotionTextScorer
+
+
+def test_scorer_prefers_each_training_pair_s_own_caption(tiny_text_encoder, tiny_data_root):
+    scorer = MotionTextScorer(tiny_text_encoder[0], fps=30)  # InterHuman clips are 30 fps
+    items = load_interhuman(tiny_data_root, "train")
+    joints = [item.load()[0] for item in items]
+    captions = [item.captions[0] for item in items]
+    # scores[i, j]: clip i against clip j's caption, over the whole clip
+    scores = np.stack(
+        [scorer.score(joints, [("interaction", 0, len(joints[0][0]), c)]) for c in captions], 1
+    )
+    assert scores.shape == (3, 3) and np.all(np.abs(scores) <= 1 + 1e-6)
+    assert (scores.argmax(1) == np.arange(3)).all(), scores
+    # The weights it keeps rebuild the same scorer without the file.
+    again = MotionTextScorer(scorer.weights(), fps=30)
+    np.testing.assert_allclose(
+        again.score(joints, [("interaction", 0, 60, captions[0])]),
+        scorer.score(joints, [("interaction", 0, 60, captions[0])]),
+        atol=1e-6,
+    )
+
+
+def test_solo_and_interaction_segments_are_both_scored(tiny_text_encoder, real_joints):
+    scorer = MotionTextScorer(tiny_text_encoder[0], fps=20)
+    pair = np.stack([real_joints[:80], real_joints[:80] + [0.0, 0.0, 1.0]])[None]  # (1, 2, 80)
+    solo = scorer.score(pair, [("solo", 0, 40, "a person walks")])
+    both = scorer.score(
+        pair, [("solo", 0, 40, "a person walks"), ("interaction", 40, 80, "two people hug")]
+    )
+    interaction = scorer.score(pair, [("interaction", 40, 80, "two people hug")])
+    np.testing.assert_allclose(both, (solo + interaction) / 2, atol=1e-6)
+    # A segment too short to say anything is left out; none left is an error.
+    np.testing.assert_allclose(
+        scorer.score(pair, [("solo", 0, 40, "a person walks"), ("interaction", 75, 80, "hug")]),
+        solo,
+        atol=1e-6,
+    )
+    with pytest.raises(InterSynError, match="no segment"):
+        scorer.score(pair, [("solo", 0, 5, "a person walks")])
+
+
+def test_pipeline_keeps_the_best_scored_candidate(tiny_checkpoint, tiny_text_encoder, monkeypatch):
+    from intersyn import InterSynPipeline
+
+    pipe = InterSynPipeline.from_pretrained(tiny_checkpoint, ranker=tiny_text_encoder[0])
+    request = dict(solo="a person walks", interaction="two people hug", frames=60, steps=3)
+    drawn = pipe(**request, num_samples=4, candidates=1, seed=3)  # the four draws, unranked
+    # A scorer that likes person x far along +x: the pipeline must return that draw.
+    chosen_by = lambda joints, segments: np.array([j[0, -1, 0, 0] for j in joints])  # noqa: E731
+    monkeypatch.setattr(MotionTextScorer, "score", lambda self, j, s: chosen_by(j, s))
+    assert pipe(**request, seed=3).meta["candidates"] == DEFAULT_CANDIDATES  # with a ranker
+    best = pipe(**request, candidates=4, seed=3)
+    expected = int(np.argmax(drawn.joints[:, 0, -1, 0, 0]))
+    assert best.joints.shape == (1, 2, 60, 22, 3)
+    np.testing.assert_allclose(best.joints[0], drawn.joints[expected], atol=1e-5)
+    assert best.meta["candidates"] == 4 and len(best.meta["candidate_scores"][0]) == 4
+    assert best.meta["ranker_sha256"] == pipe.ranker.sha256
+    # sample_layouts (the benchmarks' path) keeps the best of each layout's candidates too.
+    layout = plan_layout("a person walks", "two people hug", None, None, 60)
+    group = pipe.sample_layouts([layout] * 3, seed=1, steps=3)
+    kept = pipe.sample_layouts([layout], seed=1, steps=3, candidates=3)
+    assert np.array_equal(kept[0], group[int(np.argmax([g[0, -1, 0, 0] for g in group]))])
+
+
+def test_candidates_need_a_ranker_and_a_count(tiny_checkpoint, tiny_text_encoder, tmp_path):
+    from intersyn import InterSynPipeline
+
+    pipe = InterSynPipeline.from_pretrained(tiny_checkpoint)  # trained without one
+    assert pipe(solo="a person walks", frames=40, steps=2).meta["candidates"] == 1
+    with pytest.raises(InterSynError, match="carries no ranker.*--ranker"):
+        pipe(solo="a person walks", frames=40, steps=2, candidates=2)
+    with pytest.raises(InterSynError, match="candidates=0"):
+        pipe(solo="a person walks", frames=40, steps=2, candidates=0)
+    with pytest.raises(InterSynError, match="ranker .*missing.pt: file not found"):
+        InterSynPipeline.from_pretrained(tiny_checkpoint, ranker=tmp_path / "missing.pt")
+    # A generator checkpoint is not a scorer: it has no motion towers.
+    bad = InterSynPipeline.from_pretrained(tiny_checkpoint, ranker=tiny_checkpoint)
+    with pytest.raises(InterSynError, match="motion towers"):
+        bad(solo="a person walks", frames=40, steps=2, candidates=2)
+
+
+def test_cli_generates_the_best_of_k(tiny_checkpoint, tiny_text_encoder, tmp_path):
+    from intersyn.cli.main import main
+
+    out = tmp_path / "out"
+    code = main(
+        [
+            "generate",
+            "--solo",
+            "a person walks",
+            "--frames",
+            "40",
+            "--steps",
+            "2",
+            "--candidates",
+            "3",
+            "--ranker",
+            str(tiny_text_encoder[0]),
+            "--checkpoint",
+            str(tiny_checkpoint),
+            "--video",
+            "none",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["candidates"] == 3 and len(meta["candidate_scores"][0]) == 3
+    assert np.load(out / "joints.npy").shape == (1, 40, 22, 3)
