@@ -490,7 +490,7 @@ class InterSynPipeline:
         model_layout, substitutions = (layout, []) if keep_words else self._read_layout(layout)
 
         if candidates > 1:
-            self.ranker  # noqa: B018  (no ranker: fail before sampling)
+            _ = self.ranker  # no ranker: fail before sampling, not after
 
         started = time.perf_counter()
         presence = layout.presence(people)
