@@ -311,14 +311,14 @@ class InterSynPipeline:
         ranker: str | Path | None = None,
     ) -> None:
         """`ranker`: a `text_encoder.pt` that scores candidates when more than one is asked
-        for (`intersyn.ranking`); default: the scorer the checkpoint carries, if any."""
+        for (`intersyn.ranking`); default: the scorer the checkpoint carries, if any. It is
+        loaded here, with the model, so a bad file fails before anything is generated."""
+        from intersyn.ranking import MotionTextScorer
         from intersyn.text.factory import build_text_encoder
 
         self.model, self.checkpoint, self.device = model, checkpoint, device
-        if ranker is not None and not Path(ranker).is_file():
-            raise InterSynError(f"ranker {ranker}: file not found")
-        self._ranker_source = ranker if ranker is not None else model.ranker_weights
-        self._ranker: MotionTextScorer | None = None
+        source = ranker if ranker is not None else model.ranker_weights
+        self._ranker = None if source is None else MotionTextScorer(source, FPS)
         cfg = model.config
         self.anchor = cfg.model.placement_anchor  # how the model's pair features place partners
         encoder = build_text_encoder(
@@ -365,20 +365,16 @@ class InterSynPipeline:
     @property
     def default_candidates(self) -> int:
         """Samples drawn per motion unless asked: `DEFAULT_CANDIDATES` with a ranker, else 1."""
-        return DEFAULT_CANDIDATES if self._ranker_source is not None else 1
+        return DEFAULT_CANDIDATES if self._ranker is not None else 1
 
     @property
     def ranker(self) -> MotionTextScorer:
-        """The candidate scorer (built on first use), or a one-line error when there is none."""
+        """The candidate scorer, or a one-line error when there is none."""
         if self._ranker is None:
-            if self._ranker_source is None:
-                raise InterSynError(
-                    f"candidates > 1: checkpoint {self.checkpoint} carries no ranker; give one "
-                    "(a text_encoder.pt from `intersyn text-encoder train`) with --ranker"
-                )
-            from intersyn.ranking import MotionTextScorer
-
-            self._ranker = MotionTextScorer(self._ranker_source, FPS)
+            raise InterSynError(
+                f"candidates > 1: checkpoint {self.checkpoint} carries no ranker; give one "
+                "(a text_encoder.pt from `intersyn text-encoder train`) with --ranker"
+            )
         return self._ranker
 
     def _best_of(
