@@ -25,6 +25,7 @@ import importlib.resources
 import shutil
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -378,10 +379,11 @@ class InterSynPipeline:
         return self._ranker
 
     def _best_of(
-        self, joints: np.ndarray, segments: tuple, candidates: int
+        self, joints: Sequence[np.ndarray], segments: tuple, candidates: int
     ) -> tuple[np.ndarray, np.ndarray]:
         """Index of the best-scored candidate in each consecutive group of `candidates`
-        motions `(N * candidates, P, T, 22, 3)`, and all scores `(N, candidates)`."""
+        motions `(P, T, 22, 3)` (N * candidates of them, all of `segments`' layout), and all
+        scores `(N, candidates)`."""
         scores = self.ranker.score(list(joints), segments).reshape(-1, candidates)
         best = scores.argmax(1) + np.arange(len(scores)) * candidates
         return best, scores
@@ -802,10 +804,10 @@ class InterSynPipeline:
                 interaction_text_alone=interaction_text_alone,
             )
             chosen = []
-            for k, lay in enumerate(layouts):
+            for k, lay in enumerate(layouts):  # each layout's group scored on its own texts
                 group = drawn[k * candidates : (k + 1) * candidates]
-                best = int(self.ranker.score(group, lay.segments).argmax())
-                chosen.append(group[best])
+                best, _ = self._best_of(group, lay.segments, candidates)
+                chosen.append(group[int(best[0])])
             return chosen
         if per_person:
             from intersyn.evaluation.per_person import compose_per_person, per_person_requests
