@@ -120,3 +120,38 @@ def test_cli_generates_the_best_of_k(tiny_checkpoint, tiny_text_encoder, tmp_pat
     meta = json.loads((out / "meta.json").read_text())
     assert meta["candidates"] == 3 and len(meta["candidate_scores"][0]) == 3
     assert np.load(out / "joints.npy").shape == (1, 40, 22, 3)
+
+
+def test_fine_tuning_a_model_keeps_the_ranker_it_carries(
+    tiny_checkpoint, tiny_text_encoder, tiny_data_root, tmp_path
+):
+    from intersyn import InterSynPipeline
+    from intersyn.training.checkpoint import load_checkpoint, save_checkpoint
+    from intersyn.training.config import apply_overrides, train_preset
+    from intersyn.training.loop import train
+
+    # A model that carries a ranker, as the shipped default does.
+    shipped = load_checkpoint(tiny_checkpoint)
+    shipped["ranker"] = MotionTextScorer(tiny_text_encoder[0], fps=20).weights()
+    shipped.pop("sha256", None)
+    model = tmp_path / "model.pt"
+    save_checkpoint(model, shipped)
+    fine_tune = apply_overrides(train_preset("tiny"), ["ins.steps=1"])
+    train(fine_tune, tiny_data_root, tmp_path / "tuned", stage="ins", init=model, progress=False)
+    checkpoints = tmp_path / "tuned" / "checkpoints"
+    expected = MotionTextScorer(tiny_text_encoder[0], fps=20).sha256
+    for name in ("final.pt", "latest.pt"):
+        pipe = InterSynPipeline.from_pretrained(checkpoints / name)
+        assert pipe.default_candidates == DEFAULT_CANDIDATES  # samples best-of-K, as before
+        assert pipe.ranker.sha256 == expected
+    # ...and a run resumed after a kill still writes it.
+    longer = apply_overrides(fine_tune, ["ins.steps=2"])
+    train(
+        longer,
+        tiny_data_root,
+        tmp_path / "tuned",
+        stage="ins",
+        resume=checkpoints / "latest.pt",
+        progress=False,
+    )
+    assert InterSynPipeline.from_pretrained(checkpoints / "final.pt").ranker.sha256 == expected

@@ -453,6 +453,26 @@ def test_stage_one_fine_tune_into_the_other_placement_anchor(
     assert changed, "the fine-tune did not train the denoiser"
 
 
+def test_a_fine_tune_starts_from_its_model_s_own_config(
+    tmp_path, tiny_checkpoint, tiny_data_root, capsys
+):
+    """Without --config, --init and --resume read the config the model was trained with (the
+    tiny one here; the cpu preset's model shape would not load it)."""
+    args = ["train", "--data-root", str(tiny_data_root), "--no-progress", "--stage", "ins"]
+    out = tmp_path / "tuned"
+    assert main([*args, "--out", str(out), "--init", str(tiny_checkpoint), "--max-steps", "1"]) == 0
+    assert load_trained_model(out / "checkpoints" / "final.pt").config.name == "tiny"
+    latest = out / "checkpoints" / "latest.pt"
+    assert main([*args, "--out", str(out), "--resume", str(latest), "--max-steps", "2"]) == 0
+    assert load_checkpoint(latest)["steps"]["ins"] == 2
+    # A config that cannot load the model fails at once, before the run folder is made.
+    refused = tmp_path / "refused"
+    cpu = ["--config", "cpu", "--init", str(tiny_checkpoint)]
+    assert main([*args, "--out", str(refused), *cpu]) == 2
+    assert "its model shape differs from config 'cpu'" in capsys.readouterr().err
+    assert not refused.exists()
+
+
 class WordRows:
     """A stand-in text encoder: one feature row per word, so masks are easy to read."""
 

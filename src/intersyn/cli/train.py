@@ -15,7 +15,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "For several processes launch with torchrun: "
         "`torchrun --nproc_per_node 2 -m intersyn train ...`.",
     )
-    parser.add_argument("--config", default="cpu", help="preset: tiny, cpu or paper (default cpu)")
+    parser.add_argument(
+        "--config",
+        default=None,
+        help="preset: tiny, cpu or paper (default: the --init or --resume model's own training "
+        "config, else cpu)",
+    )
     parser.add_argument("--data-root", required=True, type=Path, help="folder with the datasets")
     parser.add_argument("--out", required=True, type=Path, help="run directory")
     parser.add_argument("--stage", default="all", choices=["all", "ins", "rec"])
@@ -25,9 +30,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--init",
         type=Path,
         default=None,
-        help="start from this trained model's INS (final.pt/ins.pt, or a packaged default.pt): "
-        "with --stage rec, stage 2 on it frozen; with --stage ins, a stage-1 fine-tune; a "
-        "trained text encoder it carries is used unless text_path is set",
+        help="start from this trained model's INS (final.pt/ins.pt, or `default` for the shipped "
+        "model): with --stage rec, stage 2 on it frozen; with --stage ins, a stage-1 fine-tune; "
+        "a trained text encoder and a ranker it carries are used unless text_path is set",
     )
     parser.add_argument(
         "--reanchor",
@@ -66,10 +71,14 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from intersyn.errors import InterSynError
-    from intersyn.training.config import apply_overrides, train_preset
+    from intersyn.training.config import apply_overrides
     from intersyn.training.loop import train
 
-    cfg = apply_overrides(train_preset(args.config), args.set)
+    if args.init is not None and str(args.init) == "default":
+        from intersyn.pipeline import default_checkpoint_path
+
+        args.init = default_checkpoint_path()
+    cfg = apply_overrides(base_config(args.config, args.init or args.resume), args.set)
     if args.seed is not None:
         cfg = cfg.replace(seed=args.seed)
     if args.batch_size is not None:
@@ -97,3 +106,19 @@ def run(args: argparse.Namespace) -> int:
     steps = ", ".join(f"{k} {v}" for k, v in result.steps.items())
     print(f"trained ({steps} steps); checkpoints in {result.run_dir / 'checkpoints'}")
     return 0
+
+
+def base_config(preset: str | None, start: Path | None):
+    """The config a run starts from before `--set`: the named preset, else the training config
+    of the model it starts from (so fine-tuning or resuming needs none of that model's
+    overrides repeated), else `cpu`."""
+    from intersyn.errors import InterSynError
+    from intersyn.training.checkpoint import load_checkpoint
+    from intersyn.training.config import TrainConfig, train_preset
+
+    if preset is not None or start is None:
+        return train_preset(preset or "cpu")
+    saved = load_checkpoint(start).get("config")
+    if not isinstance(saved, dict):
+        raise InterSynError(f"{start}: carries no training config; pass --config")
+    return TrainConfig.from_dict(saved)

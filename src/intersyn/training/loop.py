@@ -244,7 +244,8 @@ def train(
     run starts from: with `stage="rec"` stage 2 trains on that frozen INS (coordinator and
     loss ablations reuse one stage-1 run); with `stage="ins"` stage 1 fine-tunes it for
     `cfg.ins.steps` more steps with a fresh optimiser. A trained text encoder that `init` (or
-    `resume`) carries conditions the run when `cfg.text_path` is unset. `reanchor`: with
+    `resume`) carries conditions the run when `cfg.text_path` is unset; a candidate ranker it
+    carries is written into the run's checkpoints unchanged. `reanchor`: with
     `stage="ins"`, `init` may use another placement anchor; the fine-tune relearns the
     placements whose meaning changes in this config's anchor (between "sequence" and "run"
     those of partners who appear mid-sequence; to or from "run_end" every partner's).
@@ -266,6 +267,21 @@ def train(
         )
     finally:
         shutdown(info)
+
+
+def _check_init(start: dict, cfg: TrainConfig, init: Path, reanchor: bool) -> None:
+    """One-line errors for an `--init` model that this run's config cannot start from."""
+    if start.get("kind") != "intersyn-model":
+        raise InterSynError(f"--init {init}: not a trained InterSyn model (final.pt/ins.pt)")
+    theirs = ModelConfig.from_dict(start.get("config", {}).get("model", {}))
+    if theirs.placement_anchor != cfg.model.placement_anchor and not reanchor:
+        raise InterSynError(
+            f"--init {init}: its features use placement_anchor={theirs.placement_anchor!r}; "
+            f"pass --set model.placement_anchor={theirs.placement_anchor} (or --reanchor "
+            f"with --stage ins to fine-tune it into {cfg.model.placement_anchor!r})"
+        )
+    if dataclasses.replace(theirs, placement_anchor=cfg.model.placement_anchor) != cfg.model:
+        raise InterSynError(f"--init {init}: its model shape differs from config {cfg.name!r}'s")
 
 
 def _with_steps(optim, steps: int):
@@ -290,18 +306,24 @@ def _train(
     if resume is not None:
         payload = load_checkpoint(resume)
         _check_resume_config(payload, cfg, Path(resume))
+    start = None
+    if init is not None:  # checked before anything is written or loaded: a mismatch fails at once
+        start = load_checkpoint(init)
+        _check_init(start, cfg, Path(init), reanchor)
     ckpt_dir = run_dir / "checkpoints"
     if info.is_main:
         ckpt_dir.mkdir(parents=True, exist_ok=True)
         write_json(run_dir / "config.json", cfg.to_dict())
 
-    start = load_checkpoint(init) if init is not None else None
     # A trained text encoder travels with the model, so fine-tuning one (the shipped default
     # included) needs no text_encoder.pt when text_path is unset.
     earlier = payload if payload is not None else start
     weights = None
     if cfg.text_path is None and earlier is not None:
         weights = earlier.get("text_weights")
+    # So is its candidate ranker (`intersyn.ranking`): it scores text against motion, which a
+    # fine-tune of the generator does not change, so the result still samples best-of-K.
+    ranker = earlier.get("ranker") if earlier is not None else None
     encoder = build_text_encoder(
         cfg.text_encoder,
         cfg.text_path,
@@ -332,19 +354,6 @@ def _train(
         ema_coordinator.load_state_dict(payload["ema_coordinator"])
         steps = {k: int(v) for k, v in payload["steps"].items()}
     elif start is not None:
-        if start.get("kind") != "intersyn-model":
-            raise InterSynError(f"--init {init}: not a trained InterSyn model (final.pt/ins.pt)")
-        theirs = ModelConfig.from_dict(start.get("config", {}).get("model", {}))
-        if theirs.placement_anchor != cfg.model.placement_anchor and not reanchor:
-            raise InterSynError(
-                f"--init {init}: its features use placement_anchor={theirs.placement_anchor!r}; "
-                f"pass --set model.placement_anchor={theirs.placement_anchor} (or --reanchor "
-                f"with --stage ins to fine-tune it into {cfg.model.placement_anchor!r})"
-            )
-        if dataclasses.replace(theirs, placement_anchor=cfg.model.placement_anchor) != cfg.model:
-            raise InterSynError(
-                f"--init {init}: its model shape differs from config {cfg.name!r}'s"
-            )
         stats = FeatureStats.from_dict(start["stats"])
         denoiser.load_state_dict(start["denoiser"])
         # The loaded weights are already averaged.
@@ -373,6 +382,7 @@ def _train(
         "bank": bank,
         "solo_items": solo_items,
         "vocabulary": training_vocabulary(solo_items, pair_items, cfg),
+        "ranker": ranker,
         "stats": stats,
         "schedule": schedule,
         "text": text,
@@ -577,6 +587,7 @@ def _save_training(state: dict, stage: str, optimizer, best: float, improved: bo
         "best_val": best,
         "text_vocabulary": state["vocabulary"],  # latest.pt also generates (its EMA weights)
         **_text_weights(state["text"].encoder),  # a run without text_path resumes on them
+        **_ranker(state),
     }
     save_checkpoint(ckpt_dir / "latest.pt", payload)
     if improved:
@@ -605,6 +616,7 @@ def _save_inference(path: Path, state: dict) -> str:
             "text_encoder": cfg.text_encoder,
             "text_vocabulary": state["vocabulary"],
             **_text_weights(state["text"].encoder),
+            **_ranker(state),
         },
     )
 
@@ -613,6 +625,11 @@ def _text_weights(encoder) -> dict:
     """A trained text encoder's own weights (`text_weights`), so the checkpoint stands alone."""
     weights = getattr(encoder, "weights", None)
     return {"text_weights": weights()} if callable(weights) else {}
+
+
+def _ranker(state: dict) -> dict:
+    """The ranker the run started from (`--init`/`--resume`), if it carried one."""
+    return {} if state["ranker"] is None else {"ranker": state["ranker"]}
 
 
 @dataclass
