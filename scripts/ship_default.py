@@ -17,7 +17,7 @@ import torch
 from intersyn.io import write_json
 from intersyn.training.checkpoint import load_checkpoint, save_checkpoint
 from intersyn.training.config import TrainConfig
-from intersyn.training.loop import load_training_items, training_vocabulary
+from intersyn.training.loop import load_training_items, training_wording
 
 ASSETS = Path(__file__).resolve().parents[1] / "src" / "intersyn" / "assets"
 
@@ -37,9 +37,9 @@ def main() -> None:
     parser.add_argument(
         "--recount-vocabulary",
         action="store_true",
-        help="list the words of the captions the model is conditioned on in --data anew "
-        "(checkpoints from before session 31 also listed words only per-person captions use, "
-        "which the model never read)",
+        help="list the words and word pairs of the captions the model is conditioned on in "
+        "--data anew (checkpoints from before session 31 also listed words only per-person "
+        "captions use, which the model never read)",
     )
     parser.add_argument(
         "--ranker",
@@ -53,8 +53,9 @@ def main() -> None:
         action="append",
         default=[],
         metavar="COMMAND",
-        help="a command it was trained with, in order (repeatable; recorded in default.json: "
-        "a fine-tune's trained_steps count only its own steps)",
+        help="a command it was trained with, in order (repeatable; recorded in default.json, "
+        "after the shipped model's own when re-packaging it: a fine-tune's trained_steps "
+        "count only its own steps)",
     )
     args = parser.parse_args()
     payload = load_checkpoint(args.checkpoint)
@@ -62,20 +63,25 @@ def main() -> None:
         raise SystemExit(f"{args.checkpoint}: expected an inference checkpoint (final.pt)")
     source_sha = payload.pop("sha256")
     earlier = {}
+    recipe = list(args.recipe)
     if args.checkpoint.resolve() == (ASSETS / "default.pt").resolve():  # re-packaging it
         card = json.loads((ASSETS / "default.json").read_text())
         earlier = {"previous_sha256": source_sha}
         source_sha = card["source_checkpoint_sha256"]
+        recipe = card.get("recipe", []) + recipe  # the commands so far, then this one
     payload.pop("format_version", None)
     payload["denoiser"] = halve(payload["denoiser"])
     payload["coordinator"] = halve(payload["coordinator"])
-    # Trained before checkpoints recorded it, or asked to count it anew.
-    if "text_vocabulary" not in payload or args.recount_vocabulary:
+    # Trained before checkpoints recorded them, or asked to count them anew.
+    wording = ("text_vocabulary", "text_word_pairs")
+    if any(key not in payload for key in wording) or args.recount_vocabulary:
         if args.data is None:
-            raise SystemExit(f"{args.checkpoint}: counting its text_vocabulary needs --data")
+            raise SystemExit(
+                f"{args.checkpoint}: counting its {' and '.join(wording)} needs --data"
+            )
         cfg = TrainConfig.from_dict(payload["config"])
         items = load_training_items(args.data, cfg)
-        payload["text_vocabulary"] = training_vocabulary(*items, cfg)
+        payload.update(training_wording(*items, cfg))
     if args.ranker is not None:
         from intersyn.ranking import MotionTextScorer
 
@@ -89,9 +95,10 @@ def main() -> None:
         **earlier,  # the same weights under their earlier file hash
         "config": payload["config"]["name"],
         "trained_steps": payload["steps"],
-        **({"recipe": args.recipe} if args.recipe else {}),
+        **({"recipe": recipe} if recipe else {}),
         "text_encoder": payload["text_encoder"],
         "text_vocabulary_words": len(payload["text_vocabulary"]),
+        "text_word_pairs": len(payload["text_word_pairs"]),
         **({"ranker_sha256": payload["ranker"]["sha256"]} if "ranker" in payload else {}),
         "weights": "float16 on disk, float32 in memory",
         "parameters": {

@@ -7,7 +7,7 @@ import pytest
 
 from intersyn import InterSynError, InterSynPipeline
 from intersyn.cli.main import main
-from intersyn.text.vocabulary import UnseenWordReader, caption_words
+from intersyn.text.vocabulary import UnseenWordReader, caption_word_pairs, caption_words
 from intersyn.text.wordllama import word_vectors
 from intersyn.training.checkpoint import load_checkpoint, save_checkpoint
 from intersyn.training.config import apply_overrides, train_preset
@@ -79,11 +79,40 @@ def test_reader_takes_the_nearest_of_equally_related_words():
     # takes the one nearer in word vectors, in whichever order the lookup lists them.
     for listed in (["runs", "walks"], ["walks", "runs"]):
         reader = UnseenWordReader(
-            VOCABULARY, axis_vectors([]), related=lambda _, listed=listed: lambda w, v: listed
+            VOCABULARY, axis_vectors([]), related=lambda _, listed=listed: lambda w, v: [listed]
         )
         text, used = reader.rewrite("a person strolls")
         assert text == "a person walks"
         assert [(s.read_as, s.source) for s in used] == [("walks", "wordnet")]
+
+
+def test_reader_weighs_a_word_s_senses_by_its_neighbours():
+    # "trails" in two senses, as WordNet orders them: "drags" (lags behind), then "follows".
+    vocabulary = ["one", "person", "drags", "follows", "behind", "the", "other", "them"]
+    senses = lambda _: lambda w, v: [["drags"], ["follows"]] if w == "trails" else []  # noqa: E731
+    pairs = caption_word_pairs(
+        ["one person leads and the other follows behind", "a person follows", "drags them"]
+    )
+    # (No word read by its vector here: the fake vectors of all these words are alike.)
+    vectors = dict(word_vectors=axis_vectors([]), min_similarity=2.0, related=senses)
+    reader = UnseenWordReader(vocabulary, **vectors, word_pairs=pairs)
+    # "person follows" and (past the unread "closely") "follows behind" are training pairs.
+    text, used = reader.rewrite("one person trails closely behind the other")
+    assert text == "one person follows closely behind the other"
+    assert [(s.word, s.read_as) for s in used] == [("trails", "follows")]
+    # Each occurrence is read in its own context; without support, the most frequent sense.
+    assert reader.rewrite("trails them, trails behind")[0] == "drags them, follows behind"
+    assert reader.rewrite("one trails")[0] == "one drags"
+    without = UnseenWordReader(vocabulary, **vectors)
+    assert without.rewrite("one person trails behind")[0] == "one person drags behind"
+    # Within one sense the neighbours do not choose: its word nearest in vectors is the reading.
+    one_sense = UnseenWordReader(
+        VOCABULARY,
+        axis_vectors([]),
+        related=lambda _: lambda w, v: [["runs", "walks"]] if w == "strolls" else [],
+        word_pairs=caption_word_pairs(["a person runs"]),
+    )
+    assert one_sense.rewrite("a person strolls")[0] == "a person walks"
 
 
 def test_reader_with_wordllama_word_vectors():
@@ -100,6 +129,8 @@ def test_training_records_its_vocabulary(tiny_checkpoint, tiny_data_root):
     payload = load_checkpoint(tiny_checkpoint)
     items = load_training_items(tiny_data_root, train_preset("tiny"))
     assert payload["text_vocabulary"] == caption_words(caption_texts(*items, False))
+    assert payload["text_word_pairs"] == caption_word_pairs(caption_texts(*items, False))
+    assert "person walks" in payload["text_word_pairs"]
     assert {"serves", "walks", "together"} <= set(payload["text_vocabulary"])
     # Only the per-person captions ("the other person serves a ball") say "other", and the
     # model reads them only when U(·) joins them to the interaction caption.
@@ -168,6 +199,10 @@ def test_checkpoints_without_or_with_a_bad_vocabulary(tiny_checkpoint, tmp_path)
     bad = tmp_path / "bad.pt"
     save_checkpoint(bad, payload)
     with pytest.raises(InterSynError, match="text_vocabulary is not a list of words"):
+        InterSynPipeline.from_pretrained(bad)
+    payload["text_vocabulary"], payload["text_word_pairs"] = ["walks"], [3]
+    save_checkpoint(bad, payload)
+    with pytest.raises(InterSynError, match="text_word_pairs is not a list of words"):
         InterSynPipeline.from_pretrained(bad)
 
 

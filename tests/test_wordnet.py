@@ -55,6 +55,15 @@ def test_reader_finds_synonyms_and_hypernyms_in_the_words_inflection():
     assert reader.related("smack") == ["slap"]
 
 
+def test_readings_list_every_sense_in_wordnet_s_order():
+    reader = WordNetReader(["drags", "follows", "walks", "jogs"], skip=FUNCTION_WORDS)
+    # "trail": first "drag, lag behind", then "chase", a kind of "follow".
+    assert reader.readings("trails") == [["drags"], ["follows"]]
+    assert reader.related("trails") == ["drags"]  # the first is what `related` returns
+    assert reader.readings("walking") == [["walks"]]  # its own lemma: the only reading
+    assert reader.readings("qwerty") == []
+
+
 def test_reader_refuses_readings_it_cannot_trust():
     reader = WordNetReader(VOCABULARY, skip=FUNCTION_WORDS)
     # "relax" is a kind of "change state, turn": not a motion sense, so not "turns".
@@ -152,6 +161,8 @@ def test_a_word_is_never_read_as_its_opposite():
         ("an individual trots ahead", "jogs"),
         ("someone sprints forward", "runs"),
         ("a man strolls forward", "walks"),
+        # WordNet's first sense of "trail" is "drag"; the shipped word pairs pick "follows".
+        ("one person trails closely behind the other", "follows"),
     ],
 )
 def test_shipped_model_reads_motion_synonyms(prompt, read):

@@ -342,6 +342,7 @@ class InterSynPipeline:
                 word_vectors,
                 related=wordnet_reading,
                 opposite=wordnet_opposites,
+                word_pairs=model.text_word_pairs,  # absent before session 33: first sense
             )
             if model.text_vocabulary
             else None

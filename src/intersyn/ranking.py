@@ -108,8 +108,9 @@ class MotionTextScorer:
             if not items:
                 continue
             owners = np.array([n for n, _, _ in items])
-            texts = [text for _, text, _ in items]
-            text_emb = self.text.encode(texts).pooled
+            # Each distinct text once (K candidates share their segments' texts).
+            texts, which = np.unique([text for _, text, _ in items], return_inverse=True)
+            text_emb = self.text.encode(texts.tolist()).pooled[torch.from_numpy(which)]
             motion_emb = self.towers[kind](*_batch([rows for *_, rows in items]))
             cosine = (text_emb * motion_emb).sum(-1).numpy()
             np.add.at(total, owners, cosine)

@@ -7,7 +7,11 @@ the wording the model can follow: first to a word WordNet relates to it (same se
 direct hypernym, `intersyn.text.wordnet`: "trots" → "jogs", which subword vectors miss), else
 to its nearest training word by cosine similarity of WordLlama word vectors, above
 `MIN_SIMILARITY`, never to one WordNet names as its opposite (word vectors place "different"
-next to "same"). Every rewrite is reported, so a user sees what the model read.
+next to "same"). Where WordNet gives a word readings in several senses ("trails" is "lags behind":
+"drags", and "chases": "follows"), the sentence decides: the sense whose reading forms word
+pairs the training captions have with its neighbours ("person follows", "follows behind") is
+taken over WordNet's most frequent one. Every rewrite is reported, so a user sees what the
+model read.
 """
 
 from __future__ import annotations
@@ -51,9 +55,10 @@ _SUBJECT_WORDS = """person persons people someone somebody man men woman women g
 SUBJECT_WORDS = frozenset(_SUBJECT_WORDS.split())
 
 WordVectors = Callable[[list[str]], np.ndarray]  # words → (len(words), C), rows L2-normalised
-# (an unseen word, whether it stands where a verb does) → related training words, all equally
-# related (the reader takes the one nearest in word vectors)
-RelatedWords = Callable[[str, bool], list[str]]
+# (an unseen word, whether it stands where a verb does) → groups of related training words, one
+# per sense, most frequent sense first; a group's words are equally related (the reader takes
+# the one nearest in word vectors)
+RelatedWords = Callable[[str, bool], list[list[str]]]
 # an unseen word → training words that mean its opposite
 OppositeWords = Callable[[str], list[str]]
 
@@ -61,6 +66,16 @@ OppositeWords = Callable[[str], list[str]]
 def caption_words(captions: Iterable[str]) -> list[str]:
     """The distinct lower-case words of `captions`, sorted."""
     return sorted({w.lower() for caption in captions for w in WORD.findall(caption)})
+
+
+def caption_word_pairs(captions: Iterable[str]) -> list[str]:
+    """The distinct pairs of adjacent lower-case words of `captions` ("person follows"), sorted:
+    the context an unseen word's readings are weighed in."""
+    pairs = set()
+    for caption in captions:
+        words = [w.lower() for w in WORD.findall(caption)]
+        pairs.update(f"{a} {b}" for a, b in zip(words, words[1:]))
+    return sorted(pairs)
 
 
 @dataclass(frozen=True)
@@ -81,7 +96,8 @@ class UnseenWordReader:
     given, the related-word lookup (`WordNetReader(...).related`) and `opposite(vocabulary)`,
     if given, the antonym lookup (`wordnet_opposites`); all are built, and the vocabulary
     embedded, on the first prompt that has an unseen word, so prompts in the training
-    wording cost nothing.
+    wording cost nothing. `word_pairs` (`caption_word_pairs` of the training captions), if
+    given, choose among a word's WordNet readings by the words around it.
     """
 
     def __init__(
@@ -91,6 +107,7 @@ class UnseenWordReader:
         min_similarity: float = MIN_SIMILARITY,
         related: Callable[[Sequence[str]], RelatedWords] | None = None,
         opposite: Callable[[Sequence[str]], OppositeWords] | None = None,
+        word_pairs: Iterable[str] | None = None,
     ) -> None:
         words = sorted({w.lower() for w in vocabulary})
         if not words:
@@ -105,6 +122,7 @@ class UnseenWordReader:
         self._make_opposite = opposite
         self._opposite: OppositeWords | None = None
         self.min_similarity = min_similarity
+        self.word_pairs = frozenset(word_pairs or ())
 
     def _similarity(self, words: list[str]) -> np.ndarray:
         """Cosine similarity `(W, V)` of each word to each training word."""
@@ -117,14 +135,29 @@ class UnseenWordReader:
                 self._opposite = self._make_opposite(self.vocabulary)
         return self._embed(words) @ self._table.T
 
-    def _read(self, word: str, as_verb: bool, similarity: np.ndarray) -> WordSubstitution | None:
+    def _read(
+        self, word: str, as_verb: bool, similarity: np.ndarray, context: tuple[str, str]
+    ) -> WordSubstitution | None:
         """How unseen `word` is read (`as_verb`: where the sentence has its verb), given its
-        similarity `(V,)` to each training word."""
-        related = self._related(word, as_verb) if self._related is not None else []
-        if related:
-            # Equally related words (one WordNet sense: "twists" → "bends", "turns"): the one
-            # nearest in word vectors.
-            k = max((self._index[w] for w in related), key=lambda i: similarity[i])
+        similarity `(V,)` to each training word and the known words on either side of it
+        (`context`, "" at an end)."""
+        groups = self._related(word, as_verb) if self._related is not None else []
+        if groups:
+            # Each sense's reading is its word nearest in word vectors (one sense's words are
+            # equal: "twists" → "bends", "turns"); the sense is the one whose reading forms
+            # more training word pairs with the neighbours, else the more frequent.
+            left, right = context
+            readings = [
+                max((self._index[w] for w in group), key=lambda i: similarity[i])
+                for group in groups
+            ]
+            k = max(
+                readings,
+                key=lambda i: (
+                    (f"{left} {self.vocabulary[i]}" in self.word_pairs)
+                    + (f"{self.vocabulary[i]} {right}" in self.word_pairs)
+                ),
+            )
             return WordSubstitution(
                 word, self.vocabulary[k], round(float(similarity[k]), 3), "wordnet"
             )
@@ -139,20 +172,26 @@ class UnseenWordReader:
     def rewrite(self, text: str) -> tuple[str, list[WordSubstitution]]:
         """`text` with each unseen word replaced (case of its first letter kept), and the list."""
         words = [m["word"].lower() for m in ARTICLE_WORD.finditer(text)]
-        # Each occurrence: (word, whether it follows a subject), or None when it is kept.
-        places = [
-            (w, _follows_subject(words[:k]))
-            if w not in self._index and w not in FUNCTION_WORDS
-            else None
-            for k, w in enumerate(words)
+        unseen = [
+            k for k, w in enumerate(words) if w not in self._index and w not in FUNCTION_WORDS
         ]
-        unseen = sorted({p for p in places if p is not None})
         if not unseen:
             return text, []
-        distinct = sorted({w for w, _ in unseen})
+        distinct = sorted({words[k] for k in unseen})
         row = dict(zip(distinct, self._similarity(distinct)))
-        chosen = {p: r for p in unseen if (r := self._read(*p, row[p[0]])) is not None}
-        order = iter(places)
+        verb = {k: _follows_subject(words[:k]) for k in unseen}
+        # Each word read alone first; then each read again between its neighbours as read (the
+        # nearest known word on either side), which only WordNet's several senses can change.
+        alone = {k: self._read(words[k], verb[k], row[words[k]], ("", "")) for k in unseen}
+        read = [(found.read_as if (found := alone.get(k)) else w) for k, w in enumerate(words)]
+        known = [k for k, w in enumerate(read) if w in self._index]
+        chosen = {}
+        for k in unseen:
+            left = next((read[j] for j in reversed(known) if j < k), "")
+            right = next((read[j] for j in known if j > k), "")
+            if (found := self._read(words[k], verb[k], row[words[k]], (left, right))) is not None:
+                chosen[k] = found
+        order = iter(range(len(words)))
 
         def replace(match: re.Match[str]) -> str:
             word, article = match["word"], match["article"]
@@ -166,7 +205,7 @@ class UnseenWordReader:
             return f"{agreed.capitalize() if article[0] == 'A' else agreed}{match['gap']}{read}"
 
         # Each distinct substitution once, in order of appearance.
-        used = list(dict.fromkeys(chosen[p] for p in places if p in chosen))
+        used = list(dict.fromkeys(chosen[k] for k in sorted(chosen)))
         return ARTICLE_WORD.sub(replace, text), used
 
 

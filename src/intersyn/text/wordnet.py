@@ -179,10 +179,22 @@ class WordNetReader:
         mostly uses as a noun is read as a verb ("walks"), and its own lemma only in a verb
         form the vocabulary has ("pace" alone is the noun of "at a steady pace"). Elsewhere
         such a word reads only as another form of itself ("a few paces" → "pace")."""
+        return next(iter(self.readings(word, as_verb)), [])
+
+    def readings(self, word: str, as_verb: bool = False) -> list[list[str]]:
+        """Every group of vocabulary words `related` could return, in the order it looks:
+        another form of the word's own lemma (then the only group), else per body-motion sense,
+        most frequent first, its lemmas, then its hypernyms' ("trails": ["drags"] from "lag
+        behind", then ["follows"] from "chase"), without repeats. Which one a sentence means is the reader's
+        choice (`intersyn.text.vocabulary`); the first is WordNet's most frequent."""
         synsets = self.table["synsets"]
+        groups: list[list[str]] = []
         for lemma, form, keys in self._motion_senses(word, as_verb=as_verb):
             if own := self._form(lemma, form, own=not as_verb):
-                return [own]
+                if not groups:
+                    return [[own]]
+                groups.append([own])
+                continue
             for key in keys:
                 names, hypernyms, _ = synsets[key]
                 # A root ("move", "be", "change") says nothing about how: not a reading.
@@ -193,12 +205,16 @@ class WordNetReader:
                     for name in synsets[h][0]
                 ]
                 for group in (names, general):
-                    found = [w for name in group if (w := self._form(name, form))]
-                    if found:
-                        return list(dict.fromkeys(found))
+                    found = list(
+                        dict.fromkeys(w for name in group if (w := self._form(name, form)))
+                    )
+                    if found and found not in groups:
+                        groups.append(found)
+        if groups:
+            return groups
         for _, lemma in self.lemmas(word):
             if lemma in self._nominal and (own := self._form(lemma, inflection(word, lemma), True)):
-                return [own]
+                return [[own]]
         return []
 
     def alternatives(self, word: str) -> list[str]:
@@ -285,9 +301,9 @@ def wordnet_opposites(vocabulary: Sequence[str]) -> Callable[[str], list[str]]:
     return opposites
 
 
-def wordnet_reading(vocabulary: Sequence[str]) -> Callable[[str, bool], list[str]]:
-    """The related-word lookup `UnseenWordReader` uses: WordNet over `vocabulary`, never reading
-    a word as a function word ("is" is a form of "be")."""
+def wordnet_reading(vocabulary: Sequence[str]) -> Callable[[str, bool], list[list[str]]]:
+    """The related-word lookup `UnseenWordReader` uses (`WordNetReader.readings`): WordNet over
+    `vocabulary`, never reading a word as a function word ("is" is a form of "be")."""
     from intersyn.text.vocabulary import FUNCTION_WORDS
 
-    return WordNetReader(vocabulary, skip=FUNCTION_WORDS).related
+    return WordNetReader(vocabulary, skip=FUNCTION_WORDS).readings

@@ -33,7 +33,7 @@ from intersyn.models.config import ModelConfig
 from intersyn.models.coordinator import build_coordinator
 from intersyn.models.denoiser import build_denoiser
 from intersyn.text.factory import build_text_encoder
-from intersyn.text.vocabulary import caption_words
+from intersyn.text.vocabulary import caption_word_pairs, caption_words
 from intersyn.training.checkpoint import (
     EMA,
     load_checkpoint,
@@ -116,8 +116,19 @@ def training_vocabulary(solo_items, pair_items, cfg: TrainConfig) -> list[str]:
     when `data.interleave.person_caption_share` shows them to the model; U(·) records them
     either way, and a word only they use ("trails", "shakes") is as new to the model as one
     no caption uses."""
+    return training_wording(solo_items, pair_items, cfg)["text_vocabulary"]
+
+
+def training_wording(solo_items, pair_items, cfg: TrainConfig) -> dict[str, list[str]]:
+    """What a checkpoint records of the captions the model is conditioned on: their words
+    (`text_vocabulary`, see `training_vocabulary`) and adjacent word pairs (`text_word_pairs`,
+    which choose among an unseen word's WordNet readings)."""
     shown = cfg.data.interleave.person_caption_share > 0
-    return caption_words(caption_texts(solo_items, pair_items, person_captions=shown))
+    captions = caption_texts(solo_items, pair_items, person_captions=shown)
+    return {
+        "text_vocabulary": caption_words(captions),
+        "text_word_pairs": caption_word_pairs(captions),
+    }
 
 
 @dataclass
@@ -381,7 +392,7 @@ def _train(
         "info": info,
         "bank": bank,
         "solo_items": solo_items,
-        "vocabulary": training_vocabulary(solo_items, pair_items, cfg),
+        "wording": training_wording(solo_items, pair_items, cfg),
         "ranker": ranker,
         "stats": stats,
         "schedule": schedule,
@@ -585,7 +596,7 @@ def _save_training(state: dict, stage: str, optimizer, best: float, improved: bo
         "stats": state["stats"].to_dict(),
         "rng": rng_state(),
         "best_val": best,
-        "text_vocabulary": state["vocabulary"],  # latest.pt also generates (its EMA weights)
+        **state["wording"],  # latest.pt also generates (its EMA weights)
         **_text_weights(state["text"].encoder),  # a run without text_path resumes on them
         **_ranker(state),
     }
@@ -614,7 +625,7 @@ def _save_inference(path: Path, state: dict) -> str:
             "coordinator": {k: v.cpu() for k, v in coordinator.state_dict().items()},
             "stats": state["stats"].to_dict(),
             "text_encoder": cfg.text_encoder,
-            "text_vocabulary": state["vocabulary"],
+            **state["wording"],
             **_text_weights(state["text"].encoder),
             **_ranker(state),
         },
@@ -644,6 +655,7 @@ class TrainedModel:
     sha256: str
     text_weights: dict | None = None  # a trained text encoder's weights (text_encoder=aligned)
     text_vocabulary: list[str] | None = None  # words of the training captions (None: unknown)
+    text_word_pairs: list[str] | None = None  # their adjacent word pairs (None: unknown)
     # a text-motion scorer's weights (`intersyn.ranking`) for best-of-K sampling, if shipped
     ranker_weights: dict | None = None
 
@@ -688,15 +700,18 @@ def load_trained_model(path: str | Path, device: str | torch.device = "cpu") -> 
         dict(payload["steps"]),
         payload["sha256"],
         payload.get("text_weights"),
-        _vocabulary(payload.get("text_vocabulary"), path),
+        _words(payload, "text_vocabulary", path),
+        _words(payload, "text_word_pairs", path),
         payload.get("ranker"),
     )
 
 
-def _vocabulary(words, path: str | Path) -> list[str] | None:
-    """A checkpoint's `text_vocabulary`: absent (older checkpoints) or a list of words."""
+def _words(payload: dict, key: str, path: str | Path) -> list[str] | None:
+    """A checkpoint's `text_vocabulary` or `text_word_pairs`: absent (older checkpoints) or a
+    list of strings."""
+    words = payload.get(key)
     if words is None:
         return None
     if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
-        raise InterSynError(f"checkpoint {path}: text_vocabulary is not a list of words")
+        raise InterSynError(f"checkpoint {path}: {key} is not a list of words")
     return words
