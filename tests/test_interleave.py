@@ -275,6 +275,28 @@ def test_last_segment_source_is_drawn_uniformly(sources):
     assert min(counts.values()) >= 8, counts  # uniform: 20 each on average
 
 
+def test_end_last_crop_ends_the_sequence_where_its_last_clip_ends(sources):
+    """crop="end_last": the last segment's window runs to its clip's end (the sequence ends
+    as the clip does, at rest); earlier segments are cropped anywhere, as with "random"."""
+    solo, pairs, prepared = sources
+    lengths = {s.id: len(p) for s, p in zip(solo, prepared[0])}
+    config = InterleaveConfig("s-i-s", "ts0-random-ti", crop="end_last")
+    random = InterleaveConfig("s-i-s", "ts0-random-ti")
+    moved = 0
+    for seed in SEEDS:
+        sample = interleave(solo, pairs, seed, config, prepared=prepared)
+        last = sample.segments[-1]
+        # The one spare joint frame of a full-length window stays unused.
+        assert lengths[last.source_id] - last.source_end in (0, 1), (seed, last)
+        first = interleave(solo, pairs, seed, random, prepared=prepared).segments[0]
+        assert sample.segments[0] == first  # the same draws up to the last window
+        moved += (
+            last.source_start
+            != interleave(solo, pairs, seed, random, prepared=prepared).segments[-1].source_start
+        )
+    assert moved >= len(SEEDS) // 2  # most last windows were cut mid-clip before
+
+
 def test_start_crop_takes_every_window_from_the_clip_start(sources):
     """crop="start": a caption that describes a clip from its start ("after approaching each
     other, ...") still describes its segment's start; "random" crops anywhere, as before."""

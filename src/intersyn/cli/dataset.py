@@ -106,8 +106,9 @@ def add_interleave_parser(commands: argparse._SubParsersAction) -> None:
         default="random",
         choices=CROPS,
         help="where a segment's window starts in a longer source clip: anywhere (random, the "
-        "default) or at the clip's first frame (start: the caption's beginning, e.g. an "
-        "approach, stays in the segment)",
+        "default), at the clip's first frame (start: the caption's beginning, e.g. an "
+        "approach, stays in the segment), or anywhere but the last segment's window ends at "
+        "its clip's end (end_last: the sequence ends as the clip does, at rest)",
     )
     parser.add_argument(
         "--person-caption-share",

@@ -47,7 +47,7 @@ ORGANISATIONS: tuple[str, ...] = (
 # Timing modes of Table 3: which segment starts at frame 0 and where the second one starts.
 TIMING_MODES: tuple[str, ...] = ("ts0-ti60", "ti0-ts60", "ts0-random-ti", "ti0-random-ts")
 # Where a segment's window starts in a source clip longer than the segment (`_pick`).
-CROPS: tuple[str, ...] = ("random", "start")
+CROPS: tuple[str, ...] = ("random", "start", "end_last")
 TARGET_FPS = 20
 
 
@@ -66,7 +66,11 @@ class InterleaveConfig:
     # Where the window of a source clip longer than its segment starts: "random" (anywhere) or
     # "start" (at the clip's first frame, so a caption that describes the clip from its start,
     # "after approaching each other, two people shake hands", still describes the segment's
-    # start; with "random", U(·) cuts the approach off most approach clips in s-i-s samples).
+    # start; with "random", U(·) cuts the approach off most approach clips in s-i-s samples), or
+    # "end_last" (anywhere, but the last segment's window ends where its clip ends, so that a
+    # sequence ends as the clips do, at rest: with "random" only 45 % of samples ending on a
+    # walk, jog or run end at rest; `bench/sequence_ends.py`. A fine-tune on it alone did not
+    # teach the shipped model to slow down at the end).
     crop: str = "random"
     # Share of interaction segments whose caption is joined with the two people's own captions
     # (when the source has them), as `intersyn generate --person-text/--partner-text` joins a
@@ -448,7 +452,8 @@ def _pick(
     crop: str = "random",
 ) -> tuple[int, int, int]:
     """Choose a clip uniformly and a window `[start, start + n)` with n ≤ length (+1 spare frame),
-    anywhere in the clip or, with `crop="start"`, from its first frame.
+    anywhere in the clip or, with `crop="start"`, from its first frame, with `crop="end"` up to
+    its last.
 
     Every clip of at least `least` frames is equally likely, whatever the planned `length`: a
     clip shorter than planned shortens its segment (and the sequence ends early, padded), rather
@@ -461,7 +466,8 @@ def _pick(
     available = int(lengths[index])
     take = min(length + 1, available)
     start = int(rng.integers(0, available - take + 1))  # drawn either way: same rng stream
-    return index, 0 if crop == "start" else start, take
+    fixed = {"start": 0, "end": available - take}
+    return index, fixed.get(crop, start), take
 
 
 def interleave(
@@ -513,19 +519,18 @@ def interleave(
         length = min(planned, total - cursor)
         if length < 1:
             break
+        crop = config.crop
+        if crop == "end_last":
+            crop = "end" if k == len(kinds) - 1 else "random"
         if kind == "s":
-            index, src_start, take = _pick(
-                solo_pool, length, rng, config.min_segment_frames, config.crop
-            )
+            index, src_start, take = _pick(solo_pool, length, rng, config.min_segment_frames, crop)
             window = solo_pool[index][src_start : src_start + take][None]  # (1, n, 22, 3)
             source = solo_sources[index]
             caption = str(rng.choice(source.captions))
             swapped = False
             person_caption = partner_caption = None
         else:
-            index, src_start, take = _pick(
-                pair_pool, length, rng, config.min_segment_frames, config.crop
-            )
+            index, src_start, take = _pick(pair_pool, length, rng, config.min_segment_frames, crop)
             window = pair_pool[index][:, src_start : src_start + take]
             source = pair_sources[index]
             line = int(rng.integers(len(source.captions)))

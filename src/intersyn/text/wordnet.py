@@ -182,11 +182,12 @@ class WordNetReader:
         return next(iter(self.readings(word, as_verb)), [])
 
     def readings(self, word: str, as_verb: bool = False) -> list[list[str]]:
-        """Every group of vocabulary words `related` could return, in the order it looks:
-        another form of the word's own lemma (then the only group), else per body-motion sense,
-        most frequent first, its lemmas, then its hypernyms' ("trails": ["drags"] from "lag
-        behind", then ["follows"] from "chase"), without repeats. Which one a sentence means is the reader's
-        choice (`intersyn.text.vocabulary`); the first is WordNet's most frequent."""
+        """Every group of vocabulary words `related` could return, in the order it looks, without
+        repeats: another form of the word's own lemma (the only group when found first), else
+        per body-motion sense, most frequent first, its lemmas, then its hypernyms' ("trails":
+        ["drags"] from "lag behind", then ["follows"] from "chase"). Which one a sentence means
+        is the reader's choice (`intersyn.text.vocabulary`); the first is WordNet's most
+        frequent."""
         synsets = self.table["synsets"]
         groups: list[list[str]] = []
         for lemma, form, keys in self._motion_senses(word, as_verb=as_verb):
