@@ -93,8 +93,8 @@ class UnseenWordReader:
     training word.
 
     `word_vectors()` builds the word embedder (rows L2-normalised), `related(vocabulary)`, if
-    given, the related-word lookup (`WordNetReader(...).related`) and `opposite(vocabulary)`,
-    if given, the antonym lookup (`wordnet_opposites`); all are built, and the vocabulary
+    given, the related-word lookup (`wordnet_reading`: `WordNetReader(...).readings`) and
+    `opposite(vocabulary)`, if given, the antonym lookup (`wordnet_opposites`); all are built, and the vocabulary
     embedded, on the first prompt that has an unseen word, so prompts in the training
     wording cost nothing. `word_pairs` (`caption_word_pairs` of the training captions), if
     given, choose among a word's WordNet readings by the words around it.
@@ -135,39 +135,34 @@ class UnseenWordReader:
                 self._opposite = self._make_opposite(self.vocabulary)
         return self._embed(words) @ self._table.T
 
-    def _read(
-        self, word: str, as_verb: bool, similarity: np.ndarray, context: tuple[str, str]
-    ) -> WordSubstitution | None:
-        """How unseen `word` is read (`as_verb`: where the sentence has its verb), given its
-        similarity `(V,)` to each training word and the known words on either side of it
-        (`context`, "" at an end)."""
+    def _readings(self, word: str, as_verb: bool, similarity: np.ndarray) -> list[WordSubstitution]:
+        """How unseen `word` may be read (`as_verb`: where the sentence has its verb), given
+        its similarity `(V,)` to each training word: one reading per WordNet sense, most
+        frequent sense first, else its nearest training word, else none."""
         groups = self._related(word, as_verb) if self._related is not None else []
         if groups:
-            # Each sense's reading is its word nearest in word vectors (one sense's words are
-            # equal: "twists" → "bends", "turns"); the sense is the one whose reading forms
-            # more training word pairs with the neighbours, else the more frequent.
-            left, right = context
-            readings = [
-                max((self._index[w] for w in group), key=lambda i: similarity[i])
-                for group in groups
+            # A sense's reading is its word nearest in word vectors (one sense's words are
+            # equal: "twists" → "bends", "turns").
+            nearest = [
+                max((self._index[w] for w in g), key=lambda i: similarity[i]) for g in groups
             ]
-            k = max(
-                readings,
-                key=lambda i: (
-                    (f"{left} {self.vocabulary[i]}" in self.word_pairs)
-                    + (f"{self.vocabulary[i]} {right}" in self.word_pairs)
-                ),
-            )
-            return WordSubstitution(
-                word, self.vocabulary[k], round(float(similarity[k]), 3), "wordnet"
-            )
+            return [
+                WordSubstitution(
+                    word, self.vocabulary[k], round(float(similarity[k]), 3), "wordnet"
+                )
+                for k in nearest
+            ]
         if self._opposite is not None and (opposites := self._opposite(word)):
             similarity = similarity.copy()
             similarity[[self._index[w] for w in opposites]] = -np.inf
         k = int(similarity.argmax())
         if similarity[k] < self.min_similarity:
-            return None
-        return WordSubstitution(word, self.vocabulary[k], round(float(similarity[k]), 3))
+            return []
+        return [WordSubstitution(word, self.vocabulary[k], round(float(similarity[k]), 3))]
+
+    def _fit(self, reading: str, left: str, right: str) -> int:
+        """How many training word pairs `reading` forms with its neighbours (0, 1 or 2)."""
+        return (f"{left} {reading}" in self.word_pairs) + (f"{reading} {right}" in self.word_pairs)
 
     def rewrite(self, text: str) -> tuple[str, list[WordSubstitution]]:
         """`text` with each unseen word replaced (case of its first letter kept), and the list."""
@@ -179,18 +174,22 @@ class UnseenWordReader:
             return text, []
         distinct = sorted({words[k] for k in unseen})
         row = dict(zip(distinct, self._similarity(distinct)))
-        verb = {k: _follows_subject(words[:k]) for k in unseen}
-        # Each word read alone first; then each read again between its neighbours as read (the
-        # nearest known word on either side), which only WordNet's several senses can change.
-        alone = {k: self._read(words[k], verb[k], row[words[k]], ("", "")) for k in unseen}
-        read = [(found.read_as if (found := alone.get(k)) else w) for k, w in enumerate(words)]
+        options = {
+            k: self._readings(words[k], _follows_subject(words[:k]), row[words[k]]) for k in unseen
+        }
+        # A word with readings in several senses is read by its neighbours as the others are
+        # read alone (the nearest known word on either side): the sense whose reading forms
+        # more training word pairs with them, else the more frequent.
+        read = [options[k][0].read_as if options.get(k) else w for k, w in enumerate(words)]
         known = [k for k, w in enumerate(read) if w in self._index]
         chosen = {}
-        for k in unseen:
-            left = next((read[j] for j in reversed(known) if j < k), "")
-            right = next((read[j] for j in known if j > k), "")
-            if (found := self._read(words[k], verb[k], row[words[k]], (left, right))) is not None:
-                chosen[k] = found
+        for k, found in options.items():
+            if len(found) > 1:
+                left = next((read[j] for j in reversed(known) if j < k), "")
+                right = next((read[j] for j in known if j > k), "")
+                found = [max(found, key=lambda r: self._fit(r.read_as, left, right))]
+            if found:
+                chosen[k] = found[0]
         order = iter(range(len(words)))
 
         def replace(match: re.Match[str]) -> str:
