@@ -96,8 +96,8 @@ class UnseenWordReader:
     given, the related-word lookup (`wordnet_reading`: `WordNetReader(...).readings`) and
     `opposite(vocabulary)`, if given, the antonym lookup (`wordnet_opposites`); all are built,
     and the vocabulary embedded, on the first prompt that has an unseen word, so prompts in
-    the training wording cost nothing. `word_pairs` (`caption_word_pairs` of the training captions), if
-    given, choose among a word's WordNet readings by the words around it.
+    the training wording cost nothing. `word_pairs` (`caption_word_pairs` of the training
+    captions), if given, choose among a word's WordNet readings by the words around it.
     """
 
     def __init__(
