@@ -11,7 +11,10 @@ returns it (cleaned up, unseen words read as the nearest training word) unless `
 `--keep-words`. `--prompts in-vocabulary` asks in each action's
 own test caption instead (a diagnostic: the bar itself is on held-out phrasings);
 `--prompts validation` in a second set of new phrasings, on which to choose models and
-settings so that the held-out set stays a test.
+settings so that the held-out set stays a test. `--generate-from in-vocabulary` generates from
+each action's own test caption but scores against `--prompts`: where that passes and the
+prompt's own generation does not, the model does not read the new wording; where both fail,
+the evaluator does not retrieve the model's motion with that wording.
 
     python bench/quality_bar.py --data-root data/procedural \
         --evaluator-1p reports/tables/evaluators/single_person/evaluator.pt \
@@ -256,6 +259,15 @@ def main() -> None:
     parser.add_argument(
         "--ranker", type=Path, default=None, help="default: the ranker the checkpoint carries"
     )
+    parser.add_argument(
+        "--generate-from",
+        choices=("prompts", "in-vocabulary"),
+        default="prompts",
+        help="generate from the prompts scored against (the bar), or from each action's own "
+        "test caption while still scoring against --prompts: a diagnostic that separates "
+        "what the model does not read in a new wording from what the evaluator does not "
+        "retrieve with it",
+    )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     started = time.perf_counter()
@@ -278,6 +290,10 @@ def main() -> None:
     requests = dict(prompts)
     if args.prompts == "with-roles":
         requests.update(with_roles_requests(args.data_root))
+    if args.generate_from == "in-vocabulary":
+        requests.update(
+            {k: v for part in in_vocabulary_prompts(args.data_root) for k, v in part.items()}
+        )
 
     evaluators = load_evaluators(args.evaluator_2p, args.evaluator_1p)
     solo_eval, pair_eval = evaluators.single_person, evaluators.two_person
@@ -368,6 +384,7 @@ def main() -> None:
             ratio = float(gen[k] / real[k]) if real[k] > 0 else None
             rows[name] = {
                 "prompt": prompts[name],
+                "request": requests[name],
                 "read_as": read[name][0],
                 "generated_top3": float(gen[k]),
                 "real_top3": float(real[k]),
@@ -386,6 +403,7 @@ def main() -> None:
         "seed": args.seed,
         "cleanup": None if cleanup is None else dataclasses.asdict(cleanup),
         "prompts": args.prompts,
+        "generated_from": args.generate_from,
         "keep_words": args.keep_words,
         "lengths": args.lengths,
         "actions": rows,

@@ -10,8 +10,9 @@ Every procedural clip starts and ends at rest. Two measurements:
    layouts that end on a solo segment, drawn as training draws them); the speed over the last
    tenth of that segment against its middle tenth, how many end at rest, and how many end
    because the clip ended (the sequence is then padded) rather than because the segment's
-   random window did. Solo-clip batches (half of stage 1) always show the whole clip, so they
-   always end at rest.
+   random window did, and how many are marked as ending there (`InterleavedSample.ends`, what
+   a model with `end_positions` is told). Solo-clip batches (half of stage 1) always show the
+   whole clip, so they always end at rest.
 
     python bench/sequence_ends.py --data-root data/procedural [--checkpoint CKPT] --out F
 """
@@ -78,7 +79,7 @@ def training_ends(pipe: InterSynPipeline, data_root: Path, draws: int) -> dict:
     bank = SourceBank.from_items(*load_training_items(data_root, cfg))
     layouts = cfg.data.layouts or ((cfg.data.interleave.organisation, cfg.data.interleave.timing),)
     ending_on_solo = [(o, t) for o, t in layouts if o.split("-")[-1] == "s"]
-    last, middle, padded = [], [], []
+    last, middle, padded, told = [], [], [], []
     for index in range(draws):
         organisation, timing = ending_on_solo[index % len(ending_on_solo)]
         config = dataclasses.replace(cfg.data.interleave, organisation=organisation, timing=timing)
@@ -91,6 +92,7 @@ def training_ends(pipe: InterSynPipeline, data_root: Path, draws: int) -> dict:
         last.append(speed[-1])
         middle.append(speed[4:6].mean())
         padded.append(segment.end < cfg.data.interleave.frames)
+        told.append(sample.ends)
     last, middle = np.array(last), np.array(middle)
     return {
         "layouts": [f"{o} {t}" for o, t in ending_on_solo],
@@ -101,6 +103,9 @@ def training_ends(pipe: InterSynPipeline, data_root: Path, draws: int) -> dict:
         "middle_m_s": round(float(middle.mean()), 3),
         "at_rest": round(float(np.mean(last < REST)), 3),
         "ended_with_the_clip": round(float(np.mean(padded)), 3),
+        # what a denoiser with end positions is told (Condition.motion_ends): the last window
+        # reaches its clip's end, padded or not
+        "motion_ends": round(float(np.mean(told)), 3),
     }
 
 

@@ -297,6 +297,26 @@ def test_end_last_crop_ends_the_sequence_where_its_last_clip_ends(sources):
     assert moved >= len(SEEDS) // 2  # most last windows were cut mid-clip before
 
 
+def test_a_sample_records_whether_its_motion_ends_with_it(sources):
+    """`ends`: the last segment's window reaches its clip's end (the motion stops there), not
+    a window cut while the clip goes on; end_last makes every sample end so."""
+    solo, pairs, prepared = sources
+    lengths = {s.id: len(p) for s, p in zip(solo, prepared[0])}
+    lengths.update({p.id: j.shape[1] for p, j in zip(pairs, prepared[1])})
+    seen = set()
+    for organisation in ("s-i-s", "s-i"):
+        for crop in ("random", "end_last"):
+            config = InterleaveConfig(organisation, "ts0-random-ti", crop=crop)
+            for seed in SEEDS:
+                sample = interleave(solo, pairs, seed, config, prepared=prepared)
+                last = sample.segments[-1]
+                assert sample.ends == (lengths[last.source_id] - last.source_end <= 1)
+                assert sample.manifest_entry()["ends"] == sample.ends
+                assert sample.ends or crop == "random"
+                seen.add(sample.ends)
+    assert seen == {True, False}
+
+
 def test_start_crop_takes_every_window_from_the_clip_start(sources):
     """crop="start": a caption that describes a clip from its start ("after approaching each
     other, ...") still describes its segment's start; "random" crops anywhere, as before."""

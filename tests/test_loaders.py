@@ -61,6 +61,10 @@ def test_solo_dataset_layout(solo_items):
     assert sample.kind == "solo" and sample.interaction_start == NO_SEGMENT
     length = int(sample.presence[0].sum())
     assert length == 56 and length % 4 == 0  # 59 rows rounded down to a multiple of 4
+    # The whole clip but the trim: it ends with the motion (what end positions are told).
+    assert sample.ends and all(s.ends for s in first_epoch)
+    short = SoloDataset(solo_items, frames=40, seed=0)  # 40-row crops of 59 and 168 rows
+    assert not all(short[i].ends for i in range(8))
     assert not sample.presence[1].any() and np.all(sample.features[:, length:] == 0)
     assert np.allclose(sample.features[0, :length, 263:], [1, 0, 0, 0])
     decoded = features_to_pair(

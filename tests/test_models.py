@@ -102,6 +102,11 @@ def test_condition_repeat_and_repeat_interleave() -> None:
     assert torch.equal(tiled.text_tokens[B + 1], cond.text_tokens[1])
     assert torch.equal(inter.text_mask[1], cond.text_mask[0])
     tiled.check(2 * B, tiny().text_dim)
+    assert tiled.motion_ends is None and tiled.ends().tolist() == [False] * 2 * B
+    ends = dataclasses.replace(cond, motion_ends=torch.tensor([True, False, True]))
+    assert ends.repeat_interleave(2).motion_ends.tolist() == [True, True, False, False, True, True]
+    assert Condition.cat([cond, ends]).motion_ends.tolist() == [False] * 3 + [True, False, True]
+    assert ends.select(torch.tensor([2])).motion_ends.tolist() == [True]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -140,7 +145,7 @@ def test_denoiser_output_does_not_depend_on_the_amount_of_padding() -> None:
     cfg = tiny()
     model = unzero(build_denoiser(cfg))
     x, t, cond, presence, valid = make_batch(cfg)
-    one = dataclasses.replace(cond, **{f: getattr(cond, f)[1:2] for f in cond.__dataclass_fields__})
+    one = cond.select(slice(1, 2))
     padded = model(x[1:2], t[1:2], one, presence[1:2], valid[1:2])  # 17 valid of 22 frames
     short = model(x[1:2, :, :17], t[1:2], one, presence[1:2, :, :17], valid[1:2, :17])
     torch.testing.assert_close(padded[..., :17, :], short, atol=1e-6, rtol=0)
@@ -185,6 +190,34 @@ def test_denoiser_each_condition_changes_the_output(field: str) -> None:
     changed = model(x, t, cond, presence, valid)
     per_sample = (changed - base).abs().mul(mask[..., None]).flatten(1).amax(1)  # (B,)
     assert (per_sample > 1e-4).all(), per_sample
+
+
+def test_end_positions_start_as_the_model_without_them_and_act_only_where_motion_ends() -> None:
+    cfg = tiny()
+    torch.manual_seed(0)
+    plain = unzero(build_denoiser(cfg))
+    model = build_denoiser(dataclasses.replace(cfg, end_positions=True)).eval()
+    missing, unexpected = model.load_state_dict(plain.state_dict(), strict=False)
+    assert sorted(missing) == ["end_in.bias", "end_in.weight"] and not unexpected
+    x, t, cond, presence, valid = make_batch(cfg)
+    ends = dataclasses.replace(cond, motion_ends=torch.tensor([True, True, False]))
+    base = plain(x, t, cond, presence, valid)
+    # Zero-initialised: the same output as the model it starts from, ends or not.
+    assert torch.equal(model(x, t, ends, presence, valid), base)
+    with torch.no_grad():
+        model.end_in.weight.normal_(0.0, 0.05)
+    mask = frame_mask(presence, valid)
+    changed = (model(x, t, ends, presence, valid) - base).abs().mul(mask[..., None])
+    per_sample = changed.flatten(1).amax(1)
+    assert (per_sample[:2] > 1e-4).all() and per_sample[2] == 0, per_sample
+    # Not known (None) reads as "goes on past the sample".
+    assert torch.equal(model(x, t, cond, presence, valid), base)
+    # The end is the last valid frame: padding moves it.
+    shorter = valid.clone()
+    shorter[0, 20:] = False
+    a = model(x, t, ends, presence, valid)[0, 0, :8]
+    b = model(x, t, ends, presence, shorter)[0, 0, :8]
+    assert not torch.allclose(a, b)
 
 
 def test_cond_drop_makes_the_output_independent_of_the_text() -> None:
@@ -376,7 +409,7 @@ def test_coordinator_output_does_not_depend_on_the_amount_of_padding() -> None:
     cfg = tiny()
     model = unzero(normalised_coordinator(cfg))
     x, _, cond, presence, valid = make_batch(cfg)
-    one = dataclasses.replace(cond, **{f: getattr(cond, f)[1:2] for f in cond.__dataclass_fields__})
+    one = cond.select(slice(1, 2))
     padded = model(x[1:2, 1], x[1:2, 0], one, presence[1:2], valid[1:2])  # 17 valid of 22 frames
     short = model(x[1:2, 1, :17], x[1:2, 0, :17], one, presence[1:2, :, :17], valid[1:2, :17])
     torch.testing.assert_close(padded[:, :17], short, atol=1e-6, rtol=0)

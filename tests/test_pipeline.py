@@ -392,6 +392,31 @@ def test_longer_than_the_window(pipe):
     assert several.joints.shape == (3, 2, 150, 22, 3) and np.isfinite(several.joints).all()
 
 
+def test_only_a_long_motion_s_last_window_is_told_that_the_motion_ends(pipe, monkeypatch):
+    """Inner windows go on past their last frame (Condition.motion_ends False), so a model
+    with end positions does not bring the motion to a stop at every window's end."""
+    from intersyn.pipeline import Layout
+
+    layout = Layout.from_segments(300, [("solo", 0, 300, "a person walks")])
+    assert layout.ends and not layout.window(0, 196).ends and layout.window(104, 196).ends
+    assert not layout.window(0, 196).window(150, 46).ends  # an inner window's own tail
+    told = []
+    denoiser = pipe.model.denoiser
+    forward = denoiser.forward
+
+    def spy(x_t, t, cond, presence, valid):
+        told.append(tuple(cond.ends().tolist()))
+        return forward(x_t, t, cond, presence, valid)
+
+    monkeypatch.setattr(denoiser, "forward", spy)
+    pipe(solo="a person walks", frames=pipe.window, steps=2, candidates=1)
+    assert told and all(all(row) for row in told)
+    told.clear()
+    pipe(solo="a person walks", frames=pipe.window + 30, steps=2, candidates=1)
+    windows = [row[0] for row in dict.fromkeys(told)]
+    assert windows == [False, True], told
+
+
 def test_longer_than_the_window_with_end_placements(pipe, monkeypatch):
     """A "run_end" model's long motion: the overlap in-paints a continuing partner's own
     channels, not its placement, and `_continue_partners` (below) keeps it where it was."""

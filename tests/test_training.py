@@ -453,6 +453,31 @@ def test_stage_one_fine_tune_into_the_other_placement_anchor(
     assert changed, "the fine-tune did not train the denoiser"
 
 
+def test_a_fine_tune_may_switch_on_end_positions_and_starts_from_the_model(
+    tmp_path, tiny_checkpoint, tiny_data_root
+):
+    """`--set model.end_positions=true` on an --init model without them: the new layer starts
+    at zero, the rest loads; the reverse (dropping a trained layer) is refused, naming the fix."""
+    out = tmp_path / "ends"
+    code = main(
+        [
+            "train", "--data-root", str(tiny_data_root), "--out", str(out), "--stage", "ins",
+            "--init", str(tiny_checkpoint), "--set", "model.end_positions=true",
+            # every sample ends as its clip does, so the new layer is trained at once
+            "--set", "data.interleave.crop=end_last", "--max-steps", "2", "--no-progress",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    tuned = load_trained_model(out / "checkpoints" / "final.pt")
+    assert tuned.config.model.end_positions and tuned.denoiser.end_in.weight.any()
+    without = apply_overrides(train_preset("tiny"), ["ins.steps=1"])
+    with pytest.raises(InterSynError, match="pass --set model.end_positions=true"):
+        train(
+            without, tiny_data_root, tmp_path / "x", stage="ins",
+            init=out / "checkpoints" / "final.pt",
+        )  # fmt: skip
+
+
 def test_a_fine_tune_starts_from_its_model_s_own_config(
     tmp_path, tiny_checkpoint, tiny_data_root, capsys
 ):
@@ -525,6 +550,49 @@ def test_text_token_drop_hides_caption_tokens_but_keeps_the_other_draws():
     assert torch.equal(hidden.text_pooled, whole.text_pooled)  # the sentence feature stays
 
 
+class DistinctRows:
+    """A stand-in text encoder whose captions have different unit sentence features."""
+
+    def encode(self, captions):
+        from intersyn.text.base import TextFeatures
+
+        rows = torch.nn.functional.normalize(
+            torch.stack([torch.arange(8.0) ** (len(c) % 5) + len(c) for c in captions]), dim=-1
+        )
+        # Captions of more than three words have a second sentence row; others are padded.
+        mask = torch.tensor([[True, len(c.split()) > 3] for c in captions])
+        tokens = torch.stack([rows, rows.flip(-1)], 1) * mask[..., None]
+        return TextFeatures(tokens, mask, rows)
+
+
+def test_text_mix_leans_each_text_toward_the_previous_sample_s():
+    from intersyn.training.stages import TextConditioner, make_condition, per_sample_draws
+
+    positions = torch.arange(3)
+    args = (0, "ins", 7, positions, (2, 8, 3), 1000, 0.1)
+    plain, mixed = per_sample_draws(*args), per_sample_draws(*args, text_mix=0.8)
+    assert plain.text_mix is None
+    for name in ("t", "noise", "drop"):  # the other draws stay as they were
+        assert torch.equal(getattr(plain, name), getattr(mixed, name))
+    assert ((mixed.text_mix >= 0) & (mixed.text_mix < 0.8)).all()
+
+    captions = ("a person waves", "two people shake hands", "someone claps twice")
+    batch = interaction_batch(torch.zeros(3, 2, 8, 3), captions)
+    text = TextConditioner(DistinctRows(), torch.device("cpu"))
+    cpu = torch.device("cpu")
+    own = make_condition(batch, text, plain.drop, cpu)
+    weight = torch.tensor([0.0, 0.5, 0.7])
+    leaned = make_condition(batch, text, plain.drop, cpu, text_mix=weight)
+    before = own.text_pooled.roll(1, 0)  # each sample's neighbour in the batch
+    toward = (leaned.text_pooled * before).sum(-1) - (own.text_pooled * before).sum(-1)
+    assert toward[0].abs() < 1e-6 and (toward[1:] > 0.05).all()
+    # Still closer to its own text than to the other, with the features' norms kept.
+    own_cos = (leaned.text_pooled * own.text_pooled).sum(-1)
+    assert (own_cos > (leaned.text_pooled * before).sum(-1)).all()
+    torch.testing.assert_close(leaned.text_tokens.norm(dim=-1), own.text_tokens.norm(dim=-1))
+    assert leaned.text_tokens[1, 1].any() and not leaned.text_tokens[[0, 2], 1].any()
+
+
 def test_stage_two_can_draw_only_low_noise_steps():
     from intersyn.diffusion.schedule import NoiseSchedule
     from intersyn.training.stages import FeatureStats, StepContext, TextConditioner, noise_batch
@@ -557,9 +625,10 @@ def test_rec_max_step_must_be_a_step(value):
 
 
 @pytest.mark.parametrize("value", [1.0, -0.1, True, "0.3"])
-def test_text_token_drop_must_be_a_share(value):
-    with pytest.raises(InterSynError, match="diffusion.text_token_drop"):
-        apply_overrides(train_preset("cpu"), [f"diffusion.text_token_drop={json.dumps(value)}"])
+@pytest.mark.parametrize("name", ["text_token_drop", "text_mix"])
+def test_text_token_drop_and_mix_must_be_shares(name, value):
+    with pytest.raises(InterSynError, match=f"diffusion.{name}"):
+        apply_overrides(train_preset("cpu"), [f"diffusion.{name}={json.dumps(value)}"])
 
 
 def test_text_cache_stays_within_its_byte_budget():

@@ -105,6 +105,7 @@ class Layout:
     caption: str
     order: tuple[str, ...]  # segment kinds in time order
     segments: tuple[tuple[str, int, int, str], ...] = ()  # (kind, start, end, caption)
+    ends: bool = True  # the motion ends with this layout (False: a long motion's inner window)
 
     def presence(self, people: int) -> np.ndarray:
         """`(people, frames)` bool: person x everywhere, partners during the interaction."""
@@ -144,7 +145,8 @@ class Layout:
             for kind, a, b, text in self.segments
             if a < start + length and b > start
         ]
-        return Layout.from_segments(length, parts)
+        ends = self.ends and start + length >= self.frames
+        return dataclasses.replace(Layout.from_segments(length, parts), ends=ends)
 
 
 def interaction_with_roles(interaction: str, roles: tuple[str, ...] = ()) -> str:
@@ -659,6 +661,7 @@ class InterSynPipeline:
             starts([lay.interaction_start for lay in every]),
             starts([lay.solo_start for lay in every]),
             torch.zeros(len(every), dtype=torch.bool, device=self.device),
+            torch.tensor([lay.ends for lay in every], dtype=torch.bool, device=self.device),
         )
         if not split:
             return both, None

@@ -209,6 +209,7 @@ def load_interleaved_dataset(folder: str | Path) -> Iterator[InterleavedSample]:
             organisation=entry["organisation"],
             timing=entry["timing"],
             seed=entry["index"],
+            ends=bool(entry.get("ends", False)),  # datasets built before it was recorded: unknown
         )
 
 

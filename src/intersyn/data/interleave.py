@@ -178,6 +178,9 @@ class InterleavedSample:
     organisation: str
     timing: str
     seed: int | None = None
+    # The motion ends at the last valid frame: the last segment's window reaches its source
+    # clip's last frame (False where the sequence was cut while that clip went on).
+    ends: bool = False
 
     @property
     def frames(self) -> int:
@@ -207,6 +210,7 @@ class InterleavedSample:
             "valid_frames": int(self.valid.sum()),
             "interaction_start": self.interaction_start,
             "solo_start": self.solo_start,
+            "ends": self.ends,
             "caption": self.caption,
             "segments": [
                 {
@@ -512,6 +516,7 @@ def interleave(
     presence = np.zeros((2, total), dtype=bool)
     segments: list[Segment] = []
     cursor = 0
+    ends_with_clip = False
     for k, kind in enumerate(kinds):
         # Planned length; the last segment fills the sequence (plus the spare joint frame).
         # A source shorter than planned shortens its segment and shifts the later ones.
@@ -525,6 +530,7 @@ def interleave(
         if kind == "s":
             index, src_start, take = _pick(solo_pool, length, rng, config.min_segment_frames, crop)
             window = solo_pool[index][src_start : src_start + take][None]  # (1, n, 22, 3)
+            clip_frames = len(solo_pool[index])
             source = solo_sources[index]
             caption = str(rng.choice(source.captions))
             swapped = False
@@ -532,6 +538,7 @@ def interleave(
         else:
             index, src_start, take = _pick(pair_pool, length, rng, config.min_segment_frames, crop)
             window = pair_pool[index][:, src_start : src_start + take]
+            clip_frames = pair_pool[index].shape[1]
             source = pair_sources[index]
             line = int(rng.integers(len(source.captions)))
             caption = source.captions[line]
@@ -573,6 +580,8 @@ def interleave(
                 swapped=swapped,
             )
         )
+        # Within the spare joint frame of a full-length window, which stays unused.
+        ends_with_clip = src_start + (stop - cursor) >= clip_frames - 1
         cursor = stop
         if cursor >= total:
             break
@@ -599,6 +608,7 @@ def interleave(
         organisation=config.organisation,
         timing=config.timing,
         seed=seed,
+        ends=ends_with_clip,
     )
 
 

@@ -47,6 +47,7 @@ class MotionSample:
     caption: str
     kind: str  # "interleaved" or "solo"
     sample_id: int = 0  # unique per drawn sample; seeds its diffusion noise in training
+    ends: bool = False  # the motion ends at the last valid frame (not cut from a longer clip)
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,8 @@ class Batch:
     """A collated batch; tensors on CPU until `to(device)`.
 
     motion `(B, 2, T, 267)` float32 (unnormalised), presence `(B, 2, T)` bool, valid `(B, T)`
-    bool, interaction_start/solo_start `(B,)` long, boundaries `(B, S)` long padded with −1.
+    bool, interaction_start/solo_start `(B,)` long, boundaries `(B, S)` long padded with −1,
+    ends `(B,)` bool (`MotionSample.ends`).
     """
 
     motion: torch.Tensor
@@ -66,6 +68,7 @@ class Batch:
     captions: tuple[str, ...]
     kinds: tuple[str, ...]
     sample_ids: torch.Tensor | None = None  # (B,) long
+    ends: torch.Tensor | None = None  # (B,) bool
 
     def to(self, device: torch.device | str) -> Batch:
         """The same batch with every tensor moved to `device`."""
@@ -79,6 +82,7 @@ class Batch:
             self.captions,
             self.kinds,
             self.sample_ids,
+            None if self.ends is None else self.ends.to(device),
         )
 
     def __len__(self) -> int:
@@ -102,6 +106,7 @@ def collate_samples(samples: Sequence[MotionSample]) -> Batch:
         captions=tuple(s.caption for s in samples),
         kinds=tuple(s.kind for s in samples),
         sample_ids=torch.tensor([s.sample_id for s in samples], dtype=torch.long),
+        ends=torch.tensor([s.ends for s in samples], dtype=torch.bool),
     )
 
 
@@ -194,6 +199,7 @@ class InterleavedDataset(Dataset):
             caption=sample.caption,
             kind="interleaved",
             sample_id=int(index),
+            ends=sample.ends,
         )
 
 
@@ -244,6 +250,8 @@ class SoloDataset(Dataset):
             caption=caption,
             kind="solo",
             sample_id=int(index),
+            # The crop reaches the clip's end, but for the < 4 rows the multiple-of-4 trim drops.
+            ends=len(features) - (start + length) < 4,
         )
 
 

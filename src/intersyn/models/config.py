@@ -43,11 +43,16 @@ class ModelConfig:
     # stands in person x's pose when it leaves (or the window ends); "sequence" = person x's
     # pose at frame 0, what checkpoints made before this field existed were trained with.
     placement_anchor: str = "sequence"
+    # The denoiser also reads each frame's distance to the motion's end, where the motion ends
+    # with the sample (`Condition.motion_ends`): without it a window cut from a longer clip and
+    # one that ends as its clip ends look alike, and generated walks never slow to a stop.
+    # Its layer starts at zero, so switching it on keeps a trained model's output.
+    end_positions: bool = False
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if f.name in ("dropout", "placement_anchor"):
+            if f.name in ("dropout", "placement_anchor", "end_positions"):
                 continue
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise InterSynError(
@@ -56,6 +61,10 @@ class ModelConfig:
         if not isinstance(self.dropout, (int, float)) or not 0.0 <= float(self.dropout) < 1.0:
             raise InterSynError(
                 f"model config dropout: expected a float in [0, 1), got {self.dropout!r}"
+            )
+        if not isinstance(self.end_positions, bool):
+            raise InterSynError(
+                f"model config end_positions: expected true or false, got {self.end_positions!r}"
             )
         if self.placement_anchor not in ANCHORS:
             raise InterSynError(
@@ -97,7 +106,7 @@ class ModelConfig:
         for key, value in data.items():
             want = hints[key]
             ok = isinstance(value, (int, float)) if want is float else isinstance(value, want)
-            if not ok or isinstance(value, bool):
+            if not ok or (isinstance(value, bool) and want is not bool):
                 raise InterSynError(f"model config {key}: expected {want.__name__}, got {value!r}")
         return cls(**{k: float(v) if hints[k] is float else v for k, v in data.items()})
 

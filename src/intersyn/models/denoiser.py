@@ -83,6 +83,10 @@ class MotionDenoiser(nn.Module):
         self.step_emb = ScalarEmbedding(W)  # diffusion step t
         self.interaction_emb = ScalarEmbedding(W, absent=True)  # t_i, its own layer (§4.1)
         self.solo_emb = ScalarEmbedding(W, absent=True)  # t_s, its own layer
+        if cfg.end_positions:  # frames to the motion's end, zero at first (see ModelConfig)
+            self.end_in = nn.Linear(W, W)
+            nn.init.zeros_(self.end_in.weight)
+            nn.init.zeros_(self.end_in.bias)
         self.adaln = nn.Sequential(nn.SiLU(), nn.Linear(W, MODULATIONS * W))  # shared by blocks
         self.blocks = nn.ModuleList(DenoiserBlock(cfg) for _ in range(cfg.layers))
         self.norm_out = nn.LayerNorm(W)
@@ -127,6 +131,8 @@ class MotionDenoiser(nn.Module):
         Tp = tokens.shape[2]
         pos = frame_positions(Tp, k, self.cfg.width, x_t.device).to(tokens.dtype)  # (T', W)
         tokens = tokens + self.person[:P, None, :] + pos  # (B, P, T', W)
+        if self.cfg.end_positions:
+            tokens = tokens + self._end_positions(valid, cond, Tp)[:, None]
         token_mask = patch_mask(frame_mask, k)  # (B, P, T')
 
         text_tokens, text_mask, pooled = null_text(cond)  # (B, L, C), (B, L), (B, C)
@@ -144,6 +150,16 @@ class MotionDenoiser(nn.Module):
         out = self.head(self.norm_out(h[:, 1 + L :])).view(B, P, Tp, -1)  # (B, P, T', k·D)
         x0 = unpatchify(out, k, T)  # (B, P, T, D)
         return torch.where(frame_mask[..., None], x0, 0.0)
+
+    def _end_positions(self, valid: torch.Tensor, cond: Condition, tokens: int) -> torch.Tensor:
+        """`(B, T', W)`: each token's frames to the last valid frame, where the motion ends
+        there (`cond.motion_ends`), else zero."""
+        k = self.cfg.patch_frames
+        last = valid.sum(1).to(torch.float32) - 1  # (B,) last valid frame
+        centre = torch.arange(tokens, device=valid.device) * k + (k - 1) / 2  # (T',)
+        to_end = (last[:, None] - centre).clamp(min=0)  # (B, T')
+        emb = self.end_in(sinusoidal_embedding(to_end, self.cfg.width).to(self.end_in.weight.dtype))
+        return emb * cond.ends()[:, None, None].to(emb.dtype)
 
     def _check(
         self,

@@ -26,7 +26,10 @@ class Condition:
     `interaction_start` (t_i) and `solo_start` (t_s) are frame indices; a negative value (use −1)
     means the sample has no such segment and selects its own learned embedding. Where `cond_drop`
     is True the text is replaced by a null (zero) text before any projection (classifier-free
-    guidance, REFERENCE §4.1), so the output does not depend on it.
+    guidance, REFERENCE §4.1), so the output does not depend on it. `motion_ends` says the motion
+    ends at the sample's last valid frame (a training window cut from a longer clip, or a long
+    generation's inner window, goes on past it); a denoiser with `end_positions` reads each
+    frame's distance to that end only there. None: not known (as False).
     """
 
     text_tokens: torch.Tensor  # (B, L, C_text) token-level text features
@@ -35,6 +38,7 @@ class Condition:
     interaction_start: torch.Tensor  # (B,) long, t_i, −1 = no interaction segment
     solo_start: torch.Tensor  # (B,) long, t_s, −1 = no solo segment
     cond_drop: torch.Tensor  # (B,) bool, True = use the null text
+    motion_ends: torch.Tensor | None = None  # (B,) bool, True = the motion ends with the sample
 
     @property
     def batch_size(self) -> int:
@@ -54,9 +58,12 @@ class Condition:
             "interaction_start": ((batch,), "int"),
             "solo_start": ((batch,), "int"),
             "cond_drop": ((batch,), "bool"),
+            "motion_ends": ((batch,), "bool"),
         }
         for name, (shape, kind) in expected.items():
             value = getattr(self, name)
+            if value is None and name == "motion_ends":
+                continue
             dtype_ok = {
                 "bool": value.dtype == torch.bool,
                 "float": value.is_floating_point(),
@@ -68,33 +75,44 @@ class Condition:
                     f"got {value.dtype} {tuple(value.shape)}"
                 )
 
+    def ends(self) -> torch.Tensor:
+        """`motion_ends` as a `(B,)` bool tensor (all False when not known)."""
+        if self.motion_ends is not None:
+            return self.motion_ends
+        return torch.zeros(self.batch_size, dtype=torch.bool, device=self.text_pooled.device)
+
+    def _map(self, fn) -> Condition:
+        """A condition of `fn(field)` for each tensor field (None stays None)."""
+        return Condition(*(_apply(fn, getattr(self, n)) for n in _CONDITION_FIELDS))
+
     def to(self, device: torch.device | str) -> Condition:
         """The same condition on `device`."""
-        return Condition(*(getattr(self, n).to(device) for n in _CONDITION_FIELDS))
+        return self._map(lambda v: v.to(device))
 
     def repeat(self, times: int) -> Condition:
         """The whole batch tiled `times` times (B → B·times; sample i at rows i, B + i, ...)."""
-        return Condition(
-            *(
-                getattr(self, n).repeat(times, *(1,) * (getattr(self, n).dim() - 1))
-                for n in _CONDITION_FIELDS
-            )
-        )
+        return self._map(lambda v: v.repeat(times, *(1,) * (v.dim() - 1)))
 
     def select(self, rows: torch.Tensor) -> Condition:
         """The samples at `rows` (an index or bool mask over the batch)."""
-        return Condition(*(getattr(self, n)[rows] for n in _CONDITION_FIELDS))
+        return self._map(lambda v: v[rows])
 
     @staticmethod
     def cat(parts: list[Condition]) -> Condition:
         """Batches stacked in order; their text tokens must have the same length L."""
-        return Condition(*(torch.cat([getattr(p, n) for p in parts]) for n in _CONDITION_FIELDS))
+        known = any(p.motion_ends is not None for p in parts)
+        return Condition(
+            *(torch.cat([getattr(p, n) for p in parts]) for n in _CONDITION_FIELDS[:-1]),
+            torch.cat([p.ends() for p in parts]) if known else None,
+        )
 
     def repeat_interleave(self, repeats: int) -> Condition:
         """Each sample repeated `repeats` times in a row along the batch (B → B·repeats)."""
-        return Condition(
-            *(getattr(self, n).repeat_interleave(repeats, dim=0) for n in _CONDITION_FIELDS)
-        )
+        return self._map(lambda v: v.repeat_interleave(repeats, dim=0))
+
+
+def _apply(fn, value: torch.Tensor | None) -> torch.Tensor | None:
+    return None if value is None else fn(value)
 
 
 _CONDITION_FIELDS = (
@@ -104,6 +122,7 @@ _CONDITION_FIELDS = (
     "interaction_start",
     "solo_start",
     "cond_drop",
+    "motion_ends",
 )
 
 

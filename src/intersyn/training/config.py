@@ -31,6 +31,12 @@ class DiffusionConfig:
     # independently (the pooled sentence feature stays): no single template word can carry
     # the whole caption, so paraphrases that share only some of its words still work.
     text_token_drop: float = 0.0
+    # Each training sample's text features lean toward another sample's sentence feature, by a
+    # weight drawn from [0, text_mix) relative to their own norm, the motion target unchanged:
+    # the denoiser learns to follow a text's dominant meaning when it also leans toward another
+    # action, as a new wording does ("applauds, striking the palms" leans toward punches).
+    # The other sample is the one before it in the process's batch.
+    text_mix: float = 0.0
     # Stage 2 trains the coordinator on the frozen denoiser's x0 prediction from x_t; generation
     # applies it once, to the finished sample. None: t drawn from every step, as stage 1 does;
     # N: from steps below N only, whose predictions are as sharp as a finished sample (from
@@ -39,7 +45,7 @@ class DiffusionConfig:
     rec_max_step: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("cond_drop", "text_token_drop"):
+        for name in ("cond_drop", "text_token_drop", "text_mix"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
                 raise InterSynError(f"diffusion.{name}={value!r}; expected a number in [0, 1)")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from torch import nn
 from tqdm.auto import tqdm
 
 from intersyn.data.loaders import (
@@ -291,8 +292,26 @@ def _check_init(start: dict, cfg: TrainConfig, init: Path, reanchor: bool) -> No
             f"pass --set model.placement_anchor={theirs.placement_anchor} (or --reanchor "
             f"with --stage ins to fine-tune it into {cfg.model.placement_anchor!r})"
         )
-    if dataclasses.replace(theirs, placement_anchor=cfg.model.placement_anchor) != cfg.model:
+    if theirs.end_positions and not cfg.model.end_positions:
+        raise InterSynError(
+            f"--init {init}: it reads frames to the motion's end; pass "
+            "--set model.end_positions=true"
+        )
+    # end_positions may be switched on: its layer starts at zero (the model's own output).
+    same = dataclasses.replace(
+        theirs,
+        placement_anchor=cfg.model.placement_anchor,
+        end_positions=cfg.model.end_positions,
+    )
+    if same != cfg.model:
         raise InterSynError(f"--init {init}: its model shape differs from config {cfg.name!r}'s")
+
+
+def _load_init_denoiser(denoiser: nn.Module, state: dict) -> None:
+    """Load an `--init` model's denoiser; an end-position layer it lacks keeps its zeros."""
+    missing, unexpected = denoiser.load_state_dict(state, strict=False)
+    if unexpected or any(not key.startswith("end_in.") for key in missing):
+        denoiser.load_state_dict(state)  # strict: raises naming what does not match
 
 
 def _with_steps(optim, steps: int):
@@ -366,7 +385,7 @@ def _train(
         steps = {k: int(v) for k, v in payload["steps"].items()}
     elif start is not None:
         stats = FeatureStats.from_dict(start["stats"])
-        denoiser.load_state_dict(start["denoiser"])
+        _load_init_denoiser(denoiser, start["denoiser"])
         # The loaded weights are already averaged.
         ema_denoiser = EMA(denoiser, cfg.ins.ema_decay, cfg.ins.ema_warmup)
         if stage == "rec":
@@ -477,6 +496,7 @@ def _run_stage(name: str, state: dict, payload: dict | None) -> dict[str, float]
         cfg.model.placement_anchor,
         cfg.diffusion.text_token_drop,
         cfg.diffusion.rec_max_step,
+        cfg.diffusion.text_mix,
     )
     validation = fixed_batches(plan, VALIDATION_BATCHES, local)
     best = payload.get("best_val", math.inf) if payload else math.inf

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from intersyn.data.loaders import Batch
 from intersyn.diffusion.schedule import NoiseSchedule
@@ -162,6 +163,7 @@ class SampleDraws:
     noise: torch.Tensor  # (B, *shape)
     drop: torch.Tensor  # (B,) bool: trained with the null text
     token_keep: torch.Tensor | None  # (B, TOKEN_DRAWS) bool: caption tokens shown; None = all
+    text_mix: torch.Tensor | None = None  # (B,) weight of another sample's text; None = 0
 
 
 def per_sample_draws(
@@ -173,10 +175,11 @@ def per_sample_draws(
     num_steps: int,
     cond_drop: float,
     token_drop: float = 0.0,
+    text_mix: float = 0.0,
 ) -> SampleDraws:
     """The draws of the samples at `positions` in the global batch: each sample has its own
     generator, so a sample's draws do not depend on how the batch is split across processes."""
-    ts, noises, drops, keeps = [], [], [], []
+    ts, noises, drops, keeps, mixes = [], [], [], [], []
     for position in positions.tolist():
         g = torch.Generator().manual_seed(
             int(
@@ -190,8 +193,14 @@ def per_sample_draws(
         noises.append(torch.randn(shape, generator=g))
         if token_drop > 0:  # drawn last: runs without token dropout keep their exact draws
             keeps.append(torch.rand(TOKEN_DRAWS, generator=g) >= token_drop)
+        if text_mix > 0:  # after those: runs without it keep their exact draws too
+            mixes.append(torch.rand(1, generator=g) * text_mix)
     return SampleDraws(
-        torch.cat(ts), torch.stack(noises), torch.cat(drops), torch.stack(keeps) if keeps else None
+        torch.cat(ts),
+        torch.stack(noises),
+        torch.cat(drops),
+        torch.stack(keeps) if keeps else None,
+        torch.cat(mixes) if mixes else None,
     )
 
 
@@ -201,11 +210,18 @@ def make_condition(
     drop: torch.Tensor,
     device: torch.device,
     token_keep: torch.Tensor | None = None,
+    text_mix: torch.Tensor | None = None,
 ) -> Condition:
-    """The batch's Condition; `token_keep (B, >= L)` hides the caption tokens it marks False."""
+    """The batch's Condition; `token_keep (B, >= L)` hides the caption tokens it marks False;
+    `text_mix (B,)` leans each sample's text toward the previous sample's (`DiffusionConfig`)."""
     tokens, mask, pooled = text.encode(batch.captions)
     if token_keep is not None:
         mask = mask & token_keep[:, : mask.shape[1]].to(device)
+    if text_mix is not None:
+        other = F.normalize(pooled.roll(1, 0), dim=-1)  # (B, C)
+        weight = text_mix.to(device=device, dtype=pooled.dtype)
+        tokens = lean_toward(tokens, other[:, None], weight[:, None, None])
+        pooled = lean_toward(pooled, other, weight[:, None])
     return Condition(
         text_tokens=tokens,
         text_mask=mask,
@@ -213,7 +229,18 @@ def make_condition(
         interaction_start=batch.interaction_start.to(device),
         solo_start=batch.solo_start.to(device),
         cond_drop=drop.to(device),
+        motion_ends=None if batch.ends is None else batch.ends.to(device),
     )
+
+
+def lean_toward(
+    features: torch.Tensor, direction: torch.Tensor, weight: torch.Tensor
+) -> torch.Tensor:
+    """`features + weight · |features| · direction` (a unit direction), rescaled to the norm
+    `features` had: the same length, turned toward `direction`. Zero (padding) rows stay zero."""
+    norm = features.norm(dim=-1, keepdim=True)
+    leaned = features + weight * norm * direction
+    return leaned * (norm / leaned.norm(dim=-1, keepdim=True).clamp_min(1e-12))
 
 
 @dataclass
@@ -231,6 +258,7 @@ class StepContext:
     anchor: str = "sequence"  # the model's placement anchor (decoding for the geometric losses)
     token_drop: float = 0.0  # share of caption tokens hidden per sample (training only)
     rec_max_step: int | None = None  # stage 2 draws t below this (DiffusionConfig.rec_max_step)
+    text_mix: float = 0.0  # stage 1 leans texts toward others' (DiffusionConfig.text_mix)
 
 
 @dataclass(frozen=True)
@@ -259,13 +287,14 @@ def noise_batch(batch: Batch, stage: str, step: int, ctx: StepContext) -> Noised
         ctx.schedule.num_steps,
         ctx.cond_drop,
         ctx.token_drop,
+        ctx.text_mix if stage == "ins" else 0.0,
     )
     t, noise = draws.t.to(ctx.device), draws.noise.to(ctx.device)
     if stage == "rec" and ctx.rec_max_step is not None:
         # Scaled rather than redrawn: every other draw of the step stays as it was.
         t = t * ctx.rec_max_step // ctx.schedule.num_steps
     x_t = torch.where(mask[..., None], ctx.schedule.q_sample(x0, t, noise).to(x0.dtype), 0.0)
-    cond = make_condition(batch, ctx.text, draws.drop, ctx.device, draws.token_keep)
+    cond = make_condition(batch, ctx.text, draws.drop, ctx.device, draws.token_keep, draws.text_mix)
     return NoisedBatch(batch, mask, x0, x_t, t, cond)
 
 
