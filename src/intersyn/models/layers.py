@@ -100,11 +100,14 @@ class Condition:
     @staticmethod
     def cat(parts: list[Condition]) -> Condition:
         """Batches stacked in order; their text tokens must have the same length L."""
-        known = any(p.motion_ends is not None for p in parts)
-        return Condition(
-            *(torch.cat([getattr(p, n) for p in parts]) for n in _CONDITION_FIELDS[:-1]),
-            torch.cat([p.ends() for p in parts]) if known else None,
-        )
+        known = any(p.motion_ends is not None for p in parts)  # else the result stays None
+
+        def joined(name: str) -> torch.Tensor | None:
+            if name == "motion_ends":
+                return torch.cat([p.ends() for p in parts]) if known else None
+            return torch.cat([getattr(p, name) for p in parts])
+
+        return Condition(*(joined(n) for n in _CONDITION_FIELDS))
 
     def repeat_interleave(self, repeats: int) -> Condition:
         """Each sample repeated `repeats` times in a row along the batch (B → B·repeats)."""
