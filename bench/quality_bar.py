@@ -7,8 +7,8 @@ evaluator (single-person for actions, two-person for interactions); the top-3 re
 is compared with the same rate for real test clips of that action (the Real row). Also: foot
 skating of generated solo motion against the test data, and the closest approach of the two
 people's hands in handshakes and high fives. Generated motion is scored as `intersyn generate`
-returns it (cleaned up, unseen words read as the nearest training word) unless `--raw` /
-`--keep-words`. `--prompts in-vocabulary` asks in each action's
+returns it (cleaned up, unseen words read as the nearest training word, some of the best-of-K
+candidates drawn under the nearest training caption) unless `--raw` / `--keep-words`. `--prompts in-vocabulary` asks in each action's
 own test caption instead (a diagnostic: the bar itself is on held-out phrasings);
 `--prompts validation` in a second set of new phrasings, on which to choose models and
 settings so that the held-out set stays a test. `--generate-from in-vocabulary` generates from
@@ -229,7 +229,8 @@ def main() -> None:
         "--keep-words",
         action="store_true",
         help="condition on the prompts as written (default: as users get them, unseen words "
-        "read as the nearest training word)",
+        "read as the nearest training word, some candidates drawn under the nearest training "
+        "caption)",
     )
     parser.add_argument(
         "--prompts",
@@ -325,6 +326,7 @@ def main() -> None:
         cleanup=cleanup,
         progress=True,
         candidates=args.candidates,
+        keep_words=args.keep_words,
     )
     solo_gen = pipe.sample_layouts(solo_layouts, seed=args.seed, **settings)
     pair_gen = pipe.sample_layouts(pair_layouts, seed=args.seed + 1, **settings)
@@ -373,6 +375,13 @@ def main() -> None:
         ]
         hands[name] = {"mean_closest_m": float(np.mean(closest)), "per_sample_m": closest}
 
+    def known(name: str) -> str | None:
+        """The training caption some candidates of `name` are drawn under (None: none are)."""
+        if args.keep_words or args.candidates < 2 or pipe.known_wording is None:
+            return None
+        kind = "solo" if name in SOLO_ACTIONS else "interaction"
+        return pipe.known_wording.nearest(read[name][0], kind)
+
     rows = {}
     for names, gen, real in (
         (SOLO_ACTIONS, gen_solo_rate, real_solo_rate),
@@ -386,6 +395,7 @@ def main() -> None:
                 "prompt": prompts[name],
                 "request": requests[name],
                 "read_as": read[name][0],
+                "known_wording": known(name),
                 "generated_top3": float(gen[k]),
                 "real_top3": float(real[k]),
                 "ratio": ratio,

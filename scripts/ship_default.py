@@ -73,7 +73,7 @@ def main() -> None:
     payload["denoiser"] = halve(payload["denoiser"])
     payload["coordinator"] = halve(payload["coordinator"])
     # Trained before checkpoints recorded them, or asked to count them anew.
-    wording = ("text_vocabulary", "text_word_pairs")
+    wording = ("text_vocabulary", "text_word_pairs", "text_captions")
     if any(key not in payload for key in wording) or args.recount_vocabulary:
         if args.data is None:
             raise SystemExit(
@@ -87,6 +87,17 @@ def main() -> None:
 
         weights = MotionTextScorer(args.ranker, fps=20).weights()  # checks it is one
         payload["ranker"] = {k: halve(v) if k.endswith("_tower") else v for k, v in weights.items()}
+    if "ranker" in payload:  # the captions' embeddings, so generation need not embed them
+        from intersyn.ranking import MotionTextScorer
+        from intersyn.text.known_wording import embed_caption_bank
+
+        scorer = MotionTextScorer(payload["ranker"], fps=20)
+        payload["text_caption_embeddings"] = {
+            "ranker_sha256": scorer.sha256,
+            **embed_caption_bank(
+                payload["text_captions"], lambda texts: scorer.text.encode(texts).pooled
+            ),
+        }
     digest = save_checkpoint(ASSETS / "default.pt", payload)
     card = {
         "file": "default.pt",
@@ -99,6 +110,7 @@ def main() -> None:
         "text_encoder": payload["text_encoder"],
         "text_vocabulary_words": len(payload["text_vocabulary"]),
         "text_word_pairs": len(payload["text_word_pairs"]),
+        "text_captions": {kind: len(v) for kind, v in payload["text_captions"].items()},
         **({"ranker_sha256": payload["ranker"]["sha256"]} if "ranker" in payload else {}),
         "weights": "float16 on disk, float32 in memory",
         "parameters": {

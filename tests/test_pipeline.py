@@ -500,6 +500,19 @@ def test_shipped_default_model_generates():
     # It carries its ranker: each motion is the best of DEFAULT_CANDIDATES draws.
     assert result.meta["ranker_sha256"] == card["ranker_sha256"]
     assert len(result.meta["candidate_scores"][0]) == DEFAULT_CANDIDATES
+    # It carries its training captions embedded by that ranker: a request embeds only itself.
+    assert {k: len(v) for k, v in pipe.model.text_captions.items()} == card["text_captions"]
+    known = pipe.known_wording
+    assert set(known._bank) == {"solo", "interaction"}
+    fresh = torch.nn.functional.normalize(
+        pipe.ranker.text.encode(known.captions["solo"][:8]).pooled.float(), dim=-1
+    )
+    np.testing.assert_allclose(known._bank["solo"][:8].numpy(), fresh.numpy(), atol=2e-3)
+    # Both texts are training captions, so every candidate was drawn under them as asked; a
+    # new wording's 2nd candidate is drawn under the nearest ones.
+    assert len(set(result.meta["candidate_captions"])) == 1
+    assert known.nearest("a person walks forward", "solo") == "a person walks forward"
+    assert known.nearest("someone strolls ahead", "solo") in known.captions["solo"]
     # A person, not noise: bone lengths near the reference skeleton and feet near the floor.
     from intersyn.kinematics.skeleton import REFERENCE_BONE_LENGTHS, bone_lengths
 

@@ -62,7 +62,8 @@ def test_pipeline_keeps_the_best_scored_candidate(tiny_checkpoint, tiny_text_enc
     chosen_by = lambda joints, segments: np.array([j[0, -1, 0, 0] for j in joints])  # noqa: E731
     monkeypatch.setattr(MotionTextScorer, "score", lambda self, j, s: chosen_by(j, s))
     assert pipe(**request, seed=3).meta["candidates"] == DEFAULT_CANDIDATES  # with a ranker
-    best = pipe(**request, candidates=4, seed=3)
+    # keep_words: every candidate under the request's own texts, as the unranked draws were.
+    best = pipe(**request, candidates=4, seed=3, keep_words=True)
     expected = int(np.argmax(drawn.joints[:, 0, -1, 0, 0]))
     assert best.joints.shape == (1, 2, 60, 22, 3)
     np.testing.assert_allclose(best.joints[0], drawn.joints[expected], atol=1e-5)
@@ -71,8 +72,100 @@ def test_pipeline_keeps_the_best_scored_candidate(tiny_checkpoint, tiny_text_enc
     # sample_layouts (the benchmarks' path) keeps the best of each layout's candidates too.
     layout = plan_layout("a person walks", "two people hug", None, None, 60)
     group = pipe.sample_layouts([layout] * 3, seed=1, steps=3)
-    kept = pipe.sample_layouts([layout], seed=1, steps=3, candidates=3)
+    kept = pipe.sample_layouts([layout], seed=1, steps=3, candidates=3, keep_words=True)
     assert np.array_equal(kept[0], group[int(np.argmax([g[0, -1, 0, 0] for g in group]))])
+
+
+def test_every_second_candidate_is_drawn_under_the_nearest_training_caption(
+    tiny_checkpoint, tiny_text_encoder, tiny_data_root, monkeypatch
+):
+    from intersyn import InterSynPipeline
+    from intersyn.training.loop import caption_texts
+
+    pipe = InterSynPipeline.from_pretrained(tiny_checkpoint, ranker=tiny_text_encoder[0])
+    # The training run recorded its captions by kind (the per-person ones are not requests).
+    solo_captions = pipe.model.text_captions["solo"]
+    pair_captions = caption_texts([], load_interhuman(tiny_data_root, "train"), False)
+    assert "a person walks around" in solo_captions
+    assert pipe.model.text_captions["interaction"] == sorted(set(pair_captions))
+    layout = plan_layout("a person strolls", "two people hug", None, None, 60)
+    known = pipe.in_known_wording(layout)
+    (solo_text,) = [t for kind, *_, t in known.segments if kind == "solo"]
+    (pair_text,) = [t for kind, *_, t in known.segments if kind == "interaction"]
+    assert solo_text in solo_captions and pair_text in pair_captions
+    assert [seg[:3] for seg in known.segments] == [seg[:3] for seg in layout.segments]
+    assert pipe.candidate_layouts(layout, 3, keep_words=False) == [layout, known, layout]
+    assert pipe.candidate_layouts(layout, 3, keep_words=True) == [layout] * 3
+    assert pipe.candidate_layouts(layout, 1, keep_words=False) == [layout]  # nothing to rank
+    # A request in the training captions' own words is drawn as it is.
+    own = plan_layout(solo_captions[0], pair_captions[0], None, None, 60)
+    assert pipe.in_known_wording(own) is own
+
+    # The ranked draws are those of the two layouts, scored against the request's texts.
+    scored = []
+
+    def score(self, joints, segments):
+        scored.append(segments)
+        return np.array([j[0, -1, 0, 0] for j in joints])
+
+    monkeypatch.setattr(MotionTextScorer, "score", score)
+    pair = pipe.sample_layouts([layout, known], seed=1, steps=3)
+    (kept,) = pipe.sample_layouts([layout], seed=1, steps=3, candidates=2)
+    assert np.array_equal(kept, pair[int(np.argmax([g[0, -1, 0, 0] for g in pair]))])
+    assert scored[-1] == layout.segments
+    result = pipe(solo="a person strolls", interaction="two people hug", frames=60, steps=3)
+    read = pipe.in_known_wording(pipe._read_layout(layout)[0])  # unseen words read first
+    captions = result.meta["candidate_captions"]
+    assert captions == [result.meta["model_caption"], read.caption, result.meta["model_caption"]]
+    assert result.meta["chosen_candidates"][0] in (0, 1, 2)
+
+
+def test_known_wording_finds_the_nearest_caption_of_the_segment_s_kind():
+    import torch
+
+    from intersyn.text.known_wording import (
+        KnownWording,
+        caption_bank,
+        check_caption_bank,
+        check_caption_embeddings,
+        embed_caption_bank,
+    )
+
+    def letters(texts):  # a sentence embedding: letter counts
+        return torch.tensor(
+            [[t.count(c) for c in "abcdefghijklmnopqrstuvwxyz"] for t in texts], dtype=torch.float
+        )
+
+    bank = caption_bank(["a person waves", "a person claps", "a person claps"], ["two people hug"])
+    assert bank == {"solo": ["a person claps", "a person waves"], "interaction": ["two people hug"]}
+    known = KnownWording(bank, letters)
+    assert known.nearest("a person claps", "solo") == "a person claps"
+    assert known.nearest("A person  waves.", "solo") == "A person  waves."  # as joined
+    assert known.nearest("someone waves a hand", "solo") == "a person waves"
+    assert known.nearest("people embrace", "interaction") == "two people hug"
+    assert KnownWording({"solo": ["a"]}, letters).nearest("hug", "interaction") == "hug"
+    with pytest.raises(InterSynError, match="segment kind 'dance'"):
+        known.nearest("a", "dance")
+    # Embedded ahead (as a shipped checkpoint keeps them): the bank is not embedded again.
+    calls = []
+    counted = lambda texts: calls.append(texts) or letters(texts)  # noqa: E731
+    ahead = embed_caption_bank(bank, letters)
+    assert ahead["solo"].dtype == torch.float16 and ahead["solo"].shape == (2, 26)
+    again = KnownWording(bank, counted, ahead)
+    assert again.nearest("someone waves a hand", "solo") == "a person waves"
+    assert calls == [["someone waves a hand"]]
+    # Embeddings of other captions than the bank's (a count that differs) are not used.
+    assert KnownWording(bank, counted, {"solo": ahead["solo"][:1]}).nearest("x", "solo")
+    assert calls[-2] == ["a person claps", "a person waves"]
+    assert check_caption_embeddings(None, "checkpoint x") is None
+    for bad in ({"solo": ahead["solo"]}, {"ranker_sha256": "s", "solo": [1.0]}):
+        with pytest.raises(InterSynError, match="checkpoint x: text_caption_embeddings is not"):
+            check_caption_embeddings(bad, "checkpoint x")
+    assert check_caption_bank(None, "checkpoint x") is None
+    assert check_caption_bank(bank, "checkpoint x") == bank
+    for bad in (["a"], {"solo": "a"}, {"solo": [1]}, {"dance": ["a"]}):
+        with pytest.raises(InterSynError, match="checkpoint x: text_captions is not"):
+            check_caption_bank(bad, "checkpoint x")
 
 
 def test_candidates_need_a_ranker_and_a_count(tiny_checkpoint, tiny_text_encoder, tmp_path):

@@ -44,6 +44,7 @@ from intersyn.kinematics.cleanup import CleanupConfig, clean_motion
 from intersyn.kinematics.pair import Placement, features_to_pair, frame_pose, pair_to_features
 from intersyn.kinematics.representation import FEATURE_DIM
 from intersyn.models.layers import Condition
+from intersyn.text.known_wording import KnownWording
 from intersyn.text.vocabulary import UnseenWordReader, WordSubstitution
 from intersyn.text.wordllama import word_vectors
 from intersyn.text.wordnet import wordnet_opposites, wordnet_reading
@@ -60,6 +61,9 @@ MIN_SEGMENT = 20  # frames (1 s): the shortest solo or interaction segment we ac
 # Best of this many samples when the model carries a ranker (`intersyn.ranking`): chosen on the
 # quality bar's validation phrasings within the README request's time budget (< 5 s after load).
 DEFAULT_CANDIDATES = 3
+# With more than one candidate, every this-many-th of them (the 2nd, 4th, ...) is drawn under
+# the texts' nearest training captions (`intersyn.text.known_wording`) where they differ.
+KNOWN_WORDING_EVERY = 2
 
 
 def default_checkpoint_path() -> Path:
@@ -350,6 +354,15 @@ class InterSynPipeline:
             else None
         )
         self.schedule = NoiseSchedule(cfg.diffusion.schedule, cfg.diffusion.num_steps)
+        self.known_wording = None
+        if model.text_captions and self._ranker is not None:
+            embedded = model.text_caption_embeddings or {}
+            same = embedded.get("ranker_sha256") == self._ranker.sha256  # else embedded anew
+            self.known_wording = KnownWording(
+                model.text_captions,
+                lambda texts: self.ranker.text.encode(texts).pooled,
+                {k: v for k, v in embedded.items() if k != "ranker_sha256"} if same else None,
+            )
 
     @classmethod
     def from_pretrained(
@@ -408,6 +421,31 @@ class InterSynPipeline:
             return layout, []
         return Layout.from_segments(layout.frames, parts), list(found.values())
 
+    def in_known_wording(self, layout: Layout) -> Layout:
+        """`layout` with each segment's text replaced by its nearest training caption of the
+        segment's kind (`layout` itself when the model knows no captions or all are its own)."""
+        if self.known_wording is None:
+            return layout
+        parts = [
+            (kind, start, end, self.known_wording.nearest(text, kind))
+            for kind, start, end, text in layout.segments
+        ]
+        if tuple(parts) == layout.segments:
+            return layout
+        return dataclasses.replace(Layout.from_segments(layout.frames, parts), ends=layout.ends)
+
+    def candidate_layouts(self, layout: Layout, candidates: int, keep_words: bool) -> list[Layout]:
+        """What each of `candidates` samples of `layout` is drawn under: its own texts, and for
+        every `KNOWN_WORDING_EVERY`-th candidate (when there is more than one, so the ranker
+        chooses) their nearest training captions, unless `keep_words`."""
+        known = layout
+        if candidates > 1 and not keep_words:
+            known = self.in_known_wording(layout)
+        return [
+            known if j % KNOWN_WORDING_EVERY == KNOWN_WORDING_EVERY - 1 else layout
+            for j in range(candidates)
+        ]
+
     @property
     def window(self) -> int:
         """Frames the model generates in one pass."""
@@ -449,7 +487,9 @@ class InterSynPipeline:
         skeleton per person, foot locking and hand contact, `intersyn.kinematics.cleanup`);
         None returns the model's raw output. Words that the training captions never use are
         read as training words (one WordNet relates to them, else the nearest by word vectors;
-        listed in `meta["word_substitutions"]`) unless `keep_words`.
+        listed in `meta["word_substitutions"]`), and with more than one candidate some are
+        drawn under the nearest training captions (`candidate_layouts`; each candidate's
+        caption in `meta["candidate_captions"]`), unless `keep_words`.
         """
         solo = _clean_text(solo, "solo")
         interaction = _clean_text(interaction, "interaction")
@@ -495,22 +535,22 @@ class InterSynPipeline:
 
         started = time.perf_counter()
         presence = layout.presence(people)
-        drawn = num_samples * candidates
+        variants = self.candidate_layouts(model_layout, candidates, keep_words)
+        drawn = variants * num_samples  # sample n * candidates + j is drawn under variant j
         features = None
         if frames > self.window:
-            world = self._sample_long(model_layout, seed, steps, float(guidance), drawn, progress)
+            world = self._sample_long(drawn, seed, steps, float(guidance), progress)
             world = world[:, :people]
         else:
-            features = self._sample(
-                model_layout, people, seed, steps, float(guidance), drawn, progress
-            )
+            features = self._sample(drawn, people, seed, steps, float(guidance), progress)
             needed = cleanup is not None or candidates > 1
             world = _decode(features, presence, self.anchor) if needed else None
         if world is not None and cleanup is not None:
             world = clean_motion(_hold_absent(world, presence), cleanup, presence)
-        scores = None
+        scores, chosen = None, None
         if candidates > 1:
             best, scores = self._best_of(world, model_layout.segments, candidates)
+            chosen = (best % candidates).tolist()
             world = world[best]
             if cleanup is None and features is not None:  # raw output: the model's own features
                 features, world = features[best], None
@@ -546,6 +586,8 @@ class InterSynPipeline:
             "candidates": candidates,
             "ranker_sha256": None if scores is None else self.ranker.sha256,
             "candidate_scores": None if scores is None else np.round(scores, 4).tolist(),
+            "candidate_captions": [lay.caption for lay in variants],
+            "chosen_candidates": chosen,
             "checkpoint": str(self.checkpoint),
             "checkpoint_sha256": self.model.sha256,
             "config": self.model.config.to_dict(),
@@ -561,27 +603,28 @@ class InterSynPipeline:
 
     def _sample(
         self,
-        layout: Layout,
+        layouts: list[Layout],
         people: int,
         seed: int,
         steps: int,
         guidance: float,
-        num_samples: int,
         progress: bool,
         *,
         generator: torch.Generator | None = None,
         known: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> np.ndarray:
-        """Normalised sampling of person x + partners, coordinator refinement, de-normalised.
+        """Normalised sampling of person x + partners, coordinator refinement, de-normalised:
+        one sample per layout (layouts of one timeline, which may differ in their texts).
 
         `known = (features (N, 2, T, D) unnormalised, rows (N, 2, T) bool)` fixes those rows by
         in-painting (long motions: the overlap with the previous window).
         """
         model, device = self.model, self.device
+        layout, num_samples = layouts[0], len(layouts)
         T, D = layout.frames, model.config.model.feature_dim
         presence = torch.from_numpy(layout.presence(2)).to(device)[None].expand(num_samples, -1, -1)
         valid = torch.ones(num_samples, T, dtype=torch.bool, device=device)
-        cond, interaction_cond = self._condition([layout] * num_samples)
+        cond, interaction_cond = self._condition(layouts)
         if generator is None:
             generator = torch.Generator(device=device).manual_seed(seed)
         mask = presence[..., None].expand(-1, -1, -1, D)
@@ -778,6 +821,7 @@ class InterSynPipeline:
         per_person: bool = False,
         interaction_text_alone: bool = True,
         candidates: int = 1,
+        keep_words: bool = False,
     ) -> list[np.ndarray]:
         """Two-person motions for many layouts at once (evaluation): joints `(2, T_k, 22, 3)` each.
 
@@ -790,13 +834,19 @@ class InterSynPipeline:
         person generated alone as a solo motion, the partner then placed facing person x
         (`intersyn.evaluation.per_person`). `interaction_text_alone=False` predicts every frame
         under the whole caption (the ablation of the rule in `_denoise`). `candidates`: each
-        motion is the best of that many, as in `__call__` (scored on the joints returned).
+        motion is the best of that many, as in `__call__` (scored on the joints returned; some
+        drawn under the nearest training captions unless `keep_words`, `candidate_layouts`).
+        The layouts' texts are used as given (`reword` reads unseen words).
         """
         if not layouts:
             return []
         if candidates > 1:
             drawn = self.sample_layouts(
-                [lay for lay in layouts for _ in range(candidates)],
+                [
+                    variant
+                    for lay in layouts
+                    for variant in self.candidate_layouts(lay, candidates, keep_words)
+                ],
                 seed=seed,
                 steps=steps,
                 guidance=guidance,
@@ -872,14 +922,14 @@ class InterSynPipeline:
 
     def _sample_long(
         self,
-        layout: Layout,
+        layouts: list[Layout],
         seed: int,
         steps: int,
         guidance: float,
-        num_samples: int,
         progress: bool,
     ) -> np.ndarray:
-        """Motions longer than the window: overlapping windows, each in-painting its overlap.
+        """Motions longer than the window, one per layout (of one timeline): overlapping
+        windows, each in-painting its overlap.
 
         Window k starts where person x stands at its first frame (its canonical frame); the
         overlap's features are recomputed from the motion made so far, expressed in that frame,
@@ -889,6 +939,7 @@ class InterSynPipeline:
         """
         from intersyn.kinematics.representation import canonicalize
 
+        layout, num_samples = layouts[0], len(layouts)
         window, total = self.window, layout.frames
         overlap = self.overlap
         starts = [0]
@@ -899,7 +950,7 @@ class InterSynPipeline:
         generator = torch.Generator(device=self.device).manual_seed(seed)
         previous_end = 0
         for start in starts:
-            part = layout.window(start, window)
+            parts = [lay.window(start, window) for lay in layouts]
             rows = presence[:, start : start + window]
             known = None
             shared = previous_end - start  # frames this window shares with the motion so far
@@ -928,12 +979,11 @@ class InterSynPipeline:
                 known_rows[:, :, :shared] = np.asarray(valid_rows)
                 known = (values * known_rows[..., None], known_rows)
             part_features = self._sample(
-                part,
+                parts,
                 2,
                 seed,
                 steps,
                 guidance,
-                num_samples,
                 progress,
                 generator=generator,
                 known=known,

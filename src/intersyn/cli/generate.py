@@ -61,7 +61,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="condition on the words as written (default: a word the training captions never "
         "use is read as one they do, one WordNet relates to it or else the nearest by word "
-        "vectors, and each such substitution is printed)",
+        "vectors, and each such substitution is printed; with more than one candidate, every "
+        "second is drawn under the nearest training caption)",
     )
     parser.add_argument(
         "--checkpoint", type=Path, help="a trained checkpoint (default: the shipped model)"

@@ -15,6 +15,7 @@ import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -34,6 +35,11 @@ from intersyn.models.config import ModelConfig
 from intersyn.models.coordinator import build_coordinator
 from intersyn.models.denoiser import build_denoiser
 from intersyn.text.factory import build_text_encoder
+from intersyn.text.known_wording import (
+    caption_bank,
+    check_caption_bank,
+    check_caption_embeddings,
+)
 from intersyn.text.vocabulary import caption_word_pairs, caption_words
 from intersyn.training.checkpoint import (
     EMA,
@@ -120,15 +126,19 @@ def training_vocabulary(solo_items, pair_items, cfg: TrainConfig) -> list[str]:
     return training_wording(solo_items, pair_items, cfg)["text_vocabulary"]
 
 
-def training_wording(solo_items, pair_items, cfg: TrainConfig) -> dict[str, list[str]]:
+def training_wording(solo_items, pair_items, cfg: TrainConfig) -> dict[str, Any]:
     """What a checkpoint records of the captions the model is conditioned on: their words
-    (`text_vocabulary`, see `training_vocabulary`) and adjacent word pairs (`text_word_pairs`,
-    which choose among an unseen word's WordNet readings)."""
+    (`text_vocabulary`, see `training_vocabulary`), adjacent word pairs (`text_word_pairs`,
+    which choose among an unseen word's WordNet readings) and the solo and interaction
+    captions themselves (`text_captions`, `intersyn.text.known_wording`)."""
     shown = cfg.data.interleave.person_caption_share > 0
     captions = caption_texts(solo_items, pair_items, person_captions=shown)
     return {
         "text_vocabulary": caption_words(captions),
         "text_word_pairs": caption_word_pairs(captions),
+        "text_captions": caption_bank(
+            caption_texts(solo_items, []), caption_texts([], pair_items, person_captions=False)
+        ),
     }
 
 
@@ -678,6 +688,10 @@ class TrainedModel:
     text_word_pairs: list[str] | None = None  # their adjacent word pairs (None: unknown)
     # a text-motion scorer's weights (`intersyn.ranking`) for best-of-K sampling, if shipped
     ranker_weights: dict | None = None
+    # the solo and interaction training captions (None: unknown), `intersyn.text.known_wording`
+    text_captions: dict[str, list[str]] | None = None
+    # their embeddings by the ranker whose hash `ranker_sha256` they carry (shipped models)
+    text_caption_embeddings: dict | None = None
 
 
 def load_trained_model(path: str | Path, device: str | torch.device = "cpu") -> TrainedModel:
@@ -723,6 +737,8 @@ def load_trained_model(path: str | Path, device: str | torch.device = "cpu") -> 
         _words(payload, "text_vocabulary", path),
         _words(payload, "text_word_pairs", path),
         payload.get("ranker"),
+        check_caption_bank(payload.get("text_captions"), f"checkpoint {path}"),
+        check_caption_embeddings(payload.get("text_caption_embeddings"), f"checkpoint {path}"),
     )
 
 
