@@ -154,6 +154,8 @@ def test_known_wording_finds_the_nearest_caption_of_the_segment_s_kind():
     again = KnownWording(bank, counted, ahead)
     assert again.nearest("someone waves a hand", "solo") == "a person waves"
     assert calls == [["someone waves a hand"]]
+    assert again.nearest("someone waves a hand", "solo") == "a person waves"
+    assert calls == [["someone waves a hand"]]  # asked again: not embedded again
     # Embeddings of other captions than the bank's (a count that differs) are not used.
     assert KnownWording(bank, counted, {"solo": ahead["solo"][:1]}).nearest("x", "solo")
     assert calls[-2] == ["a person claps", "a person waves"]

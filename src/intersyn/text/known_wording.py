@@ -46,6 +46,8 @@ class KnownWording:
             for kind, rows in (embedded or {}).items()
             if kind in self.captions and len(rows) == len(self.captions[kind])
         }
+        # Benches ask for the same request once per sample: embed each text once.
+        self._found: dict[tuple[str, str], str] = {}
 
     def _unit(self, texts: list[str]) -> torch.Tensor:
         return torch.nn.functional.normalize(_embed_all(self._embed, texts), dim=-1)
@@ -59,10 +61,12 @@ class KnownWording:
         texts = self.captions[kind]
         if not texts or _key(text) in self._known[kind]:
             return text
-        if kind not in self._bank:
-            self._bank[kind] = self._unit(texts)
-        similarity = self._bank[kind] @ self._unit([text])[0]
-        return texts[int(similarity.argmax())]
+        if (kind, text) not in self._found:
+            if kind not in self._bank:
+                self._bank[kind] = self._unit(texts)
+            similarity = self._bank[kind] @ self._unit([text])[0]
+            self._found[kind, text] = texts[int(similarity.argmax())]
+        return self._found[kind, text]
 
 
 def embed_caption_bank(
