@@ -372,9 +372,10 @@ def test_quality_bar_joins_roles_as_the_cli_does(monkeypatch):
     monkeypatch.setattr(quality_bar, "items_by_label", lambda *a: ({}, {"follow": [item]}))
     requests = quality_bar.with_roles_requests(Path("unused"))
     roles = ("someone leads the way", "a woman trails behind the other person")
+    assert requests == {"follow": (item.captions[0], roles)}
+    # The bench draws them as the CLI does.
     ((_, _, _, cli),) = plan_layout(None, item.captions[0], None, None, 100, roles).segments
-    assert requests == {"follow": cli}
-    assert requests["follow"].endswith("A woman trails behind the other person")
+    assert cli.endswith("A woman trails behind the other person")
     monkeypatch.setattr(
         quality_bar,
         "items_by_label",
@@ -382,3 +383,17 @@ def test_quality_bar_joins_roles_as_the_cli_does(monkeypatch):
     )
     with pytest.raises(SystemExit, match="no per-person captions"):
         quality_bar.with_roles_requests(Path("unused"))
+
+
+def test_quality_bar_top3_hits_are_per_motion_and_rates_per_class():
+    from bench.quality_bar import top3_hits, top3_rates
+
+    text = np.eye(5)  # five prompts at unit distance from each other
+    motions = np.stack([text[0], text[1] * 0.9 + text[2] * 0.1, -text[3], text[1], text[2]])
+    labels = np.array([0, 4, 3, 1, 2])
+    hits = top3_hits(motions, labels, text)
+    # Motion 0 is its prompt; motion 1 lies nearer prompts 1 and 2 than its own 4, which ties
+    # with 0 and 3 behind them (ties count for the motion); motion 2 is farther from its prompt
+    # 3 than from all four others.
+    assert hits.tolist() == [True, True, False, True, True]
+    np.testing.assert_array_equal(top3_rates(motions, labels, text), [1.0, 1.0, 1.0, 0.0, 1.0])

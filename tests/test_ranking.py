@@ -9,7 +9,7 @@ import pytest
 
 from intersyn.data.interhuman import load_interhuman
 from intersyn.errors import InterSynError
-from intersyn.pipeline import DEFAULT_CANDIDATES, plan_layout
+from intersyn.pipeline import DEFAULT_CANDIDATES, interaction_with_roles, plan_layout
 from intersyn.ranking import MotionTextScorer
 
 
@@ -97,6 +97,17 @@ def test_every_second_candidate_is_drawn_under_the_nearest_training_caption(
     assert pipe.candidate_layouts(layout, 3, keep_words=False) == [layout, known, layout]
     assert pipe.candidate_layouts(layout, 3, keep_words=True) == [layout] * 3
     assert pipe.candidate_layouts(layout, 1, keep_words=False) == [layout]  # nothing to rank
+    # Per-person texts are read as sentences of their own and kept under the known wording.
+    roles = ("someone strolls ahead", "the other person trails")
+    with_roles = plan_layout("a person strolls", "two people hug", None, None, 60, roles)
+    read, _ = pipe.read_layout(with_roles)
+    assert read.roles == tuple(pipe.reword(role)[0] for role in roles)
+    (read_pair,) = [t for kind, *_, t in read.segments if kind == "interaction"]
+    assert read_pair == interaction_with_roles(pipe.reword("Two people hug")[0], read.roles)
+    known_roles = pipe.in_known_wording(read)
+    (known_pair,) = [t for kind, *_, t in known_roles.segments if kind == "interaction"]
+    assert known_pair == interaction_with_roles(pair_text, read.roles)
+    assert known_roles.roles == read.roles
     # A request in the training captions' own words is drawn as it is.
     own = plan_layout(solo_captions[0], pair_captions[0], None, None, 60)
     assert pipe.in_known_wording(own) is own
@@ -114,7 +125,7 @@ def test_every_second_candidate_is_drawn_under_the_nearest_training_caption(
     assert np.array_equal(kept, pair[int(np.argmax([g[0, -1, 0, 0] for g in pair]))])
     assert scored[-1] == layout.segments
     result = pipe(solo="a person strolls", interaction="two people hug", frames=60, steps=3)
-    read = pipe.in_known_wording(pipe._read_layout(layout)[0])  # unseen words read first
+    read = pipe.in_known_wording(pipe.read_layout(layout)[0])  # unseen words read first
     captions = result.meta["candidate_captions"]
     assert captions == [result.meta["model_caption"], read.caption, result.meta["model_caption"]]
     assert result.meta["chosen_candidates"][0] in (0, 1, 2)

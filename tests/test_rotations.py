@@ -81,3 +81,36 @@ def test_6d_gram_schmidt_orthonormalises():
     m = rot.cont6d_to_matrix(d6)
     assert torch.allclose(m, torch.eye(3, dtype=torch.float64))
     assert np.isclose(torch.det(m).item(), 1.0)
+
+
+def test_axis_angle_conversions_match_closed_forms_and_stay_finite_at_zero():
+    import math
+
+    quarter = torch.tensor([0.0, math.pi / 2, 0.0], dtype=torch.float64)  # 90° about +Y
+    m = rot.axis_angle_to_matrix(quarter)
+    expected = torch.tensor([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [-1.0, 0.0, 0.0]], dtype=m.dtype)
+    assert torch.allclose(m, expected, atol=1e-12)  # +Z turns to +X
+    half = math.sqrt(0.5)
+    q = torch.tensor([half, 0.0, half, 0.0], dtype=torch.float64)
+    assert torch.allclose(rot.axis_angle_to_quat(quarter), q, atol=1e-12)
+    assert torch.allclose(rot.matrix_to_quat(m), q, atol=1e-12)
+    assert torch.allclose(rot.quat_to_axis_angle(q), quarter, atol=1e-12)
+    # The shorter arc: −q is the same rotation, 270° the other way round read as 90°.
+    assert torch.allclose(rot.quat_to_axis_angle(-q), quarter, atol=1e-12)
+    # Every diagonal branch of the matrix → quaternion conversion (180° about each axis).
+    for axis in range(3):
+        flip = torch.zeros(3, dtype=torch.float64)
+        flip[axis] = math.pi
+        back = rot.axis_angle_to_matrix(rot.matrix_to_axis_angle(rot.axis_angle_to_matrix(flip)))
+        assert torch.allclose(back, rot.axis_angle_to_matrix(flip), atol=1e-12)
+    # No rotation, and gradients that stay finite there (training differentiates through them).
+    zero = torch.zeros(2, 3, dtype=torch.float64, requires_grad=True)
+    out = rot.axis_angle_to_matrix(zero).sum() + rot.axis_angle_to_quat(zero).sum()
+    out.backward()
+    assert torch.isfinite(zero.grad).all()
+    assert torch.allclose(
+        rot.axis_angle_to_matrix(zero.detach()), torch.eye(3, dtype=torch.float64)
+    )
+    identity = torch.tensor([1.0, 0.0, 0.0, 0.0], dtype=torch.float64, requires_grad=True)
+    rot.quat_to_axis_angle(identity).sum().backward()
+    assert torch.isfinite(identity.grad).all()

@@ -25,7 +25,7 @@ import importlib.resources
 import shutil
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -110,6 +110,7 @@ class Layout:
     order: tuple[str, ...]  # segment kinds in time order
     segments: tuple[tuple[str, int, int, str], ...] = ()  # (kind, start, end, caption)
     ends: bool = True  # the motion ends with this layout (False: a long motion's inner window)
+    roles: tuple[str, ...] = ()  # per-person texts, joined at the end of the interaction's text
 
     def presence(self, people: int) -> np.ndarray:
         """`(people, frames)` bool: person x everywhere, partners during the interaction."""
@@ -150,13 +151,48 @@ class Layout:
             if a < start + length and b > start
         ]
         ends = self.ends and start + length >= self.frames
-        return dataclasses.replace(Layout.from_segments(length, parts), ends=ends)
+        return dataclasses.replace(Layout.from_segments(length, parts), ends=ends, roles=self.roles)
+
+    def map_texts(
+        self, change: Callable[[str, str], str], change_role: Callable[[str], str] | None = None
+    ) -> Layout:
+        """The same timeline with each segment's own text passed through `change(text, kind)`
+        (an interaction's without its per-person texts) and each per-person text through
+        `change_role` (default: kept as it is)."""
+        roles = self.roles if change_role is None else tuple(map(change_role, self.roles))
+        parts = [
+            (
+                kind,
+                a,
+                b,
+                interaction_with_roles(
+                    change(interaction_without_roles(text, self.roles), kind), roles
+                )
+                if kind == "interaction" and self.roles
+                else change(text, kind),
+            )
+            for kind, a, b, text in self.segments
+        ]
+        return dataclasses.replace(
+            Layout.from_segments(self.frames, parts), ends=self.ends, roles=roles
+        )
 
 
 def interaction_with_roles(interaction: str, roles: tuple[str, ...] = ()) -> str:
     """The interaction text with per-person captions (`person_text`, `partner_text`) joined,
     as U(·) joins a clip's own when `data.interleave.person_caption_share` asks for it."""
     return combine_captions([interaction, *roles]).rstrip(".")
+
+
+def interaction_without_roles(text: str, roles: tuple[str, ...]) -> str:
+    """The interaction part of `interaction_with_roles(interaction, roles)` (as capitalised
+    there; `text` itself when there are no roles)."""
+    if not roles:
+        return text
+    joined = ". " + combine_captions(list(roles)).rstrip(".")
+    if not text.endswith(joined):
+        raise ValueError(f"{text!r} does not end with the per-person texts {roles!r}")
+    return text[: -len(joined)]
 
 
 def plan_layout(
@@ -183,7 +219,20 @@ def plan_layout(
         if solo_start not in (None, 0):
             raise InterSynError(f"solo_start={solo_start}: a solo-only motion starts at frame 0")
         return Layout.from_segments(frames, [("solo", 0, frames, solo)])
-    interaction_text = interaction_with_roles(interaction, extra)
+    segments = _place_segments(
+        solo, interaction_with_roles(interaction, extra), solo_start, interaction_start, frames
+    )
+    return dataclasses.replace(Layout.from_segments(frames, segments), roles=extra)
+
+
+def _place_segments(
+    solo: str | None,
+    interaction_text: str,
+    solo_start: int | None,
+    interaction_start: int | None,
+    frames: int,
+) -> list[tuple[str, int, int, str]]:
+    """`plan_layout`'s segments `(kind, start, end, text)` when there is an interaction."""
     if solo is None:
         if solo_start is not None:
             raise InterSynError("solo_start given without a solo description")
@@ -191,7 +240,7 @@ def plan_layout(
             raise InterSynError(
                 f"interaction_start={interaction_start}: an interaction-only motion starts at 0"
             )
-        return Layout.from_segments(frames, [("interaction", 0, frames, interaction_text)])
+        return [("interaction", 0, frames, interaction_text)]
     if solo_start and interaction_start:
         raise InterSynError(
             f"solo_start={solo_start} and interaction_start={interaction_start}: exactly one "
@@ -201,14 +250,10 @@ def plan_layout(
     if solo_first:
         t_i = interaction_start if interaction_start else max(MIN_SEGMENT, frames // 3)
         _check_segments(t_i, frames, "interaction_start")
-        return Layout.from_segments(
-            frames, [("solo", 0, t_i, solo), ("interaction", t_i, frames, interaction_text)]
-        )
+        return [("solo", 0, t_i, solo), ("interaction", t_i, frames, interaction_text)]
     t_s = solo_start if solo_start else max(MIN_SEGMENT, frames // 2)
     _check_segments(t_s, frames, "solo_start")
-    return Layout.from_segments(
-        frames, [("interaction", 0, t_s, interaction_text), ("solo", t_s, frames, solo)]
-    )
+    return [("interaction", 0, t_s, interaction_text), ("solo", t_s, frames, solo)]
 
 
 def _check_segments(start: int, frames: int, name: str) -> None:
@@ -404,35 +449,47 @@ class InterSynPipeline:
         best = scores.argmax(1) + np.arange(len(scores)) * candidates
         return best, scores
 
+    def best_candidates(
+        self, drawn: Sequence[np.ndarray], layouts: Sequence[Layout], candidates: int
+    ) -> list[int]:
+        """For each of `layouts`, which of its `candidates` consecutive motions in `drawn`
+        (`(P, T, 22, 3)` each, drawn under `candidate_layouts`) the ranker scores best against
+        the layout's own texts (0 … candidates − 1)."""
+        return [
+            int(
+                self._best_of(
+                    drawn[k * candidates : (k + 1) * candidates], lay.segments, candidates
+                )[0][0]
+            )
+            for k, lay in enumerate(layouts)
+        ]
+
     def reword(self, text: str) -> tuple[str, list[WordSubstitution]]:
         """`text` as the model reads it: each word absent from its training captions replaced
         by the nearest one that is not (`intersyn.text.vocabulary`), and the replacements."""
         return (text, []) if self.reader is None else self.reader.rewrite(text)
 
-    def _read_layout(self, layout: Layout) -> tuple[Layout, list[WordSubstitution]]:
-        """`layout` with its segments' texts as the model reads them."""
+    def read_layout(self, layout: Layout) -> tuple[Layout, list[WordSubstitution]]:
+        """`layout` with its segments' texts as the model reads them (an interaction's text
+        and each per-person text read as separate sentences), and the substitutions made."""
         found: dict[str, WordSubstitution] = {}
-        parts = []
-        for kind, start, end, text in layout.segments:
-            read, substitutions = self.reword(text)
+
+        def read(text: str, kind: str = "") -> str:
+            text, substitutions = self.reword(text)
             found.update((s.word, s) for s in substitutions)
-            parts.append((kind, start, end, read))
-        if not found:
-            return layout, []
-        return Layout.from_segments(layout.frames, parts), list(found.values())
+            return text
+
+        read_layout = layout.map_texts(read, read)
+        return (read_layout, list(found.values())) if found else (layout, [])
 
     def in_known_wording(self, layout: Layout) -> Layout:
         """`layout` with each segment's text replaced by its nearest training caption of the
-        segment's kind (`layout` itself when the model knows no captions or all are its own)."""
+        segment's kind, per-person texts kept (`layout` itself when the model knows no
+        captions or all are its own)."""
         if self.known_wording is None:
             return layout
-        parts = [
-            (kind, start, end, self.known_wording.nearest(text, kind))
-            for kind, start, end, text in layout.segments
-        ]
-        if tuple(parts) == layout.segments:
-            return layout
-        return dataclasses.replace(Layout.from_segments(layout.frames, parts), ends=layout.ends)
+        known = layout.map_texts(self.known_wording.nearest)
+        return layout if known.segments == layout.segments else known
 
     def candidate_layouts(self, layout: Layout, candidates: int, keep_words: bool) -> list[Layout]:
         """What each of `candidates` samples of `layout` is drawn under: its own texts, and for
@@ -528,7 +585,7 @@ class InterSynPipeline:
             raise InterSynError(f"cleanup={cleanup!r}: expected a CleanupConfig or None")
         extra = tuple(t for t in (person_text, partner_text) if t)
         layout = plan_layout(solo, interaction, solo_start, interaction_start, frames, extra)
-        model_layout, substitutions = (layout, []) if keep_words else self._read_layout(layout)
+        model_layout, substitutions = (layout, []) if keep_words else self.read_layout(layout)
 
         if candidates > 1:
             _ = self.ranker  # no ranker: fail before sampling, not after
@@ -857,12 +914,8 @@ class InterSynPipeline:
                 per_person=per_person,
                 interaction_text_alone=interaction_text_alone,
             )
-            chosen = []
-            for k, lay in enumerate(layouts):  # each layout's group scored on its own texts
-                group = drawn[k * candidates : (k + 1) * candidates]
-                best, _ = self._best_of(group, lay.segments, candidates)
-                chosen.append(group[int(best[0])])
-            return chosen
+            best = self.best_candidates(drawn, layouts, candidates)
+            return [drawn[k * candidates + j] for k, j in enumerate(best)]
         if per_person:
             from intersyn.evaluation.per_person import compose_per_person, per_person_requests
 

@@ -9,7 +9,6 @@ The HumanML3D 6D layout is the first column then the second column of the matrix
 
 from __future__ import annotations
 
-import roma
 import torch
 import torch.nn.functional as F
 
@@ -101,48 +100,93 @@ def heading_angle(forward: torch.Tensor) -> torch.Tensor:
     return torch.atan2(forward[..., 0], forward[..., 2])
 
 
-def _wxyz_to_xyzw(q: torch.Tensor) -> torch.Tensor:
-    return torch.cat([q[..., 1:], q[..., :1]], dim=-1)
+def _skew(v: torch.Tensor) -> torch.Tensor:
+    """Cross-product matrix `[v]×` `(..., 3, 3)` of `(..., 3)`."""
+    x, y, z = v.unbind(-1)
+    o = torch.zeros_like(x)
+    return torch.stack([o, -z, y, z, o, -x, -y, x, o], dim=-1).unflatten(-1, (3, 3))
 
 
-def _xyzw_to_wxyz(q: torch.Tensor) -> torch.Tensor:
-    return torch.cat([q[..., 3:], q[..., :3]], dim=-1)
+def _angle_and_small(sq_norm: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The norm from its square, and where it is small enough for a Taylor series; the norm
+    is clamped away from 0 so its gradient stays finite there."""
+    return sq_norm.clamp_min(_EPS).sqrt(), sq_norm < 1e-8
 
 
 def quat_to_matrix(q: torch.Tensor) -> torch.Tensor:
     """Unit quaternion `(..., 4)` → rotation matrix `(..., 3, 3)`."""
-    return roma.unitquat_to_rotmat(_wxyz_to_xyzw(quat_normalize(q)))
+    w, x, y, z = quat_normalize(q).unbind(-1)
+    rows = (
+        1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
+        2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
+        2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
+    )  # fmt: skip
+    return torch.stack(rows, dim=-1).unflatten(-1, (3, 3))
 
 
 def matrix_to_quat(m: torch.Tensor) -> torch.Tensor:
     """Rotation matrix `(..., 3, 3)` → unit quaternion `(..., 4)` with w ≥ 0."""
-    q = _xyzw_to_wxyz(roma.rotmat_to_unitquat(m))
+    m00, m01, m02, m10, m11, m12, m20, m21, m22 = m.flatten(-2).unbind(-1)
+    # Each row is the quaternion times 4·(one of its components): 4w·q, 4x·q, 4y·q, 4z·q. The
+    # row whose own component is largest divides by the largest number (Shepperd's method).
+    candidates = torch.stack(
+        [
+            torch.stack([1 + m00 + m11 + m22, m21 - m12, m02 - m20, m10 - m01], -1),
+            torch.stack([m21 - m12, 1 + m00 - m11 - m22, m01 + m10, m02 + m20], -1),
+            torch.stack([m02 - m20, m01 + m10, 1 - m00 + m11 - m22, m12 + m21], -1),
+            torch.stack([m10 - m01, m02 + m20, m12 + m21, 1 - m00 - m11 + m22], -1),
+        ],
+        dim=-2,
+    )
+    best = torch.diagonal(candidates, dim1=-2, dim2=-1).argmax(-1)
+    q = torch.take_along_dim(candidates, best[..., None, None].expand(*best.shape, 1, 4), -2)
+    q = quat_normalize(q.squeeze(-2))
     return torch.where(q[..., :1] < 0, -q, q)
 
 
 def axis_angle_to_matrix(rotvec: torch.Tensor) -> torch.Tensor:
-    """Axis-angle vector `(..., 3)` (angle = norm, radians) → matrix `(..., 3, 3)`."""
-    return roma.rotvec_to_rotmat(rotvec)
+    """Axis-angle vector `(..., 3)` (angle = norm, radians) → matrix `(..., 3, 3)` (Rodrigues)."""
+    sq = (rotvec * rotvec).sum(-1)
+    angle, small = _angle_and_small(sq)
+    a = torch.where(small, 1 - sq / 6, torch.sin(angle) / angle)  # sin θ / θ
+    b = torch.where(small, 0.5 - sq / 24, (1 - torch.cos(angle)) / (angle * angle))
+    k = _skew(rotvec)
+    eye = torch.eye(3, dtype=rotvec.dtype, device=rotvec.device)
+    return eye + a[..., None, None] * k + b[..., None, None] * (k @ k)
 
 
 def matrix_to_axis_angle(m: torch.Tensor) -> torch.Tensor:
-    """Rotation matrix `(..., 3, 3)` → axis-angle vector `(..., 3)`."""
-    return roma.rotmat_to_rotvec(m)
+    """Rotation matrix `(..., 3, 3)` → axis-angle vector `(..., 3)`, angle in [0, π]."""
+    return quat_to_axis_angle(matrix_to_quat(m))
 
 
 def quat_to_axis_angle(q: torch.Tensor) -> torch.Tensor:
-    """Unit quaternion `(..., 4)` → axis-angle vector `(..., 3)`."""
-    return roma.unitquat_to_rotvec(_wxyz_to_xyzw(quat_normalize(q)))
+    """Unit quaternion `(..., 4)` → axis-angle vector `(..., 3)`, angle in [0, π]."""
+    q = quat_normalize(q)
+    q = torch.where(q[..., :1] < 0, -q, q)  # the shorter arc
+    w, xyz = q[..., 0], q[..., 1:]
+    sq = (xyz * xyz).sum(-1)
+    norm, small = _angle_and_small(sq)
+    # angle = 2·atan2(|xyz|, w); near 0, angle / |xyz| → 2 / w.
+    scale = torch.where(small, 2 / w.clamp_min(_EPS), 2 * torch.atan2(norm, w) / norm)
+    return xyz * scale[..., None]
 
 
 def axis_angle_to_quat(rotvec: torch.Tensor) -> torch.Tensor:
     """Axis-angle vector `(..., 3)` → unit quaternion `(..., 4)`."""
-    return _xyzw_to_wxyz(roma.rotvec_to_unitquat(rotvec))
+    sq = (rotvec * rotvec).sum(-1)
+    angle, small = _angle_and_small(sq)
+    half_sinc = torch.where(small, 0.5 - sq / 48, torch.sin(angle / 2) / angle)
+    w = torch.where(small, 1 - sq / 8, torch.cos(angle / 2))
+    return torch.cat([w[..., None], rotvec * half_sinc[..., None]], dim=-1)
 
 
 def cont6d_to_matrix(d6: torch.Tensor) -> torch.Tensor:
     """HumanML3D 6D (first column, second column) `(..., 6)` → matrix `(..., 3, 3)` by Gram–Schmidt."""
-    return roma.special_gramschmidt(torch.stack((d6[..., 0:3], d6[..., 3:6]), dim=-1))
+    first = F.normalize(d6[..., 0:3], dim=-1, eps=_EPS)
+    second = d6[..., 3:6]
+    second = F.normalize(second - (first * second).sum(-1, keepdim=True) * first, dim=-1, eps=_EPS)
+    return torch.stack((first, second, torch.cross(first, second, dim=-1)), dim=-1)
 
 
 def matrix_to_cont6d(m: torch.Tensor) -> torch.Tensor:
