@@ -164,6 +164,25 @@ def with_roles_requests(data_root: Path) -> dict[str, tuple[str, tuple[str, str]
     return requests
 
 
+def drawn_requests(
+    prompts: dict[str, str], data_root: Path, with_roles: bool, from_in_vocabulary: bool
+) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+    """What each action is generated from (the evaluators always rank against `prompts`), as
+    one text, and the per-person texts joined at its end where there are some."""
+    requests = dict(prompts)
+    roles: dict[str, tuple[str, ...]] = {}
+    if with_roles:
+        for name, (interaction, persons) in with_roles_requests(data_root).items():
+            requests[name] = interaction_with_roles(interaction, persons)
+            roles[name] = persons
+    if from_in_vocabulary:
+        for part in in_vocabulary_prompts(data_root):
+            for name, caption in part.items():
+                requests[name] = caption
+                roles.pop(name, None)  # drawn from the caption alone
+    return requests, roles
+
+
 def at_length(layout: Layout, frames: int) -> Layout:
     """A one-segment request's layout at another length."""
     ((kind, _, _, text),) = layout.segments
@@ -288,6 +307,8 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
+    if args.candidates is not None and args.candidates < 1:
+        parser.error(f"--candidates {args.candidates}: expected 1 or more")
     started = time.perf_counter()
 
     if args.prompts in ("held-out", "validation"):
@@ -305,16 +326,12 @@ def main() -> None:
         solo_prompts, pair_prompts = in_vocabulary_prompts(args.data_root)
     prompts = {**solo_prompts, **pair_prompts}
     # What is generated; the evaluators always rank against `prompts`.
-    requests = dict(prompts)
-    roles: dict[str, tuple[str, ...]] = {}
-    if args.prompts == "with-roles":
-        for name, (interaction, persons) in with_roles_requests(args.data_root).items():
-            requests[name] = interaction_with_roles(interaction, persons)
-            roles[name] = persons
-    if args.generate_from == "in-vocabulary":
-        requests.update(
-            {k: v for part in in_vocabulary_prompts(args.data_root) for k, v in part.items()}
-        )
+    requests, roles = drawn_requests(
+        prompts,
+        args.data_root,
+        with_roles=args.prompts == "with-roles",
+        from_in_vocabulary=args.generate_from == "in-vocabulary",
+    )
 
     evaluators = load_evaluators(args.evaluator_2p, args.evaluator_1p)
     solo_eval, pair_eval = evaluators.single_person, evaluators.two_person
@@ -322,6 +339,8 @@ def main() -> None:
     pipe = InterSynPipeline.from_pretrained(args.checkpoint, ranker=args.ranker)
     if args.candidates is None:
         args.candidates = pipe.default_candidates
+    if args.candidates > 1:
+        _ = pipe.ranker  # no ranker: fail before sampling, not after
     n = args.samples
 
     def request_layout(name: str, frames: int) -> Layout:

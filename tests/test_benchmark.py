@@ -360,7 +360,7 @@ def test_quality_bar_joins_roles_as_the_cli_does(monkeypatch):
     import bench.quality_bar as quality_bar
 
     from intersyn.data.schema import PairItem
-    from intersyn.pipeline import plan_layout
+    from intersyn.pipeline import interaction_without_roles, plan_layout
 
     item = PairItem(
         "9",
@@ -383,6 +383,19 @@ def test_quality_bar_joins_roles_as_the_cli_does(monkeypatch):
     )
     with pytest.raises(SystemExit, match="no per-person captions"):
         quality_bar.with_roles_requests(Path("unused"))
+    # Generating from the captions alone drops the per-person texts, too.
+    monkeypatch.setattr(quality_bar, "items_by_label", lambda *a: ({}, {"follow": [item]}))
+    monkeypatch.setattr(
+        quality_bar, "in_vocabulary_prompts", lambda root: ({}, {"follow": "a pair walks"})
+    )
+    prompts = {"follow": "one individual trails closely behind the other"}
+    drawn, roles_of = quality_bar.drawn_requests(prompts, Path("unused"), True, False)
+    assert drawn == {"follow": cli} and roles_of == {"follow": roles}
+    assert (
+        interaction_without_roles(drawn["follow"], roles) == "Two people walk one behind the other"
+    )
+    drawn, roles_of = quality_bar.drawn_requests(prompts, Path("unused"), True, True)
+    assert drawn == {"follow": "a pair walks"} and roles_of == {}
 
 
 def test_quality_bar_top3_hits_are_per_motion_and_rates_per_class():

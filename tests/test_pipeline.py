@@ -229,6 +229,8 @@ def test_long_text_truncates_with_warning(pipe):
         ({"solo": "   "}, "solo: empty"),
         ({"solo": ""}, "solo: empty"),
         ({"solo": b"\xff\xfe"}, "not valid UTF-8"),
+        # Punctuation alone would vanish when the texts are joined into one caption.
+        ({"interaction": "hug", "person_text": " . "}, "person_text: no words in '.'"),
         (
             {"solo": "walk", "interaction": "hug", "interaction_start": 230},
             "interaction_start=230 is outside the 64-frame sequence",

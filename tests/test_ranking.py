@@ -108,6 +108,8 @@ def test_every_second_candidate_is_drawn_under_the_nearest_training_caption(
     (known_pair,) = [t for kind, *_, t in known_roles.segments if kind == "interaction"]
     assert known_pair == interaction_with_roles(pair_text, read.roles)
     assert known_roles.roles == read.roles
+    with pytest.raises(InterSynError, match="person_text / partner_text: empty"):
+        plan_layout(None, "two people hug", None, None, 60, ("someone waves", "  "))
     # A request in the training captions' own words is drawn as it is.
     own = plan_layout(solo_captions[0], pair_captions[0], None, None, 60)
     assert pipe.in_known_wording(own) is own

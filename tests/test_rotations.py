@@ -114,3 +114,12 @@ def test_axis_angle_conversions_match_closed_forms_and_stay_finite_at_zero():
     identity = torch.tensor([1.0, 0.0, 0.0, 0.0], dtype=torch.float64, requires_grad=True)
     rot.quat_to_axis_angle(identity).sum().backward()
     assert torch.isfinite(identity.grad).all()
+    # Single precision (the models' own) agrees with double precision.
+    g = torch.Generator().manual_seed(1)
+    vectors = torch.randn(100, 3, generator=g, dtype=torch.float64) * 2
+    for convert in (rot.axis_angle_to_matrix, rot.axis_angle_to_quat):
+        assert torch.allclose(convert(vectors.float()).double(), convert(vectors), atol=1e-5)
+    matrices = rot.axis_angle_to_matrix(vectors)
+    assert torch.allclose(
+        rot.matrix_to_quat(matrices.float()).double(), rot.matrix_to_quat(matrices), atol=1e-5
+    )

@@ -92,8 +92,11 @@ def _clean_text(value: Any, name: str) -> str | None:
     except UnicodeEncodeError:
         raise InterSynError(f"{name}: not valid UTF-8 text") from None
     text = " ".join(value.split())
-    if not text:
-        raise InterSynError(f"{name}: empty; expected a description such as 'a person waves'")
+    if not any(c.isalnum() for c in text):  # blank, or punctuation that joining would drop
+        raise InterSynError(
+            f"{name}: {'empty' if not text else f'no words in {text!r}'}; expected a "
+            "description such as 'a person waves'"
+        )
     return text
 
 
@@ -204,6 +207,8 @@ def plan_layout(
     extra: tuple[str, ...] = (),
 ) -> Layout:
     """Validate the timings and place the segments (one of them starts at frame 0)."""
+    for role in extra:  # (joined to the interaction text, and found again after it)
+        _clean_text(role, "person_text / partner_text")
     for name, value in (("solo_start", solo_start), ("interaction_start", interaction_start)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
             raise InterSynError(f"{name}: expected a frame number, got {value!r}")
