@@ -375,11 +375,8 @@ def main() -> None:
     K = args.candidates
 
     def draw(layouts: list[Layout], seed: int) -> tuple[list[np.ndarray], list[np.ndarray], list]:
-        """Every candidate (K per layout, as `sample_layouts(..., candidates=K)` draws them),
-        the ranker's choices, and which candidate each choice is."""
-        variants = [v for lay in layouts for v in pipe.candidate_layouts(lay, K, args.keep_words)]
-        drawn = pipe.sample_layouts(variants, seed=seed, **settings)
-        best = pipe.best_candidates(drawn, layouts, K) if K > 1 else [0] * len(layouts)
+        """Every candidate (K per layout), the ranker's choices, and which candidate each is."""
+        drawn, best = pipe.sample_candidates(layouts, K, args.keep_words, seed=seed, **settings)
         return drawn, [drawn[k * K + j] for k, j in enumerate(best)], best
 
     solo_all, solo_gen, solo_best = draw(solo_layouts, args.seed)

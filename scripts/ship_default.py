@@ -94,9 +94,7 @@ def main() -> None:
         scorer = MotionTextScorer(payload["ranker"], fps=20)
         payload["text_caption_embeddings"] = {
             "ranker_sha256": scorer.sha256,
-            **embed_caption_bank(
-                payload["text_captions"], lambda texts: scorer.text.encode(texts).pooled
-            ),
+            **embed_caption_bank(payload["text_captions"], scorer.embed_texts),
         }
     digest = save_checkpoint(ASSETS / "default.pt", payload)
     card = {

@@ -410,7 +410,7 @@ class InterSynPipeline:
             same = embedded.get("ranker_sha256") == self._ranker.sha256  # else embedded anew
             self.known_wording = KnownWording(
                 model.text_captions,
-                lambda texts: self.ranker.text.encode(texts).pooled,
+                self._ranker.embed_texts,
                 {k: v for k, v in embedded.items() if k != "ranker_sha256"} if same else None,
             )
 
@@ -453,21 +453,6 @@ class InterSynPipeline:
         scores = self.ranker.score(list(joints), segments).reshape(-1, candidates)
         best = scores.argmax(1) + np.arange(len(scores)) * candidates
         return best, scores
-
-    def best_candidates(
-        self, drawn: Sequence[np.ndarray], layouts: Sequence[Layout], candidates: int
-    ) -> list[int]:
-        """For each of `layouts`, which of its `candidates` consecutive motions in `drawn`
-        (`(P, T, 22, 3)` each, drawn under `candidate_layouts`) the ranker scores best against
-        the layout's own texts (0 … candidates − 1)."""
-        return [
-            int(
-                self._best_of(
-                    drawn[k * candidates : (k + 1) * candidates], lay.segments, candidates
-                )[0][0]
-            )
-            for k, lay in enumerate(layouts)
-        ]
 
     def reword(self, text: str) -> tuple[str, list[WordSubstitution]]:
         """`text` as the model reads it: each word absent from its training captions replaced
@@ -903,12 +888,10 @@ class InterSynPipeline:
         if not layouts:
             return []
         if candidates > 1:
-            drawn = self.sample_layouts(
-                [
-                    variant
-                    for lay in layouts
-                    for variant in self.candidate_layouts(lay, candidates, keep_words)
-                ],
+            drawn, best = self.sample_candidates(
+                layouts,
+                candidates,
+                keep_words,
                 seed=seed,
                 steps=steps,
                 guidance=guidance,
@@ -919,7 +902,6 @@ class InterSynPipeline:
                 per_person=per_person,
                 interaction_text_alone=interaction_text_alone,
             )
-            best = self.best_candidates(drawn, layouts, candidates)
             return [drawn[k * candidates + j] for k, j in enumerate(best)]
         if per_person:
             from intersyn.evaluation.per_person import compose_per_person, per_person_requests
@@ -977,6 +959,29 @@ class InterSynPipeline:
                     joints = clean_motion(joints, cleanup, present)
                 out.append(joints.astype(np.float32))
         return out
+
+    def sample_candidates(
+        self, layouts: list[Layout], candidates: int, keep_words: bool = False, **settings: Any
+    ) -> tuple[list[np.ndarray], list[int]]:
+        """All `candidates` motions of each layout (consecutive, drawn under `candidate_layouts`
+        by `sample_layouts(..., **settings)`) and, per layout, which of them (0 … candidates − 1)
+        the ranker scores best against the layout's own texts: what `sample_layouts(...,
+        candidates=K)` keeps, with the ones it does not (benches score them all)."""
+        variants = [
+            v for lay in layouts for v in self.candidate_layouts(lay, candidates, keep_words)
+        ]
+        drawn = self.sample_layouts(variants, **settings)
+        if candidates == 1:
+            return drawn, [0] * len(layouts)
+        best = [
+            int(
+                self._best_of(
+                    drawn[k * candidates : (k + 1) * candidates], lay.segments, candidates
+                )[0][0]
+            )
+            for k, lay in enumerate(layouts)
+        ]
+        return drawn, best
 
     def _sample_long(
         self,

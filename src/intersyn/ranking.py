@@ -86,6 +86,11 @@ class MotionTextScorer:
         ]
 
     @torch.inference_mode()
+    def embed_texts(self, texts: list[str]) -> torch.Tensor:
+        """Sentence embeddings `(N, C)` of `texts` by the ranker's text tower."""
+        return self.text.encode(texts).pooled
+
+    @torch.inference_mode()
     def score(
         self, joints: Sequence[np.ndarray], segments: Sequence[tuple[str, int, int, str]]
     ) -> np.ndarray:
@@ -110,7 +115,7 @@ class MotionTextScorer:
             owners = np.array([n for n, _, _ in items])
             # Each distinct text once (K candidates share their segments' texts).
             texts, which = np.unique([text for _, text, _ in items], return_inverse=True)
-            text_emb = self.text.encode(texts.tolist()).pooled[torch.from_numpy(which)]
+            text_emb = self.embed_texts(texts.tolist())[torch.from_numpy(which)]
             motion_emb = self.towers[kind](*_batch([rows for *_, rows in items]))
             cosine = (text_emb * motion_emb).sum(-1).numpy()
             np.add.at(total, owners, cosine)
