@@ -296,8 +296,14 @@ def test_sampler_input_errors(cosine: NoiseSchedule) -> None:
         ddim_sample(den, (1, 2), cosine, 5, x_T=torch.zeros(2, 2), progress=False)
     with pytest.raises(InterSynError, match="denoise_fn: returned shape"):
         ddim_sample(lambda x, t: x[:, :1], (1, 2), cosine, 5, progress=False)
-    with pytest.raises(InterSynError, match="mask"):
-        ddim_sample(den, (1, 2), cosine, 5, mask=torch.ones(3, dtype=torch.bool), progress=False)
+    for mask, message in [
+        (torch.ones(3, dtype=torch.bool), r"mask: shape \(3,\) does not broadcast to \(1, 2\)"),
+        (torch.ones(4, 2, dtype=torch.bool), r"mask: shape \(4, 2\) would enlarge"),
+        (torch.ones(1, 2), "mask: expected a bool tensor"),
+    ]:
+        with pytest.raises(InterSynError, match=message):
+            ddim_sample(den, (1, 2), cosine, 5, mask=mask, progress=False)
+    ddim_sample(den, (1, 2), cosine, 5, mask=torch.ones(2, dtype=torch.bool), progress=False)
 
 
 # --------------------------------------------------------------------------------------------

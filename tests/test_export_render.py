@@ -169,3 +169,36 @@ def test_existing_file_is_replaced(tmp_path: Path) -> None:
     with Image.open(target) as gif:
         assert gif.n_frames == 4
     assert [p.name for p in tmp_path.iterdir()] == ["a.gif"]
+
+
+@pytest.mark.parametrize("failing", ["add", "close"])
+def test_encoder_failure_reaches_the_caller_and_keeps_old_files(
+    tmp_path: Path, two_people: np.ndarray, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    """Encoders run on threads of their own; an error there is raised by `render_videos`, every
+    encoder is stopped, and the files a user had are left as they were."""
+    import threading
+
+    calls = {"add": 0}
+    real_add = render._GifSink.add
+
+    def add(self, frame):
+        calls["add"] += 1
+        if failing == "add" and calls["add"] == 5:
+            raise OSError("disk full")
+        real_add(self, frame)
+
+    def close(self):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(render._GifSink, "add", add)
+    if failing == "close":
+        monkeypatch.setattr(render._GifSink, "close", close)
+    (tmp_path / "a.gif").write_bytes(b"old gif")
+    with pytest.raises(OSError, match="disk full"):
+        render.render_videos([tmp_path / "a.mp4", tmp_path / "a.gif"], two_people, size=(96, 96))
+    assert [p.name for p in tmp_path.iterdir()] == ["a.gif"]  # no MP4, no temporaries
+    assert (tmp_path / "a.gif").read_bytes() == b"old gif"
+    assert not any(t.name == "video-encoder" for t in threading.enumerate())
+    if failing == "add":
+        assert calls["add"] == 5  # the failed encoder is not fed again

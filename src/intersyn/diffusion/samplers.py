@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -24,13 +25,14 @@ _StepFn = Callable[[torch.Tensor, torch.Tensor, int, int, torch.Tensor | None], 
 def _check_mask(mask: torch.Tensor, shape: torch.Size, name: str) -> torch.Tensor:
     if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
         raise InterSynError(f"{name}: expected a bool tensor broadcastable to {tuple(shape)}")
+    # numpy's rule, not torch.broadcast_shapes: that one imports sympy (0.5 s) on first use.
     try:
-        torch.broadcast_shapes(mask.shape, shape)
-    except RuntimeError:
+        common = np.broadcast_shapes(tuple(mask.shape), tuple(shape))
+    except ValueError:
         raise InterSynError(
             f"{name}: shape {tuple(mask.shape)} does not broadcast to {tuple(shape)}"
         ) from None
-    if torch.broadcast_shapes(mask.shape, shape) != shape:
+    if common != tuple(shape):
         raise InterSynError(
             f"{name}: shape {tuple(mask.shape)} would enlarge the sample shape {tuple(shape)}"
         )

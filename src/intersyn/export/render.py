@@ -18,7 +18,9 @@ import contextlib
 import itertools
 import math
 import os
+import queue
 import textwrap
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -405,14 +407,79 @@ def render_videos(
             kind = target.suffix.lower()
             tmp = str(stack.enter_context(atomic_path(target, suffix=kind)))
             sink = _Mp4Sink(tmp, fps, (width, height)) if kind == ".mp4" else _GifSink(tmp, fps)
+            sink = _EncoderThread(sink)
             stack.callback(sink.abort)  # an error below: stop the encoder before the rename
             sinks.append(sink)
         for frame in itertools.chain([first], frames):
             for sink in sinks:
                 sink.add(frame)
         for sink in sinks:
+            sink.finish()  # every encoder writes out at once
+        for sink in sinks:
             sink.close()
     return targets
+
+
+class _EncoderThread:
+    """Runs one video encoder on a thread of its own, fed through a short queue.
+
+    PIL's quantiser and GIF writer and the pipe to ffmpeg release the GIL, so encoding overlaps
+    the drawing of the next frames, and the GIF is written while ffmpeg finishes the MP4.
+    The files are byte-identical to encoding in line; an encoder's error is raised by the next
+    `add` or by `close`.
+    """
+
+    _CLOSE, _ABORT = object(), object()
+
+    def __init__(self, sink: _Mp4Sink | _GifSink) -> None:
+        self.sink = sink
+        self.frames: queue.Queue[Any] = queue.Queue(maxsize=8)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._work, name="video-encoder", daemon=True)
+        self.thread.start()
+
+    def _work(self) -> None:
+        while True:
+            item = self.frames.get()
+            if item is self._ABORT:
+                self.sink.abort()
+                return
+            if item is self._CLOSE:
+                if self.error is None:
+                    self._guarded(self.sink.close)
+                return
+            if self.error is None:  # after an error, drain: `add` must never block
+                self._guarded(self.sink.add, item)
+
+    def _guarded(self, call: Any, *args: Any) -> None:
+        try:
+            call(*args)
+        except BaseException as error:  # raised again on the drawing thread
+            self.error = error
+
+    def add(self, frame: np.ndarray) -> None:
+        self._raise()
+        self.frames.put(frame)
+
+    def finish(self) -> None:
+        """Ask the encoder to write out what it has; `close` waits for it."""
+        if self.thread.is_alive():
+            self.frames.put(self._CLOSE)
+
+    def close(self) -> None:
+        self.finish()
+        self.thread.join()
+        self._raise()
+
+    def abort(self) -> None:
+        if self.thread.is_alive():
+            self.frames.put(self._ABORT)
+            self.thread.join()
+        self.sink.abort()
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise self.error
 
 
 class _Mp4Sink:

@@ -9,6 +9,7 @@ The HumanML3D 6D layout is the first column then the second column of the matrix
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -42,7 +43,8 @@ def quat_mul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 def quat_rotate(q: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """Rotate vectors `(..., 3)` by unit quaternions `(..., 4)` (leading dims broadcast)."""
-    lead = torch.broadcast_shapes(q.shape[:-1], v.shape[:-1])
+    # numpy's rule: torch.broadcast_shapes imports sympy (0.5 s) on its first call.
+    lead = np.broadcast_shapes(tuple(q.shape[:-1]), tuple(v.shape[:-1]))
     q = q.expand(*lead, 4)
     v = v.expand(*lead, 3)
     w, u = q[..., :1], q[..., 1:]
