@@ -8,11 +8,12 @@ is compared with the same rate for real test clips of that action (the Real row)
 skating of generated solo motion against the test data, and the closest approach of the two
 people's hands in handshakes and high fives. Generated motion is scored as `intersyn generate`
 returns it (cleaned up, unseen words read as the nearest training word, some of the best-of-K
-candidates drawn under the nearest training caption) unless `--raw` / `--keep-words`. `--prompts in-vocabulary` asks in each action's
-own test caption instead (a diagnostic: the bar itself is on held-out phrasings);
+candidates drawn under the nearest training caption) unless `--raw` / `--keep-words`.
+`--prompts in-vocabulary` asks in each sample's own test clip's caption instead, at that clip's length (a diagnostic: the bar itself is on
+held-out phrasings), `--prompts with-roles` adds that clip's per-person captions;
 `--prompts validation` in a second set of new phrasings, on which to choose models and
 settings so that the held-out set stays a test. `--generate-from in-vocabulary` generates from
-each action's own test caption but scores against `--prompts`: where that passes and the
+each sample's own test clip's caption but scores against `--prompts`: where that passes and the
 prompt's own generation does not, the model does not read the new wording; where both fail,
 the evaluator does not retrieve the model's motion with that wording. With best-of-K
 sampling every candidate is scored too: `any_candidate_top3` is what the best possible choice
@@ -48,7 +49,6 @@ from intersyn.pipeline import (
     InterSynPipeline,
     Layout,
     interaction_with_roles,
-    interaction_without_roles,
     plan_layout,
 )
 from intersyn.quality import contact_distance, foot_skating
@@ -148,39 +148,50 @@ def in_vocabulary_prompts(data_root: Path) -> tuple[dict[str, str], dict[str, st
     return solo, pairs
 
 
-def with_roles_requests(data_root: Path) -> dict[str, tuple[str, tuple[str, str]]]:
-    """Each interaction's first test-clip caption and that clip's two per-person captions,
-    drawn as `intersyn generate --interaction ... --person-text ... --partner-text ...` draws
-    them (`plan_layout` joins them): does the model still make the interaction when told who
-    does what?"""
-    _, pair_items = items_by_label(data_root, "test", 1)
-    requests = {}
+# A request as drawn: the interaction's (or solo action's) text and the per-person texts
+# joined at its end, as `intersyn generate --person-text ... --partner-text ...` joins them.
+Request = tuple[str, tuple[str, ...]]
+
+
+def clip_requests(data_root: Path, n: int, with_roles: bool) -> dict[str, list[Request]]:
+    """Per action, n requests: sample i drawn from the first caption of the action's i-th test
+    clip (cycling as `sample_lengths` does, so each sample is as long as its own clip), and for
+    interactions `with_roles` that clip's two per-person captions. A clip's own words at its own
+    length: an "approach, then high five" caption is drawn at an approach clip's length, a
+    plain high five at a plain one's (until 2026-12-07 every sample used the first clip's
+    caption at every clip's length)."""
+    solo_items, pair_items = items_by_label(data_root, "test", n)
+    requests: dict[str, list[Request]] = {}
+    for name, items in solo_items.items():
+        requests[name] = [(items[i % len(items)].captions[0].text, ()) for i in range(n)]
     for name, items in pair_items.items():
-        item = items[0]
-        if item.person_captions is None:
-            raise SystemExit(f"{data_root}: test clip {item.id} has no per-person captions")
-        roles = tuple(person[0] for person in item.person_captions)
-        requests[name] = (item.captions[0], roles)
+        requests[name] = []
+        for i in range(n):
+            item = items[i % len(items)]
+            roles: tuple[str, ...] = ()
+            if with_roles:
+                if item.person_captions is None:
+                    raise SystemExit(f"{data_root}: test clip {item.id} has no per-person captions")
+                roles = tuple(person[0] for person in item.person_captions)
+            requests[name].append((item.captions[0], roles))
     return requests
 
 
+def shown(request: Request) -> str:
+    """A request as one text, as the CLI joins it."""
+    text, roles = request
+    return interaction_with_roles(text, roles) if roles else text
+
+
 def drawn_requests(
-    prompts: dict[str, str], data_root: Path, with_roles: bool, from_in_vocabulary: bool
-) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
-    """What each action is generated from (the evaluators always rank against `prompts`), as
-    one text, and the per-person texts joined at its end where there are some."""
-    requests = dict(prompts)
-    roles: dict[str, tuple[str, ...]] = {}
-    if with_roles:
-        for name, (interaction, persons) in with_roles_requests(data_root).items():
-            requests[name] = interaction_with_roles(interaction, persons)
-            roles[name] = persons
-    if from_in_vocabulary:
-        for part in in_vocabulary_prompts(data_root):
-            for name, caption in part.items():
-                requests[name] = caption
-                roles.pop(name, None)  # drawn from the caption alone
-    return requests, roles
+    prompts: dict[str, str], data_root: Path, n: int, from_clips: bool, with_roles: bool
+) -> dict[str, list[Request]]:
+    """What each action's n samples are generated from (the evaluators always rank against
+    `prompts`): the prompt itself, or (`from_clips`) each sample's own test clip's caption,
+    with its per-person captions when `with_roles`."""
+    if from_clips:
+        return clip_requests(data_root, n, with_roles)
+    return {name: [(text, ())] * n for name, text in prompts.items()}
 
 
 def at_length(layout: Layout, frames: int) -> Layout:
@@ -273,9 +284,9 @@ def main() -> None:
         choices=("held-out", "validation", "in-vocabulary", "with-roles"),
         default="held-out",
         help="held-out phrasings (the bar), other new phrasings (for choosing settings), the "
-        "captions' own wording (a diagnostic), or that wording with each interaction's "
-        "per-person captions joined as --person-text/--partner-text join them (scored against "
-        "the interaction captions alone)",
+        "captions' own wording (a diagnostic: each sample drawn from its own test clip's "
+        "caption, scored against each action's first), or that wording with each clip's "
+        "per-person captions joined as --person-text/--partner-text join them",
     )
     parser.add_argument(
         "--lengths",
@@ -325,12 +336,15 @@ def main() -> None:
     else:
         solo_prompts, pair_prompts = in_vocabulary_prompts(args.data_root)
     prompts = {**solo_prompts, **pair_prompts}
+    n = args.samples
     # What is generated; the evaluators always rank against `prompts`.
-    requests, roles = drawn_requests(
+    from_clips = args.prompts in ("in-vocabulary", "with-roles")
+    requests = drawn_requests(
         prompts,
         args.data_root,
-        with_roles=args.prompts == "with-roles",
-        from_in_vocabulary=args.generate_from == "in-vocabulary",
+        n,
+        from_clips=from_clips or args.generate_from == "in-vocabulary",
+        with_roles=args.prompts == "with-roles" and args.generate_from == "prompts",
     )
 
     evaluators = load_evaluators(args.evaluator_2p, args.evaluator_1p)
@@ -341,29 +355,35 @@ def main() -> None:
         args.candidates = pipe.default_candidates
     if args.candidates > 1:
         _ = pipe.ranker  # no ranker: fail before sampling, not after
-    n = args.samples
+    readings: dict[tuple[str, Request], Layout] = {}
 
-    def request_layout(name: str, frames: int) -> Layout:
-        """The request as drawn: its words as the model reads them unless --keep-words."""
-        if name in roles:
-            interaction = interaction_without_roles(requests[name], roles[name])
-            layout = plan_layout(None, interaction, None, None, frames, roles[name])
-        else:
-            kind = "solo" if name in SOLO_ACTIONS else "interaction"
-            layout = Layout.from_segments(frames, [(kind, 0, frames, requests[name])])
-        return layout if args.keep_words else pipe.read_layout(layout)[0]
+    def read(name: str, request: Request) -> Layout:
+        """The request as drawn (at the window): its words as the model reads them unless
+        --keep-words; each distinct request read once."""
+        if (name, request) not in readings:
+            text, roles = request
+            if roles and pipe.reads_person_texts:  # else the CLI drops them, and so does this
+                layout = plan_layout(None, text, None, None, pipe.window, roles)
+            else:
+                kind = "solo" if name in SOLO_ACTIONS else "interaction"
+                layout = Layout.from_segments(pipe.window, [(kind, 0, pipe.window, text)])
+            readings[name, request] = layout if args.keep_words else pipe.read_layout(layout)[0]
+        return readings[name, request]
 
-    read = {a: request_layout(a, pipe.window) for a in requests}  # one reading per request
     real_solo, real_pairs = real_test_clips(args.data_root, n)
     solo_frames, pair_frames = sample_lengths(
         real_solo, real_pairs, n, pipe.window, fixed=args.lengths == "fixed"
     )
-    solo_layouts = [
-        at_length(read[a], frames) for k, a in enumerate(SOLO_ACTIONS) for frames in solo_frames[k]
-    ]
-    pair_layouts = [
-        at_length(read[a], frames) for k, a in enumerate(INTERACTIONS) for frames in pair_frames[k]
-    ]
+
+    def layouts(names: tuple[str, ...], frames: dict[int, list[int]]) -> list[Layout]:
+        return [
+            at_length(read(name, requests[name][i]), length)
+            for k, name in enumerate(names)
+            for i, length in enumerate(frames[k])
+        ]
+
+    solo_layouts = layouts(SOLO_ACTIONS, solo_frames)
+    pair_layouts = layouts(INTERACTIONS, pair_frames)
     cleanup = None if args.raw else DEFAULT_CLEANUP
     settings = dict(
         steps=args.steps,
@@ -428,13 +448,18 @@ def main() -> None:
             )
             for m in pair_gen[k * n : (k + 1) * n]
         ]
-        hands[name] = {"mean_closest_m": float(np.mean(closest)), "per_sample_m": closest}
+        hands[name] = {
+            "mean_closest_m": float(np.mean(closest)),
+            "per_sample_m": closest,
+            "per_sample_frames": pair_frames[k],
+            "per_sample_request": [shown(r) for r in requests[name]],
+        }
 
     def known(name: str) -> str | None:
         """The training caption some candidates of `name` are drawn under (None: none are)."""
         if args.keep_words or args.candidates < 2 or pipe.known_wording is None:
             return None
-        return pipe.in_known_wording(read[name]).segments[0][3]
+        return pipe.in_known_wording(read(name, requests[name][0])).segments[0][3]
 
     rows = {}
     for names, gen, real, hits in (
@@ -449,8 +474,9 @@ def main() -> None:
             any_hit = float(own.any(1).mean())
             rows[name] = {
                 "prompt": prompts[name],
-                "request": requests[name],
-                "read_as": read[name].segments[0][3],
+                "request": shown(requests[name][0]),  # the first sample's
+                "distinct_requests": len(set(requests[name])),
+                "read_as": read(name, requests[name][0]).segments[0][3],
                 "known_wording": known(name),
                 "generated_top3": float(gen[k]),
                 "real_top3": float(real[k]),
@@ -474,6 +500,7 @@ def main() -> None:
         "prompts": args.prompts,
         "generated_from": args.generate_from,
         "keep_words": args.keep_words,
+        "person_texts_conditioned": args.prompts == "with-roles" and pipe.reads_person_texts,
         "lengths": args.lengths,
         "actions": rows,
         "actions_passing": sum(r["passes"] is True for r in rows.values()),

@@ -356,46 +356,61 @@ def test_interleaved_test_set_keeps_random_crops_for_every_model(tiny_data_root)
     assert cropped  # (the tiny clips are longer than some segments: the crop matters)
 
 
-def test_quality_bar_joins_roles_as_the_cli_does(monkeypatch):
+def test_quality_bar_draws_each_sample_from_its_own_clip_with_its_roles(monkeypatch):
     import bench.quality_bar as quality_bar
 
     from intersyn.data.schema import PairItem
-    from intersyn.pipeline import interaction_without_roles, plan_layout
+    from intersyn.pipeline import plan_layout
 
-    item = PairItem(
+    behind = PairItem(
         "9",
         np.zeros((2, 30, 22, 3)),
         None,
         ("two people walk one behind the other", "a pair walks"),
         (("someone leads the way", "x"), ("a woman trails behind the other person", "y")),
     )
-    monkeypatch.setattr(quality_bar, "items_by_label", lambda *a: ({}, {"follow": [item]}))
-    requests = quality_bar.with_roles_requests(Path("unused"))
+    after = PairItem(
+        "10",
+        np.zeros((2, 90, 22, 3)),
+        None,
+        ("one person follows the other",),
+        (("a man walks ahead", "x"), ("a man follows him", "y")),
+    )
+    monkeypatch.setattr(quality_bar, "items_by_label", lambda *a: ({}, {"follow": [behind, after]}))
     roles = ("someone leads the way", "a woman trails behind the other person")
-    assert requests == {"follow": (item.captions[0], roles)}
-    # The bench draws them as the CLI does.
-    ((_, _, _, cli),) = plan_layout(None, item.captions[0], None, None, 100, roles).segments
+    # Sample i from clip i (cycling as the lengths do), with that clip's per-person captions.
+    requests = quality_bar.clip_requests(Path("unused"), 3, with_roles=True)
+    assert requests == {
+        "follow": [
+            (behind.captions[0], roles),
+            (after.captions[0], ("a man walks ahead", "a man follows him")),
+            (behind.captions[0], roles),
+        ]
+    }
+    assert quality_bar.clip_requests(Path("unused"), 2, with_roles=False) == {
+        "follow": [(behind.captions[0], ()), (after.captions[0], ())]
+    }
+    # Shown as the CLI joins them, and drawn through plan_layout as the CLI draws them.
+    ((_, _, _, cli),) = plan_layout(None, behind.captions[0], None, None, 100, roles).segments
     assert cli.endswith("A woman trails behind the other person")
+    assert quality_bar.shown(requests["follow"][0]) == cli
+    assert quality_bar.shown(("a pair walks", ())) == "a pair walks"
+    # The bar's own prompts: every sample the prompt itself, without per-person texts.
+    prompts = {"follow": "one individual trails closely behind the other"}
+    assert quality_bar.drawn_requests(prompts, Path("unused"), 2, False, False) == {
+        "follow": [(prompts["follow"], ())] * 2
+    }
+    assert quality_bar.drawn_requests(prompts, Path("unused"), 2, True, True) == (
+        quality_bar.clip_requests(Path("unused"), 2, with_roles=True)
+    )
     monkeypatch.setattr(
         quality_bar,
         "items_by_label",
-        lambda *a: ({}, {"follow": [dataclasses.replace(item, person_captions=None)]}),
+        lambda *a: ({}, {"follow": [dataclasses.replace(behind, person_captions=None)]}),
     )
     with pytest.raises(SystemExit, match="no per-person captions"):
-        quality_bar.with_roles_requests(Path("unused"))
-    # Generating from the captions alone drops the per-person texts, too.
-    monkeypatch.setattr(quality_bar, "items_by_label", lambda *a: ({}, {"follow": [item]}))
-    monkeypatch.setattr(
-        quality_bar, "in_vocabulary_prompts", lambda root: ({}, {"follow": "a pair walks"})
-    )
-    prompts = {"follow": "one individual trails closely behind the other"}
-    drawn, roles_of = quality_bar.drawn_requests(prompts, Path("unused"), True, False)
-    assert drawn == {"follow": cli} and roles_of == {"follow": roles}
-    assert (
-        interaction_without_roles(drawn["follow"], roles) == "Two people walk one behind the other"
-    )
-    drawn, roles_of = quality_bar.drawn_requests(prompts, Path("unused"), True, True)
-    assert drawn == {"follow": "a pair walks"} and roles_of == {}
+        quality_bar.clip_requests(Path("unused"), 2, with_roles=True)
+    assert quality_bar.clip_requests(Path("unused"), 1, with_roles=False)
 
 
 def test_quality_bar_top3_hits_are_per_motion_and_rates_per_class():

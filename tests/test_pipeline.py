@@ -280,6 +280,15 @@ def test_cli_generate_and_errors(tiny_checkpoint, tmp_path, capsys):
     assert main(args) == 0
     assert (out / "motion.gif").is_file() and not (out / "motion.mp4").exists()
     capsys.readouterr()
+    # Per-person texts a model was not trained on: one warning line, generated without them.
+    roles = [*args[:-1], str(tmp_path / "roles"), "--person-text", "someone hugs the other"]
+    assert main(roles) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("intersyn: warning: person_text / partner_text: checkpoint ")
+    assert "generating from the interaction text alone" in err[-1]
+    meta = json.loads((tmp_path / "roles" / "meta.json").read_text())
+    assert meta["texts"]["person_text"] == "someone hugs the other"
+    assert not meta["person_texts_conditioned"]
     cases = [
         (args, "exists and is not empty; pass --overwrite"),
         ([*args[:-1], str(out / "joints.npy")], "is a file"),
@@ -521,3 +530,31 @@ def test_shipped_default_model_generates():
     lengths = bone_lengths(torch.from_numpy(result.joints[0, 0].astype(np.float64))).mean(0)
     assert np.allclose(lengths.numpy(), REFERENCE_BONE_LENGTHS[1:], atol=0.03)
     assert abs(result.joints[0, 0, :, [7, 8, 10, 11], 1].min()) < 0.1
+
+
+def test_per_person_texts_only_condition_a_model_trained_on_them(pipe, monkeypatch):
+    from intersyn.pipeline import PersonTextsUnreadWarning
+
+    roles = {"person_text": "a man leads the way", "partner_text": "a woman follows him"}
+    assert pipe.model.config.data.interleave.person_caption_share == 0
+    assert not pipe.reads_person_texts
+    with pytest.warns(PersonTextsUnreadWarning, match="not trained on per-person texts"):
+        unread = pipe(interaction="two people walk one behind the other", seed=3, **roles)
+    plain = pipe(interaction="two people walk one behind the other", seed=3)
+    # Drawn from the interaction text alone, as without them; kept in the meta.
+    assert (
+        unread.meta["caption"] == plain.meta["caption"] == "Two people walk one behind the other."
+    )
+    assert not unread.meta["person_texts_conditioned"]
+    assert unread.meta["texts"]["partner_text"] == "a woman follows him"
+    np.testing.assert_array_equal(unread.joints, plain.joints)
+    # A model trained on them reads them joined to the interaction text, as U(·) joined them.
+    monkeypatch.setattr(type(pipe), "reads_person_texts", property(lambda self: True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PersonTextsUnreadWarning)
+        read = pipe(interaction="two people walk one behind the other", seed=3, **roles)
+    assert read.meta["person_texts_conditioned"]
+    assert read.meta["caption"] == (
+        "Two people walk one behind the other. A man leads the way. A woman follows him."
+    )
+    assert not np.array_equal(read.joints, plain.joints)

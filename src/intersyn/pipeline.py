@@ -100,6 +100,11 @@ def _clean_text(value: Any, name: str) -> str | None:
     return text
 
 
+class PersonTextsUnreadWarning(UserWarning):
+    """Per-person texts were given to a model that was not trained on them; it generates from
+    the interaction text alone (`InterSynPipeline.reads_person_texts`)."""
+
+
 @dataclass(frozen=True)
 class Layout:
     """Where the segments lie: t_s, t_i (−1 = none) and the partner's frames `[start, end)`."""
@@ -494,6 +499,17 @@ class InterSynPipeline:
         ]
 
     @property
+    def reads_person_texts(self) -> bool:
+        """Whether the model was trained on per-person texts joined to interaction captions
+        (`data.interleave.person_caption_share` > 0). A model that was not does not follow
+        them: on the session-35 default they did not change who leads in "two people walk one
+        behind the other" (person x behind in 10 / 11 / 10 of 12 samples with the roles as
+        given, swapped, or none), and after an approach they kept hands apart (handshake
+        within 10 cm in 1 of 8 samples at 107 frames and 0 of 8 at 140, against 4 and 8 of 8
+        without them). Such a model is conditioned on the interaction text alone."""
+        return self.model.config.data.interleave.person_caption_share > 0
+
+    @property
     def window(self) -> int:
         """Frames the model generates in one pass."""
         return self.model.config.data.interleave.frames
@@ -574,6 +590,16 @@ class InterSynPipeline:
         if cleanup is not None and not isinstance(cleanup, CleanupConfig):
             raise InterSynError(f"cleanup={cleanup!r}: expected a CleanupConfig or None")
         extra = tuple(t for t in (person_text, partner_text) if t)
+        if extra and not self.reads_person_texts:
+            warnings.warn(
+                f"person_text / partner_text: checkpoint {self.checkpoint.name} was not trained "
+                "on per-person texts (data.interleave.person_caption_share = 0) and would not "
+                "follow them; generating from the interaction text alone (they are kept in "
+                "meta.json)",
+                PersonTextsUnreadWarning,
+                stacklevel=2,
+            )
+            extra = ()
         layout = plan_layout(solo, interaction, solo_start, interaction_start, frames, extra)
         model_layout, substitutions = (layout, []) if keep_words else self.read_layout(layout)
 
@@ -617,6 +643,7 @@ class InterSynPipeline:
         }
         meta = {
             "texts": texts,
+            "person_texts_conditioned": bool(extra),  # False: the model does not read them
             "caption": layout.caption,
             "model_caption": model_layout.caption,  # the caption with unseen words substituted
             "word_substitutions": [dataclasses.asdict(s) for s in substitutions],

@@ -22,8 +22,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--interaction-start", type=int, help="frame where the interaction starts (t_i)"
     )
-    parser.add_argument("--person-text", help="person x's own role in the interaction")
-    parser.add_argument("--partner-text", help="the partner's role in the interaction")
+    roles = (
+        " (joined to the interaction text for models trained on per-person texts, "
+        "data.interleave.person_caption_share > 0; the shipped model was not, and generates "
+        "from the interaction text alone, with a warning)"
+    )
+    parser.add_argument("--person-text", help="person x's own role in the interaction" + roles)
+    parser.add_argument("--partner-text", help="the partner's role in the interaction" + roles)
     parser.add_argument(
         "--frames", type=int, help="length in frames at 20 fps (default: the model window)"
     )
