@@ -9,8 +9,9 @@ skating of generated solo motion against the test data, and the closest approach
 people's hands in handshakes and high fives. Generated motion is scored as `intersyn generate`
 returns it (cleaned up, unseen words read as the nearest training word, some of the best-of-K
 candidates drawn under the nearest training caption) unless `--raw` / `--keep-words`.
-`--prompts in-vocabulary` asks in each sample's own test clip's caption instead, at that clip's length (a diagnostic: the bar itself is on
-held-out phrasings), `--prompts with-roles` adds that clip's per-person captions;
+`--prompts in-vocabulary` asks in each sample's own test clip's caption instead, at that
+clip's length (a diagnostic: the bar itself is on held-out phrasings); `--prompts with-roles`
+adds that clip's per-person captions (as the CLI does: only for a model trained on them);
 `--prompts validation` in a second set of new phrasings, on which to choose models and
 settings so that the held-out set stays a test. `--generate-from in-vocabulary` generates from
 each sample's own test clip's caption but scores against `--prompts`: where that passes and the
@@ -339,12 +340,13 @@ def main() -> None:
     n = args.samples
     # What is generated; the evaluators always rank against `prompts`.
     from_clips = args.prompts in ("in-vocabulary", "with-roles")
+    with_roles = args.prompts == "with-roles" and args.generate_from == "prompts"
     requests = drawn_requests(
         prompts,
         args.data_root,
         n,
         from_clips=from_clips or args.generate_from == "in-vocabulary",
-        with_roles=args.prompts == "with-roles" and args.generate_from == "prompts",
+        with_roles=with_roles,
     )
 
     evaluators = load_evaluators(args.evaluator_2p, args.evaluator_1p)
@@ -500,7 +502,7 @@ def main() -> None:
         "prompts": args.prompts,
         "generated_from": args.generate_from,
         "keep_words": args.keep_words,
-        "person_texts_conditioned": args.prompts == "with-roles" and pipe.reads_person_texts,
+        "person_texts_conditioned": with_roles and pipe.reads_person_texts,
         "lengths": args.lengths,
         "actions": rows,
         "actions_passing": sum(r["passes"] is True for r in rows.values()),

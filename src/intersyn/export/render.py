@@ -435,6 +435,7 @@ class _EncoderThread:
         self.sink = sink
         self.frames: queue.Queue[Any] = queue.Queue(maxsize=8)
         self.error: BaseException | None = None
+        self.told = False  # whether the encoder was told to close or abort
         self.thread = threading.Thread(target=self._work, name="video-encoder", daemon=True)
         self.thread.start()
 
@@ -462,8 +463,9 @@ class _EncoderThread:
         self.frames.put(frame)
 
     def finish(self) -> None:
-        """Ask the encoder to write out what it has; `close` waits for it."""
-        if self.thread.is_alive():
+        """Ask the encoder to write out what it has (once); `close` waits for it."""
+        if not self.told:
+            self.told = True
             self.frames.put(self._CLOSE)
 
     def close(self) -> None:
@@ -472,10 +474,11 @@ class _EncoderThread:
         self._raise()
 
     def abort(self) -> None:
-        if self.thread.is_alive():
+        if not self.told:
+            self.told = True
             self.frames.put(self._ABORT)
-            self.thread.join()
-        self.sink.abort()
+        self.thread.join()
+        self.sink.abort()  # (after a close too: a no-op for a written MP4, drops GIF frames)
 
     def _raise(self) -> None:
         if self.error is not None:
