@@ -202,3 +202,40 @@ def test_encoder_failure_reaches_the_caller_and_keeps_old_files(
     assert not any(t.name == "video-encoder" for t in threading.enumerate())
     if failing == "add":
         assert calls["add"] == 5  # the failed encoder is not fed again
+
+
+def test_encoder_thread_stops_after_an_interrupted_finish() -> None:
+    """Ctrl-C while `finish` waits on a full queue: the close was never queued, and `abort`
+    must still stop the encoder instead of waiting on it forever."""
+    import threading
+    import time
+
+    class SlowSink:
+        aborted = False
+
+        def add(self, frame: np.ndarray) -> None:
+            time.sleep(0.01)
+
+        def close(self) -> None:
+            raise AssertionError("never told to close")
+
+        def abort(self) -> None:
+            self.aborted = True
+
+    encoder = render._EncoderThread(SlowSink())
+    for _ in range(12):
+        encoder.add(np.zeros(1))
+    queue_put = encoder.frames.put
+
+    def interrupted(item, *args, **kwargs):
+        if item is encoder._CLOSE:
+            raise KeyboardInterrupt
+        queue_put(item, *args, **kwargs)
+
+    encoder.frames.put = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        encoder.finish()
+    stopped = threading.Event()
+    threading.Thread(target=lambda: (encoder.abort(), stopped.set()), daemon=True).start()
+    assert stopped.wait(5), "abort waited forever after an interrupted finish"
+    assert encoder.sink.aborted and not encoder.thread.is_alive()

@@ -548,6 +548,9 @@ def test_per_person_texts_only_condition_a_model_trained_on_them(pipe, monkeypat
     assert not unread.meta["person_texts_conditioned"]
     assert unread.meta["texts"]["partner_text"] == "a woman follows him"
     np.testing.assert_array_equal(unread.joints, plain.joints)
+    # Per-person texts alone would leave such a model nothing to draw but a placeholder.
+    with pytest.raises(InterSynError, match="without an interaction: .* give the interaction"):
+        pipe(person_text="a man leads the way")
     # A model trained on them reads them joined to the interaction text, as U(·) joined them.
     monkeypatch.setattr(type(pipe), "reads_person_texts", property(lambda self: True))
     with warnings.catch_warnings():

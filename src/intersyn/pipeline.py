@@ -503,10 +503,11 @@ class InterSynPipeline:
         """Whether the model was trained on per-person texts joined to interaction captions
         (`data.interleave.person_caption_share` > 0). A model that was not does not follow
         them: on the session-35 default they did not change who leads in "two people walk one
-        behind the other" (person x behind in 10 / 11 / 10 of 12 samples with the roles as
-        given, swapped, or none), and after an approach they kept hands apart (handshake
-        within 10 cm in 1 of 8 samples at 107 frames and 0 of 8 at 140, against 4 and 8 of 8
-        without them). Such a model is conditioned on the interaction text alone."""
+        behind the other" (person x behind in 7 / 7 / 7 of 8 samples with the roles as given,
+        swapped, or none), and after an approach they kept hands apart (handshake within 10
+        cm in 1 of 8 samples at 107 frames and 0 of 8 at 140, against 4 and 8 of 8 without
+        them; `bench/person_texts.py`). Such a model is conditioned on the interaction text
+        alone."""
         return self.model.config.data.interleave.person_caption_share > 0
 
     @property
@@ -558,6 +559,7 @@ class InterSynPipeline:
         interaction = _clean_text(interaction, "interaction")
         person_text = _clean_text(person_text, "person_text")
         partner_text = _clean_text(partner_text, "partner_text")
+        texts_interaction = interaction  # as given (None: only per-person texts)
         if (person_text or partner_text) and interaction is None:
             interaction = "two people interact"
         frames = self.window if frames is None else frames
@@ -590,17 +592,25 @@ class InterSynPipeline:
         if cleanup is not None and not isinstance(cleanup, CleanupConfig):
             raise InterSynError(f"cleanup={cleanup!r}: expected a CleanupConfig or None")
         extra = tuple(t for t in (person_text, partner_text) if t)
-        if extra and not self.reads_person_texts:
+        unread = bool(extra) and not self.reads_person_texts
+        if unread and texts_interaction is None:
+            raise InterSynError(
+                f"person_text / partner_text without an interaction: checkpoint "
+                f"{self.checkpoint.name} was not trained on per-person texts; give the "
+                "interaction itself, e.g. --interaction 'two people shake hands'"
+            )
+        if unread:
+            extra = ()
+        layout = plan_layout(solo, interaction, solo_start, interaction_start, frames, extra)
+        if unread:
             warnings.warn(
                 f"person_text / partner_text: checkpoint {self.checkpoint.name} was not trained "
                 "on per-person texts (data.interleave.person_caption_share = 0) and would not "
                 "follow them; generating from the interaction text alone (they are kept in "
                 "meta.json)",
                 PersonTextsUnreadWarning,
-                stacklevel=2,
+                stacklevel=3,  # (past torch.inference_mode's wrapper: the caller's line)
             )
-            extra = ()
-        layout = plan_layout(solo, interaction, solo_start, interaction_start, frames, extra)
         model_layout, substitutions = (layout, []) if keep_words else self.read_layout(layout)
 
         if candidates > 1:

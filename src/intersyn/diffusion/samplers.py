@@ -28,7 +28,7 @@ def _check_mask(mask: torch.Tensor, shape: torch.Size, name: str) -> torch.Tenso
     # numpy's rule, not torch.broadcast_shapes: that one imports sympy (0.5 s) on first use.
     try:
         common = np.broadcast_shapes(tuple(mask.shape), tuple(shape))
-    except ValueError:
+    except (ValueError, RuntimeError):  # (RuntimeError: more than 32 dimensions)
         raise InterSynError(
             f"{name}: shape {tuple(mask.shape)} does not broadcast to {tuple(shape)}"
         ) from None

@@ -21,7 +21,7 @@ import os
 import queue
 import textwrap
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -406,8 +406,9 @@ def render_videos(
         for target in targets:
             kind = target.suffix.lower()
             tmp = str(stack.enter_context(atomic_path(target, suffix=kind)))
-            sink = _Mp4Sink(tmp, fps, (width, height)) if kind == ".mp4" else _GifSink(tmp, fps)
-            sink = _EncoderThread(sink)
+            raw = _Mp4Sink(tmp, fps, (width, height)) if kind == ".mp4" else _GifSink(tmp, fps)
+            stack.callback(raw.abort)  # (ffmpeg runs already: stopped even if no thread starts)
+            sink = _EncoderThread(raw)
             stack.callback(sink.abort)  # an error below: stop the encoder before the rename
             sinks.append(sink)
         for frame in itertools.chain([first], frames):
@@ -435,7 +436,7 @@ class _EncoderThread:
         self.sink = sink
         self.frames: queue.Queue[Any] = queue.Queue(maxsize=8)
         self.error: BaseException | None = None
-        self.told = False  # whether the encoder was told to close or abort
+        self.closing = False  # whether the encoder was told to write out
         self.thread = threading.Thread(target=self._work, name="video-encoder", daemon=True)
         self.thread.start()
 
@@ -443,7 +444,9 @@ class _EncoderThread:
         while True:
             item = self.frames.get()
             if item is self._ABORT:
-                self.sink.abort()
+                # The drawing thread aborts the sink again after joining, and raises there.
+                with contextlib.suppress(Exception):
+                    self.sink.abort()
                 return
             if item is self._CLOSE:
                 if self.error is None:
@@ -452,7 +455,7 @@ class _EncoderThread:
             if self.error is None:  # after an error, drain: `add` must never block
                 self._guarded(self.sink.add, item)
 
-    def _guarded(self, call: Any, *args: Any) -> None:
+    def _guarded(self, call: Callable[..., None], *args: Any) -> None:
         try:
             call(*args)
         except BaseException as error:  # raised again on the drawing thread
@@ -464,9 +467,9 @@ class _EncoderThread:
 
     def finish(self) -> None:
         """Ask the encoder to write out what it has (once); `close` waits for it."""
-        if not self.told:
-            self.told = True
+        if not self.closing:
             self.frames.put(self._CLOSE)
+            self.closing = True  # (only once queued: an interrupted put leaves it to abort)
 
     def close(self) -> None:
         self.finish()
@@ -474,10 +477,11 @@ class _EncoderThread:
         self._raise()
 
     def abort(self) -> None:
-        if not self.told:
-            self.told = True
+        if self.thread.is_alive():
+            # Queued even after a close: a marker the finished worker never reads is harmless,
+            # and a worker still draining must be told to stop.
             self.frames.put(self._ABORT)
-        self.thread.join()
+            self.thread.join()
         self.sink.abort()  # (after a close too: a no-op for a written MP4, drops GIF frames)
 
     def _raise(self) -> None:
