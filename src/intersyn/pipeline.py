@@ -559,8 +559,15 @@ class InterSynPipeline:
         interaction = _clean_text(interaction, "interaction")
         person_text = _clean_text(person_text, "person_text")
         partner_text = _clean_text(partner_text, "partner_text")
-        texts_interaction = interaction  # as given (None: only per-person texts)
-        if (person_text or partner_text) and interaction is None:
+        roles = tuple(t for t in (person_text, partner_text) if t)
+        unread = bool(roles) and not self.reads_person_texts
+        if unread and interaction is None:
+            raise InterSynError(
+                f"person_text / partner_text without an interaction: checkpoint "
+                f"{self.checkpoint.name} was not trained on per-person texts; give the "
+                "interaction itself, e.g. --interaction 'two people shake hands'"
+            )
+        if roles and interaction is None:
             interaction = "two people interact"
         frames = self.window if frames is None else frames
         if isinstance(frames, bool) or not isinstance(frames, int) or frames < 2:
@@ -591,16 +598,7 @@ class InterSynPipeline:
             raise InterSynError(f"guidance={guidance!r}: expected a finite number")
         if cleanup is not None and not isinstance(cleanup, CleanupConfig):
             raise InterSynError(f"cleanup={cleanup!r}: expected a CleanupConfig or None")
-        extra = tuple(t for t in (person_text, partner_text) if t)
-        unread = bool(extra) and not self.reads_person_texts
-        if unread and texts_interaction is None:
-            raise InterSynError(
-                f"person_text / partner_text without an interaction: checkpoint "
-                f"{self.checkpoint.name} was not trained on per-person texts; give the "
-                "interaction itself, e.g. --interaction 'two people shake hands'"
-            )
-        if unread:
-            extra = ()
+        extra = () if unread else roles
         layout = plan_layout(solo, interaction, solo_start, interaction_start, frames, extra)
         if unread:
             warnings.warn(

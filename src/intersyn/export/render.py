@@ -406,9 +406,8 @@ def render_videos(
         for target in targets:
             kind = target.suffix.lower()
             tmp = str(stack.enter_context(atomic_path(target, suffix=kind)))
-            raw = _Mp4Sink(tmp, fps, (width, height)) if kind == ".mp4" else _GifSink(tmp, fps)
-            stack.callback(raw.abort)  # (ffmpeg runs already: stopped even if no thread starts)
-            sink = _EncoderThread(raw)
+            sink = _Mp4Sink(tmp, fps, (width, height)) if kind == ".mp4" else _GifSink(tmp, fps)
+            sink = _EncoderThread(sink)
             stack.callback(sink.abort)  # an error below: stop the encoder before the rename
             sinks.append(sink)
         for frame in itertools.chain([first], frames):
@@ -438,16 +437,17 @@ class _EncoderThread:
         self.error: BaseException | None = None
         self.closing = False  # whether the encoder was told to write out
         self.thread = threading.Thread(target=self._work, name="video-encoder", daemon=True)
-        self.thread.start()
+        try:
+            self.thread.start()
+        except BaseException:
+            sink.abort()  # (ffmpeg runs already)
+            raise
 
     def _work(self) -> None:
         while True:
             item = self.frames.get()
             if item is self._ABORT:
-                # The drawing thread aborts the sink again after joining, and raises there.
-                with contextlib.suppress(Exception):
-                    self.sink.abort()
-                return
+                return  # `abort` stops the sink itself once this thread has ended
             if item is self._CLOSE:
                 if self.error is None:
                     self._guarded(self.sink.close)
