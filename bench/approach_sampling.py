@@ -27,6 +27,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from interaction_geometry import APPROACH_WORDS, HANDS_MEET, real_clips  # noqa: E402
+from interleaved_meeting import closest_hands  # noqa: E402
 from intersyn.diffusion import ddim_sample  # noqa: E402
 from intersyn.io import write_json  # noqa: E402
 from intersyn.kinematics.pair import pair_to_features  # noqa: E402
@@ -39,15 +40,19 @@ NOISED_STEPS = (100, 500, 900, 950, 980, 999)
 
 def pair_measures(joints: np.ndarray, fps: float) -> dict[str, list[float] | float]:
     """Pelvis distances over the clip, summed root path of both people, share of moving frames,
-    of one pair `(2, T, 22, 3)`."""
+    and the closest the two people's wrists come (and whether within 10 cm), of one pair
+    `(2, T, 22, 3)`."""
     root = joints[:, :, 0][..., [0, 2]]
     pelvis = np.linalg.norm(root[0] - root[1], axis=-1)
     steps = np.linalg.norm(np.diff(root, axis=1), axis=-1)  # (2, T-1)
     last = len(pelvis) - 1
+    closest = closest_hands(joints)
     return {
         "pelvis_distance": [float(pelvis[round(f * last)]) for f in FRACTIONS],
         "root_path": float(steps.sum()),
         "moving": float((steps * fps > MOVING_SPEED).mean()),
+        "closest_wrists": closest,
+        "wrists_within_10cm": float(closest < 0.10),
     }
 
 
@@ -67,6 +72,9 @@ def main() -> None:
     parser.add_argument("--data-root", type=Path, required=True)
     parser.add_argument("--per-class", type=int, default=8, help="test clips per interaction")
     parser.add_argument("--guidance", type=float, default=2.5)
+    parser.add_argument(
+        "--guidance-max-step", type=int, help="guide only at diffusion steps <= this"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
@@ -85,10 +93,17 @@ def main() -> None:
         Layout.from_segments(j.shape[1], [("interaction", 0, j.shape[1], c)]) for j, c in clips
     ]
     generated = pipe.sample_layouts(
-        layouts, seed=args.seed, guidance=args.guidance, cleanup=None, progress=True
+        layouts,
+        seed=args.seed,
+        guidance=args.guidance,
+        guidance_max_step=args.guidance_max_step,
+        cleanup=None,
+        progress=True,
     )
     result: dict = {
         "checkpoint": str(args.checkpoint or "default"),
+        "guidance": args.guidance,
+        "guidance_max_step": args.guidance_max_step,
         "clips": len(clips),
         "real": mean_measures([pair_measures(j, fps) for j, _ in clips]),
         "generated": mean_measures([pair_measures(j, fps) for j in generated]),
@@ -138,7 +153,7 @@ def main() -> None:
         row = result[name]
         print(
             f"{name:>10s}: pelvis {row['pelvis_distance']} m, path {row['root_path']:.2f} m, "
-            f"moving {row['moving']:.3f}"
+            f"moving {row['moving']:.3f}, wrists within 10 cm {row['wrists_within_10cm']:.2f}"
         )
     for label, rows in (("x0 from data noised to t", noised), ("x0 along sampling, t", along)):
         print(label)

@@ -24,9 +24,9 @@ import numpy as np
 
 from intersyn.data.build_procedural import items_by_label
 from intersyn.io import write_json
+from intersyn.kinematics.skeleton import HAND_JOINTS
 from intersyn.pipeline import InterSynPipeline
 
-WRISTS = (20, 21)
 # (solo, interaction, solo_start, interaction_start, procedural interaction name)
 REQUESTS = (
     ("a person walks forward and waves", "two people shake hands", 0, 65, "shake_hands"),
@@ -39,8 +39,8 @@ README_REQUEST = REQUESTS[1]  # the README's generate command (with --seed 7)
 
 def closest_hands(pair: np.ndarray) -> float:
     """Closest wrist-to-wrist distance over frames of `(2, T, 22, 3)` (m)."""
-    a = pair[0][:, WRISTS][:, :, None]
-    b = pair[1][:, WRISTS][:, None, :]
+    a = pair[0][:, HAND_JOINTS][:, :, None]
+    b = pair[1][:, HAND_JOINTS][:, None, :]
     return float(np.linalg.norm(a - b, axis=-1).min())
 
 
@@ -75,6 +75,9 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--readme-seeds", type=int, default=0, help="README request per seed")
+    parser.add_argument(
+        "--guidance-max-step", type=int, help="guide only at diffusion steps <= this"
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
 
@@ -90,6 +93,7 @@ def main() -> None:
             interaction_start=t_i,
             seed=args.seed,
             num_samples=args.samples,
+            guidance_max_step=args.guidance_max_step,
             progress=False,
         )
         present = np.flatnonzero(result.presence[1])
@@ -115,22 +119,32 @@ def main() -> None:
     report = {
         "checkpoint": str(args.checkpoint or "shipped default"),
         "seed": args.seed,
+        "guidance_max_step": args.guidance_max_step,
         "rows": rows,
     }
     if args.readme_seeds > 0:
-        report["readme_request_seeds"] = readme_request_seeds(pipe, args.readme_seeds)
+        report["readme_request_seeds"] = readme_request_seeds(
+            pipe, args.readme_seeds, args.guidance_max_step
+        )
         print(report["readme_request_seeds"])
     if args.out:
         write_json(args.out, report)
 
 
-def readme_request_seeds(pipe: InterSynPipeline, seeds: int) -> dict:
+def readme_request_seeds(
+    pipe: InterSynPipeline, seeds: int, guidance_max_step: int | None = None
+) -> dict:
     """The README's request (`REQUESTS[1]`) once per seed 0 … seeds−1: closest hands (m)."""
     solo, interaction, _, t_i, _ = README_REQUEST
     hands = []
     for seed in range(seeds):
         result = pipe(
-            solo=solo, interaction=interaction, interaction_start=t_i, seed=seed, progress=False
+            solo=solo,
+            interaction=interaction,
+            interaction_start=t_i,
+            seed=seed,
+            guidance_max_step=guidance_max_step,
+            progress=False,
         )
         present = np.flatnonzero(result.presence[1])
         hands.append(closest_hands(result.joints[0][:, present[0] : present[-1] + 1]))

@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from intersyn import InterSynPipeline
+from intersyn.kinematics.skeleton import HAND_JOINTS
 from intersyn.pipeline import DEFAULT_CLEANUP, plan_layout
 from intersyn.quality import contact_distance
 
-WRISTS = (20, 21)
 FOLLOW = "two people walk one behind the other"
 LEAD = ("someone leads the way", "a woman trails behind the other person")
 APPROACH = "After approaching each other, two people greet each other with a handshake"
@@ -75,7 +75,7 @@ def main() -> None:
             f"who leads, per-person texts {name:8s}: person x ahead in {(ahead > 0.2).sum()} "
             f"of {n}, behind in {(ahead < -0.2).sum()} of {n}"
         )
-    pairs = [(a, b) for a in WRISTS for b in WRISTS]
+    pairs = [(a, b) for a in HAND_JOINTS for b in HAND_JOINTS]
     for frames in (107, 140):
         for name, roles in (("joined", GREET), ("none", ())):
             motions = draw(APPROACH, roles, frames)

@@ -45,6 +45,7 @@ from intersyn.evaluation.benchmark import (
     two_person_inputs,
 )
 from intersyn.io import write_json
+from intersyn.kinematics.skeleton import HAND_JOINTS
 from intersyn.pipeline import (
     DEFAULT_CLEANUP,
     InterSynPipeline,
@@ -128,7 +129,6 @@ VALIDATION_PAIR = {
 
 SOLO_FRAMES, PAIR_FRAMES = 120, 150  # 6 s and 7.5 s at 20 fps
 HAND_CONTACT = ("shake_hands", "high_five")
-WRISTS = (20, 21)
 
 
 def training_captions(data_root: Path) -> list[str]:
@@ -269,6 +269,9 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=8, help="generations per prompt")
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--guidance", type=float, default=2.5)
+    parser.add_argument(
+        "--guidance-max-step", type=int, help="guide only at diffusion steps <= this"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--raw", action="store_true", help="score the raw model output (default: as users get it)"
@@ -390,6 +393,7 @@ def main() -> None:
     settings = dict(
         steps=args.steps,
         guidance=args.guidance,
+        guidance_max_step=args.guidance_max_step,
         batch_size=48,
         cleanup=cleanup,
         progress=True,
@@ -445,7 +449,7 @@ def main() -> None:
         closest = [
             float(
                 np.asarray(
-                    contact_distance(m[0], m[1], [(a, b) for a in WRISTS for b in WRISTS])
+                    contact_distance(m[0], m[1], [(a, b) for a in HAND_JOINTS for b in HAND_JOINTS])
                 ).min()
             )
             for m in pair_gen[k * n : (k + 1) * n]
@@ -497,6 +501,7 @@ def main() -> None:
         "ranker_sha256": pipe.ranker.sha256 if args.candidates > 1 else None,
         "steps": args.steps,
         "guidance": args.guidance,
+        "guidance_max_step": args.guidance_max_step,
         "seed": args.seed,
         "cleanup": None if cleanup is None else dataclasses.asdict(cleanup),
         "prompts": args.prompts,

@@ -1,20 +1,25 @@
-"""Do motions come to rest where they end? Locomotion speed at the end of the sequence.
+"""Do motions come to rest where they end, and at what pace do they move? Locomotion speed
+over the sequence.
 
 Every procedural clip starts and ends at rest. Two measurements:
 
 1. The model (default: the shipped checkpoint): for each locomotion action, motions are
    generated from the action's own test captions at the lengths of its test clips, and the
    pelvis's horizontal speed is averaged per tenth of the sequence, beside the real clips'
-   (raw model output: the clean-up moves the root by millimetres).
+   (raw model output: the clean-up moves the root by millimetres), and the pace (the mean over
+   the middle six tenths) against the real clips' (`pace_ratio`). `--guidance` and
+   `--guidance-max-step` sample as `intersyn generate` does with them: guidance at the
+   noisiest steps speeds the shipped model's jogs and runs up by about a third.
 2. The training data: stage-1 U(·) samples whose last segment is one of those actions (the
    layouts that end on a solo segment, drawn as training draws them); the speed over the last
    tenth of that segment against its middle tenth, how many end at rest, and how many end
    because the clip ended (the sequence is then padded) rather than because the segment's
    random window did, and how many are marked as ending there (`InterleavedSample.ends`, what
    a model with `end_positions` is told). Solo-clip batches (half of stage 1) always show the
-   whole clip, so they always end at rest.
+   whole clip, so they always end at rest. `--draws 0` skips this part.
 
-    python bench/sequence_ends.py --data-root data/procedural [--checkpoint CKPT] --out F
+    python bench/sequence_ends.py --data-root data/procedural [--checkpoint CKPT] \
+        [--guidance-max-step 959] --out F
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import argparse
 import dataclasses
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,6 +43,7 @@ LOCOMOTION = ("walk", "jog", "run", "walk_backwards")
 LOCOMOTION_WORDS = ("walk", "jog", "run", "backward")  # in the captions of those actions
 REST = 0.5  # m/s: slower than this over the last tenth counts as at rest
 FPS = 20
+PACE_TENTHS = slice(2, 8)  # the middle six tenths: under way, past starting and stopping
 
 
 def tenths(joints: np.ndarray) -> np.ndarray:
@@ -45,9 +52,11 @@ def tenths(joints: np.ndarray) -> np.ndarray:
     return np.array([speed[part].mean() for part in np.array_split(np.arange(len(speed)), 10)])
 
 
-def model_profiles(pipe: InterSynPipeline, data_root: Path, samples: int, seed: int) -> dict:
+def model_profiles(
+    pipe: InterSynPipeline, data_root: Path, samples: int, seed: int, **sampling: Any
+) -> dict:
     """Per action: speed per tenth of the real test clips and of motions generated from their
-    captions at their lengths."""
+    captions at their lengths (`sampling`: `guidance`, `guidance_max_step`), and the pace."""
     solo_items, _ = items_by_label(data_root, "test", samples)
     rows = {}
     for name in LOCOMOTION:
@@ -62,13 +71,19 @@ def model_profiles(pipe: InterSynPipeline, data_root: Path, samples: int, seed: 
             for n, item in zip(frames, items)
         ]
         generated = [
-            tenths(m[0]) for m in pipe.sample_layouts(layouts, seed=seed, batch_size=len(layouts))
+            tenths(m[0])
+            for m in pipe.sample_layouts(layouts, seed=seed, batch_size=len(layouts), **sampling)
         ]
+        real_pace = float(np.mean(real, 0)[PACE_TENTHS].mean())
+        pace = float(np.mean(generated, 0)[PACE_TENTHS].mean())
         rows[name] = {
             "real_m_s": np.mean(real, 0).astype(float).round(3).tolist(),
             "generated_m_s": np.mean(generated, 0).astype(float).round(3).tolist(),
             "real_last_tenth_at_rest": float(np.mean([r[-1] < REST for r in real])),
             "generated_last_tenth_at_rest": float(np.mean([g[-1] < REST for g in generated])),
+            "real_pace_m_s": round(real_pace, 3),
+            "generated_pace_m_s": round(pace, 3),
+            "pace_ratio": round(pace / real_pace, 3),
         }
     return rows
 
@@ -114,27 +129,39 @@ def main() -> None:
     parser.add_argument("--data-root", type=Path, required=True)
     parser.add_argument("--checkpoint", type=Path, default=None, help="default: shipped model")
     parser.add_argument("--samples", type=int, default=8, help="test clips per action")
-    parser.add_argument("--draws", type=int, default=2000, help="U(·) samples drawn")
+    parser.add_argument("--draws", type=int, default=2000, help="U(·) samples drawn (0: none)")
+    parser.add_argument("--guidance", type=float, default=2.5)
+    parser.add_argument(
+        "--guidance-max-step", type=int, help="guide only at diffusion steps <= this"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     started = time.perf_counter()
     pipe = InterSynPipeline.from_pretrained(args.checkpoint)
+    sampling = {"guidance": args.guidance, "guidance_max_step": args.guidance_max_step}
     result = {
         "checkpoint": str(pipe.checkpoint),
         "checkpoint_sha256": pipe.model.sha256,
         "rest_below_m_s": REST,
+        **sampling,
         "generated_vs_real_per_tenth": model_profiles(
-            pipe, args.data_root, args.samples, args.seed
+            pipe, args.data_root, args.samples, args.seed, **sampling
         ),
-        "training_samples": training_ends(pipe, args.data_root, args.draws),
     }
+    if args.draws > 0:
+        result["training_samples"] = training_ends(pipe, args.data_root, args.draws)
     result["seconds"] = round(time.perf_counter() - started, 1)
     write_json(args.out, result)
     for name, row in result["generated_vs_real_per_tenth"].items():
         print(f"{name:15s} real      {row['real_m_s']}")
         print(f"{'':15s} generated {row['generated_m_s']}")
-    print(f"training samples ending on locomotion: {result['training_samples']}")
+        print(
+            f"{'':15s} pace {row['generated_pace_m_s']:.2f} m/s, real {row['real_pace_m_s']:.2f} "
+            f"(x{row['pace_ratio']:.2f})"
+        )
+    if "training_samples" in result:
+        print(f"training samples ending on locomotion: {result['training_samples']}")
 
 
 if __name__ == "__main__":

@@ -353,6 +353,24 @@ def test_guided_denoiser_combines_cond_and_uncond() -> None:
         guided_denoiser(model, float("nan"))
 
 
+def test_guidance_interval_guides_only_up_to_its_highest_step() -> None:
+    labels = torch.tensor([1.0, 2.0, 3.0])
+    x = torch.randn(3, 4, generator=gen(1))
+    cond = 0.5 * x + labels[:, None]
+    guided = cond + 1.5 * (cond - (0.5 * x - 1.0))
+    model = CountingModel(labels)
+    denoise = guided_denoiser(model, 2.5, max_step=500)
+    # Per sample: steps above 500 get the conditional prediction alone, the others guidance.
+    t = torch.tensor([999, 500, 20])
+    expected = torch.stack([cond[0], guided[1], guided[2]])
+    torch.testing.assert_close(denoise(x, t), expected)
+    torch.testing.assert_close(denoise(x, torch.full((3,), 501)), cond)
+    torch.testing.assert_close(guided_denoiser(model, 2.5, None)(x, t), guided)
+    for bad in (-1, 2.5, True, "900"):
+        with pytest.raises(InterSynError, match="max_step"):
+            guided_denoiser(model, 2.5, bad)
+
+
 def test_guidance_makes_one_forward_call_per_sampling_step(cosine: NoiseSchedule) -> None:
     model = CountingModel(torch.tensor([1.0, -1.0]))
     out = ddim_sample(

@@ -164,9 +164,9 @@ def test_evaluation_sampling_can_switch_the_interaction_text_rule_off(pipe, monk
     seen = []
     denoise = pipe._denoise
 
-    def recording(*args):
+    def recording(*args, **kwargs):
         seen.append(args[-1])
-        return denoise(*args)
+        return denoise(*args, **kwargs)
 
     encoded = []  # captions per text-encoder call
     encode = pipe.text.encode
@@ -245,12 +245,30 @@ def test_long_text_truncates_with_warning(pipe):
         ({}, "nothing to generate"),
         ({"solo": "walk", "steps": 0}, "steps=0"),
         ({"solo": "walk", "cleanup": "smooth"}, "cleanup='smooth': expected a CleanupConfig"),
+        ({"solo": "walk", "guidance_max_step": 1000}, r"guidance_max_step=1000: .*\[0, 999\]"),
+        ({"solo": "walk", "guidance_max_step": -1}, "guidance_max_step=-1"),
+        ({"solo": "walk", "guidance_max_step": 9.5}, "guidance_max_step=9.5"),
     ],
 )
 def test_bad_requests(pipe, kwargs, fragment):
     with pytest.raises(InterSynError, match=fragment) as info:
         pipe(**kwargs)
     assert "\n" not in str(info.value)
+
+
+def test_guidance_max_step_limits_guidance_to_the_less_noisy_steps(pipe):
+    request = {"solo": "a person walks", "interaction": "two people hug", "seed": 3, "steps": 5}
+    guided = pipe(**request)
+    assert guided.meta["guidance_max_step"] is None
+    # DDIM-5's steps are 999, 799, ..., 199: a limit of 999 guides them all, one of 0 none.
+    every = pipe(**request, guidance_max_step=999)
+    assert np.array_equal(every.joints, guided.joints)
+    none = pipe(**request, guidance_max_step=0)
+    assert np.array_equal(none.joints, pipe(**request, guidance=1.0).joints)
+    assert not np.allclose(none.joints, guided.joints)
+    part = pipe(**request, guidance_max_step=599)
+    assert part.meta["guidance_max_step"] == 599
+    assert not np.allclose(part.joints, guided.joints) and not np.allclose(part.joints, none.joints)
 
 
 def test_plan_layout_defaults():
@@ -281,12 +299,15 @@ def test_cli_generate_and_errors(tiny_checkpoint, tmp_path, capsys):
     assert (out / "motion.gif").is_file() and not (out / "motion.mp4").exists()
     capsys.readouterr()
     # Per-person texts a model was not trained on: one warning line, generated without them.
+    assert json.loads((out / "meta.json").read_text())["guidance_max_step"] is None
     roles = [*args[:-1], str(tmp_path / "roles"), "--person-text", "someone hugs the other"]
+    roles += ["--guidance-max-step", "599"]
     assert main(roles) == 0
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("intersyn: warning: person_text / partner_text: checkpoint ")
     assert "generating from the interaction text alone" in err[-1]
     meta = json.loads((tmp_path / "roles" / "meta.json").read_text())
+    assert meta["guidance_max_step"] == 599
     assert meta["texts"]["person_text"] == "someone hugs the other"
     assert not meta["person_texts_conditioned"]
     cases = [
@@ -346,12 +367,26 @@ def test_cli_generate_and_errors(tiny_checkpoint, tmp_path, capsys):
             ],
             "outside",
         ),
+        (
+            [
+                "generate",
+                "--checkpoint",
+                str(tiny_checkpoint),
+                "--solo",
+                "walk",
+                "--guidance-max-step",
+                "1000",
+                "--out",
+                str(tmp_path / "o5"),
+            ],
+            "guidance_max_step=1000: expected a diffusion step in [0, 999]",
+        ),
     ]
     for argv, fragment in cases:
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
         assert fragment in err and err.count("\n") == 1 and "Traceback" not in err
-    for name in ("o1", "o2", "o3", "o4"):
+    for name in ("o1", "o2", "o3", "o4", "o5"):
         assert not (tmp_path / name).exists()
 
 

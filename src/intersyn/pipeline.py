@@ -77,6 +77,17 @@ def default_checkpoint_path() -> Path:
     return path
 
 
+def _check_max_step(value: Any, num_steps: int) -> None:
+    """`guidance_max_step` must be None or a diffusion step of the model's schedule."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < num_steps:
+        raise InterSynError(
+            f"guidance_max_step={value!r}: expected a diffusion step in [0, {num_steps - 1}] "
+            "(or none, to guide at every step)"
+        )
+
+
 def _clean_text(value: Any, name: str) -> str | None:
     if value is None:
         return None
@@ -535,6 +546,7 @@ class InterSynPipeline:
         seed: int = 0,
         steps: int = 50,
         guidance: float = 2.5,
+        guidance_max_step: int | None = None,
         num_samples: int = 1,
         candidates: int | None = None,
         cleanup: CleanupConfig | None = DEFAULT_CLEANUP,
@@ -542,6 +554,11 @@ class InterSynPipeline:
         progress: bool = False,
     ) -> GenerationResult:
         """Generate `num_samples` motions; see the module docstring for the layout.
+
+        `guidance_max_step`: guide only at diffusion steps ≤ this (of 0 … 999; the noisier steps
+        use the text prediction alone), e.g. 959: walks, jogs and runs keep the data's pace and
+        slow down more where the motion ends than with guidance at every step (None), at some
+        cost in hand contact (README, "Guidance interval").
 
         `candidates`: each returned motion is the best of that many samples by the ranker's
         text-motion agreement (`intersyn.ranking`; their scores in `meta["candidate_scores"]`;
@@ -596,6 +613,7 @@ class InterSynPipeline:
                 raise InterSynError(f"{name}={value!r}: expected an integer >= {low}")
         if not (isinstance(guidance, (int, float)) and np.isfinite(guidance)):
             raise InterSynError(f"guidance={guidance!r}: expected a finite number")
+        _check_max_step(guidance_max_step, self.schedule.num_steps)
         if cleanup is not None and not isinstance(cleanup, CleanupConfig):
             raise InterSynError(f"cleanup={cleanup!r}: expected a CleanupConfig or None")
         extra = () if unread else roles
@@ -620,10 +638,20 @@ class InterSynPipeline:
         drawn = variants * num_samples  # sample n * candidates + j is drawn under variant j
         features = None
         if frames > self.window:
-            world = self._sample_long(drawn, seed, steps, float(guidance), progress)
+            world = self._sample_long(
+                drawn, seed, steps, float(guidance), progress, guidance_max_step=guidance_max_step
+            )
             world = world[:, :people]
         else:
-            features = self._sample(drawn, people, seed, steps, float(guidance), progress)
+            features = self._sample(
+                drawn,
+                people,
+                seed,
+                steps,
+                float(guidance),
+                progress,
+                guidance_max_step=guidance_max_step,
+            )
             needed = cleanup is not None or candidates > 1
             world = _decode(features, presence, self.anchor) if needed else None
         if world is not None and cleanup is not None:
@@ -664,6 +692,7 @@ class InterSynPipeline:
             "seed": seed,
             "steps": steps,
             "guidance": guidance,
+            "guidance_max_step": guidance_max_step,  # None: guided at every step
             "num_samples": num_samples,
             "candidates": candidates,
             "ranker_sha256": None if scores is None else self.ranker.sha256,
@@ -694,6 +723,7 @@ class InterSynPipeline:
         *,
         generator: torch.Generator | None = None,
         known: tuple[np.ndarray, np.ndarray] | None = None,
+        guidance_max_step: int | None = None,
     ) -> np.ndarray:
         """Normalised sampling of person x + partners, coordinator refinement, de-normalised:
         one sample per layout (layouts of one timeline, which may differ in their texts).
@@ -731,6 +761,7 @@ class InterSynPipeline:
             generator,
             progress,
             interaction_cond=interaction_cond,
+            guidance_max_step=guidance_max_step,
         )
         first = sample(inpaint)
         motions = [first[:, 0], first[:, 1]]
@@ -819,6 +850,7 @@ class InterSynPipeline:
         progress: bool,
         inpaint: tuple[torch.Tensor, torch.Tensor] | None = None,
         interaction_cond: Condition | None = None,
+        guidance_max_step: int | None = None,
     ) -> torch.Tensor:
         """DDIM with batched guidance: normalised pair features `(N, 2, T, D)`.
 
@@ -877,7 +909,7 @@ class InterSynPipeline:
 
         rows = presence & valid[:, None, :]
         return ddim_sample(
-            guided_denoiser(model_fn, guidance),
+            guided_denoiser(model_fn, guidance, guidance_max_step),
             (num_samples, 2, T, D),
             self.schedule,
             steps,
@@ -896,6 +928,7 @@ class InterSynPipeline:
         seed: int = 0,
         steps: int = 50,
         guidance: float = 2.5,
+        guidance_max_step: int | None = None,
         batch_size: int = 64,
         coordinator: bool = True,
         cleanup: CleanupConfig | None = None,
@@ -930,6 +963,7 @@ class InterSynPipeline:
                 seed=seed,
                 steps=steps,
                 guidance=guidance,
+                guidance_max_step=guidance_max_step,
                 batch_size=batch_size,
                 coordinator=coordinator,
                 cleanup=cleanup,
@@ -947,6 +981,7 @@ class InterSynPipeline:
                 seed=seed,
                 steps=steps,
                 guidance=guidance,
+                guidance_max_step=guidance_max_step,
                 batch_size=batch_size,
                 coordinator=False,
                 cleanup=cleanup,
@@ -956,6 +991,7 @@ class InterSynPipeline:
             return compose_per_person(
                 layouts, [j[0] for j in solos[:count]], [j[0] for j in solos[count:]]
             )
+        _check_max_step(guidance_max_step, self.schedule.num_steps)
         too_long = [lay.frames for lay in layouts if lay.frames > self.window]
         if too_long:
             raise InterSynError(
@@ -978,7 +1014,16 @@ class InterSynPipeline:
             valid = torch.from_numpy(valid_np).to(device)
             cond, interaction_cond = self._condition(part, interaction_text_alone)
             group = self._denoise(
-                cond, presence, valid, steps, guidance, generator, False, None, interaction_cond
+                cond,
+                presence,
+                valid,
+                steps,
+                guidance,
+                generator,
+                False,
+                None,
+                interaction_cond,
+                guidance_max_step=guidance_max_step,
             )
             group = self._refine(group, cond, presence & valid[:, None, :], valid, coordinator)
             features = group.cpu().numpy().astype(np.float64)
@@ -1025,6 +1070,8 @@ class InterSynPipeline:
         steps: int,
         guidance: float,
         progress: bool,
+        *,
+        guidance_max_step: int | None = None,
     ) -> np.ndarray:
         """Motions longer than the window, one per layout (of one timeline): overlapping
         windows, each in-painting its overlap.
@@ -1085,6 +1132,7 @@ class InterSynPipeline:
                 progress,
                 generator=generator,
                 known=known,
+                guidance_max_step=guidance_max_step,
             )
             local = np.asarray(
                 features_to_pair(

@@ -40,6 +40,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--guidance", type=float, default=2.5, help="classifier-free guidance scale"
     )
+    parser.add_argument(
+        "--guidance-max-step",
+        type=int,
+        help="guide only at diffusion steps <= this (0-999), e.g. 959: the noisiest steps use "
+        "the text prediction alone, so walks, jogs and runs keep the data's pace and slow down "
+        "where the motion ends, at some cost in hand contact (default: guidance at every step)",
+    )
     parser.add_argument("--num-samples", type=int, default=1)
     parser.add_argument(
         "--candidates",
@@ -103,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         steps=args.steps,
         guidance=args.guidance,
+        guidance_max_step=args.guidance_max_step,
         num_samples=args.num_samples,
         candidates=args.candidates,
         cleanup=None if args.raw else DEFAULT_CLEANUP,
