@@ -3,7 +3,9 @@ shake hands"): the same test captions measured three ways.
 
 1. `generated`: DDIM-50 with guidance as users sample (raw, no clean-up), per clip at the real
    clip's length: pelvis distance at 0 / 25 / 50 / 75 / 100 % of the clip, both people's
-   summed root path, and the share of frames where a root moves faster than 0.3 m/s.
+   summed root path, the share of frames where a root moves faster than 0.3 m/s, and the
+   closest the two people's wrists come (and the share within 10 cm); `--guidance` and
+   `--guidance-max-step` as `intersyn generate` takes them.
 2. `from_noised_data`: the denoiser's x0 prediction (text condition, no guidance) from the
    real clip's features noised to step t: does the model know the approach when x_t still
    holds some of it?
@@ -11,7 +13,8 @@ shake hands"): the same test captions measured three ways.
    19) of one unguided run of the pipeline's DDIM-50 sampler from pure noise: when are the
    start distance and the walked path decided?
 
-    python bench/approach_sampling.py --data-root data/procedural [--checkpoint CKPT] --out F
+    python bench/approach_sampling.py --data-root data/procedural [--checkpoint CKPT] \
+        [--per-class 8] [--guidance-max-step T] --out F
 """
 
 from __future__ import annotations

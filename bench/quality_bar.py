@@ -19,6 +19,9 @@ prompt's own generation does not, the model does not read the new wording; where
 the evaluator does not retrieve the model's motion with that wording. With best-of-K
 sampling every candidate is scored too: `any_candidate_top3` is what the best possible choice
 among them would reach (where it fails as well, no ranking can pass the action).
+`--dump-candidates F.npz` also writes, per sample and candidate, the ranker's score and whether
+the evaluator's top 3 holds the sample's action, so other ways of choosing among the candidates
+can be compared without sampling again.
 
     python bench/quality_bar.py --data-root data/procedural \
         --evaluator-1p reports/tables/evaluators/single_person/evaluator.pt \
@@ -44,7 +47,7 @@ from intersyn.evaluation.benchmark import (
     solo_inputs,
     two_person_inputs,
 )
-from intersyn.io import write_json
+from intersyn.io import atomic_open, write_json
 from intersyn.kinematics.skeleton import HAND_JOINTS
 from intersyn.pipeline import (
     DEFAULT_CLEANUP,
@@ -203,6 +206,26 @@ def at_length(layout: Layout, frames: int) -> Layout:
     )
 
 
+def dump_candidates(
+    path: Path, pipe: InterSynPipeline, K: int, n: int, groups: dict[str, tuple]
+) -> None:
+    """Write `path` (.npz): per group ("solo", "pair": layouts, all K candidates of each,
+    evaluator hits `(samples, K)`, the ranker's choices, action names) and sample, every
+    candidate's ranker score and top-3 hit, the choice and the sample's action."""
+    arrays: dict[str, np.ndarray] = {}
+    for kind, (layouts, drawn, hits, chosen, names) in groups.items():
+        scores = [
+            pipe.ranker.score(drawn[k * K : (k + 1) * K], lay.segments)
+            for k, lay in enumerate(layouts)
+        ]
+        arrays[f"{kind}_scores"] = np.asarray(scores, dtype=np.float32)
+        arrays[f"{kind}_hits"] = np.asarray(hits, dtype=bool)
+        arrays[f"{kind}_chosen"] = np.asarray(chosen, dtype=np.int64)
+        arrays[f"{kind}_action"] = np.repeat(np.asarray(names), n)
+    with atomic_open(path) as handle:  # a handle: np.savez would add ".npz" to a bare name
+        np.savez(handle, **arrays)
+
+
 def top3_hits(motion_emb: np.ndarray, labels: np.ndarray, text_emb: np.ndarray) -> np.ndarray:
     """Per motion: whether its own prompt is among the 3 prompts nearest to it."""
     distances = np.linalg.norm(motion_emb[:, None] - text_emb[None], axis=-1)
@@ -321,6 +344,11 @@ def main() -> None:
         "retrieve with it",
     )
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument(
+        "--dump-candidates",
+        type=Path,
+        help="also write each candidate's ranker score and evaluator top-3 hit (.npz)",
+    )
     args = parser.parse_args()
     if args.candidates is not None and args.candidates < 1:
         parser.error(f"--candidates {args.candidates}: expected 1 or more")
@@ -530,6 +558,17 @@ def main() -> None:
         "seconds": round(time.perf_counter() - started, 1),
     }
     write_json(args.out, result)
+    if args.dump_candidates is not None and K > 1:
+        dump_candidates(
+            args.dump_candidates,
+            pipe,
+            K,
+            n,
+            {
+                "solo": (solo_layouts, solo_all, solo_hits, solo_best, SOLO_ACTIONS),
+                "pair": (pair_layouts, pair_all, pair_hits, pair_best, INTERACTIONS),
+            },
+        )
     for name, row in rows.items():
         mark = {True: "ok ", False: "LOW", None: "n/a"}[row["passes"]]
         print(

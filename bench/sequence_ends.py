@@ -9,7 +9,8 @@ Every procedural clip starts and ends at rest. Two measurements:
    (raw model output: the clean-up moves the root by millimetres), and the pace (the mean over
    the middle six tenths) against the real clips' (`pace_ratio`). `--guidance` and
    `--guidance-max-step` sample as `intersyn generate` does with them: guidance at the
-   noisiest steps speeds the shipped model's jogs and runs up by about a third.
+   noisiest steps puts the shipped model's pace 5–15 % above the data's (README, "Guidance
+   interval").
 2. The training data: stage-1 U(·) samples whose last segment is one of those actions (the
    layouts that end on a solo segment, drawn as training draws them); the speed over the last
    tenth of that segment against its middle tenth, how many end at rest, and how many end

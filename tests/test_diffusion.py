@@ -366,6 +366,10 @@ def test_guidance_interval_guides_only_up_to_its_highest_step() -> None:
     torch.testing.assert_close(denoise(x, t), expected)
     torch.testing.assert_close(denoise(x, torch.full((3,), 501)), cond)
     torch.testing.assert_close(guided_denoiser(model, 2.5, None)(x, t), guided)
+    # Above the limit the text prediction itself, exactly; scale 0 too keeps to the limit.
+    assert torch.equal(denoise(x, torch.full((3,), 999))[0], cond[0])
+    torch.testing.assert_close(guided_denoiser(model, 0.0, 500)(x, t)[0], cond[0])
+    torch.testing.assert_close(guided_denoiser(model, 0.0, 500)(x, t)[2], 0.5 * x[2] - 1.0)
     for bad in (-1, 2.5, True, "900"):
         with pytest.raises(InterSynError, match="max_step"):
             guided_denoiser(model, 2.5, bad)

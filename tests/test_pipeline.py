@@ -264,11 +264,49 @@ def test_guidance_max_step_limits_guidance_to_the_less_noisy_steps(pipe):
     every = pipe(**request, guidance_max_step=999)
     assert np.array_equal(every.joints, guided.joints)
     none = pipe(**request, guidance_max_step=0)
-    assert np.array_equal(none.joints, pipe(**request, guidance=1.0).joints)
+    np.testing.assert_allclose(none.joints, pipe(**request, guidance=1.0).joints, atol=1e-5)
     assert not np.allclose(none.joints, guided.joints)
     part = pipe(**request, guidance_max_step=599)
     assert part.meta["guidance_max_step"] == 599
     assert not np.allclose(part.joints, guided.joints) and not np.allclose(part.joints, none.joints)
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        {"frames": 100},  # longer than the 64-frame window: overlapping windows
+        {"people": 3},  # the third person in-painted against person x
+        {"candidates": 2},
+        {"layouts": True},
+        {"layouts": True, "per_person": True},
+        {"layouts": True, "candidates": 2},
+    ],
+)
+def test_guidance_max_step_reaches_every_sampling_path(
+    pipe, tiny_checkpoint, tiny_text_encoder, monkeypatch, how
+):
+    import intersyn.pipeline as pipeline_module
+
+    if "candidates" in how:  # best of K needs a ranker, which the tiny model lacks
+        pipe = InterSynPipeline.from_pretrained(tiny_checkpoint, ranker=tiny_text_encoder[0])
+
+    seen = []
+    original = pipeline_module.guided_denoiser
+
+    def recording(model_fn, scale, max_step=None):
+        seen.append(max_step)
+        return original(model_fn, scale, max_step)
+
+    monkeypatch.setattr(pipeline_module, "guided_denoiser", recording)
+    how = dict(how)
+    if how.pop("layouts", False):
+        layout = plan_layout("a person walks", "two people hug", 0, 20, 40)
+        pipe.sample_layouts([layout], steps=2, guidance_max_step=7, **how)
+    else:
+        pipe(
+            solo="a person walks", interaction="two people hug", steps=2, guidance_max_step=7, **how
+        )
+    assert seen and all(step == 7 for step in seen)
 
 
 def test_plan_layout_defaults():
@@ -381,12 +419,26 @@ def test_cli_generate_and_errors(tiny_checkpoint, tmp_path, capsys):
             ],
             "guidance_max_step=1000: expected a diffusion step in [0, 999]",
         ),
+        (
+            [
+                "generate",
+                "--checkpoint",
+                str(tmp_path / "nope.pt"),  # checked before the model is loaded
+                "--solo",
+                "walk",
+                "--guidance-max-step",
+                "-1",
+                "--out",
+                str(tmp_path / "o6"),
+            ],
+            "--guidance-max-step -1: expected a diffusion step >= 0",
+        ),
     ]
     for argv, fragment in cases:
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
         assert fragment in err and err.count("\n") == 1 and "Traceback" not in err
-    for name in ("o1", "o2", "o3", "o4", "o5"):
+    for name in ("o1", "o2", "o3", "o4", "o5", "o6"):
         assert not (tmp_path / name).exists()
 
 

@@ -555,10 +555,10 @@ class InterSynPipeline:
     ) -> GenerationResult:
         """Generate `num_samples` motions; see the module docstring for the layout.
 
-        `guidance_max_step`: guide only at diffusion steps ≤ this (of 0 … 999; the noisier steps
-        use the text prediction alone), e.g. 959: walks, jogs and runs keep the data's pace and
-        slow down more where the motion ends than with guidance at every step (None), at some
-        cost in hand contact (README, "Guidance interval").
+        `guidance_max_step`: guide only at diffusion steps ≤ this (0 … the schedule's steps − 1,
+        999 for the shipped model); the noisier steps use the text prediction alone. None: guide
+        at every step. Its effect on pace, contact and text agreement: README, "Guidance
+        interval".
 
         `candidates`: each returned motion is the best of that many samples by the ranker's
         text-motion agreement (`intersyn.ranking`; their scores in `meta["candidate_scores"]`;
@@ -953,6 +953,7 @@ class InterSynPipeline:
         drawn under the nearest training captions unless `keep_words`, `candidate_layouts`).
         The layouts' texts are used as given (`reword` reads unseen words).
         """
+        _check_max_step(guidance_max_step, self.schedule.num_steps)
         if not layouts:
             return []
         if candidates > 1:
@@ -991,7 +992,6 @@ class InterSynPipeline:
             return compose_per_person(
                 layouts, [j[0] for j in solos[:count]], [j[0] for j in solos[count:]]
             )
-        _check_max_step(guidance_max_step, self.schedule.num_steps)
         too_long = [lay.frames for lay in layouts if lay.frames > self.window]
         if too_long:
             raise InterSynError(

@@ -43,9 +43,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--guidance-max-step",
         type=int,
-        help="guide only at diffusion steps <= this (0-999), e.g. 959: the noisiest steps use "
-        "the text prediction alone, so walks, jogs and runs keep the data's pace and slow down "
-        "where the motion ends, at some cost in hand contact (default: guidance at every step)",
+        help="guide only at diffusion steps <= this (999 is the shipped model's noisiest), e.g. "
+        "959: the noisiest steps use the text prediction alone, so walks, jogs and runs keep "
+        "the data's pace and slow down more where the motion ends, at some cost in hand "
+        "contact and text agreement (default: guidance at every step)",
     )
     parser.add_argument("--num-samples", type=int, default=1)
     parser.add_argument(
@@ -95,6 +96,10 @@ def run(args: argparse.Namespace) -> int:
         raise InterSynError(f"--out {args.out}: exists and is not empty; pass --overwrite")
     if args.people is not None and args.people < 1:
         raise InterSynError(f"--people {args.people}: expected at least 1")
+    if args.guidance_max_step is not None and args.guidance_max_step < 0:
+        raise InterSynError(
+            f"--guidance-max-step {args.guidance_max_step}: expected a diffusion step >= 0"
+        )
     start = time.perf_counter()
     pipe = InterSynPipeline.from_pretrained(args.checkpoint, ranker=args.ranker)
     loaded = time.perf_counter()

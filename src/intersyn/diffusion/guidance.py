@@ -3,10 +3,8 @@
 The model sees an explicit null-condition flag `cond_drop (B,)` bool; True means "replace the
 text by the null condition" (REFERENCE.md §4.1: a zero text feature). Guidance is applied to
 the x0 prediction: x0 = uncond + s · (cond − uncond), optionally only up to a highest diffusion
-step (a guidance interval, Kynkäänniemi et al. 2024): at the noisiest steps, where a sample's
-coarse layout and pace are decided, guidance extrapolates them past the data (with it at every
-step the shipped model walks, jogs and runs 5–15 % faster than the data and slows down less
-where the motion ends; `bench/sequence_ends.py`).
+step (a guidance interval, Kynkäänniemi et al. 2024): the noisiest steps set a sample's coarse
+layout and pace, which guidance there pushes past the data's (README, "Guidance interval").
 """
 
 from __future__ import annotations
@@ -50,8 +48,9 @@ def guided_denoiser(model_fn: ModelFn, scale: float, max_step: int | None = None
     Conditional and unconditional predictions come from ONE forward pass over the doubled batch
     `[x_t; x_t]` with `cond_drop = [False]*B + [True]*B`, so `model_fn` must accept a batch of
     2B in which rows i and B + i share their conditioning (a closure over per-sample text or
-    masks repeats them, e.g. `text.repeat(x.shape[0] // B, 1, 1)`). With scale 1 (or 0) only
-    the conditional (or unconditional) half is needed, and a single B-row call is made.
+    masks repeats them, e.g. `text.repeat(x.shape[0] // B, 1, 1)`). With scale 1 (or 0 at every
+    step) only the conditional (or unconditional) half is needed, and a single B-row call is
+    made.
     """
     if not (isinstance(scale, (int, float)) and math.isfinite(scale)):
         raise InterSynError(f"scale={scale!r} must be a finite number")
@@ -72,16 +71,17 @@ def guided_denoiser(model_fn: ModelFn, scale: float, max_step: int | None = None
 
     def denoise(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         batch = x_t.shape[0]
-        if scale in (0.0, 1.0):
+        if scale == 1.0 or (scale == 0.0 and max_step is None):
             drop = torch.full((batch,), scale == 0.0, dtype=torch.bool, device=x_t.device)
             return call(x_t, t, drop)
         drop = torch.arange(2 * batch, device=x_t.device) >= batch  # (2B,): cond, then uncond
         both = call(torch.cat([x_t, x_t]), torch.cat([t, t]), drop)
         cond, uncond = both[:batch], both[batch:]
+        guided = uncond + scale * (cond - uncond)
         if max_step is None:
-            return uncond + scale * (cond - uncond)
+            return guided
         # Chosen per sample on the device: reading t back would wait for it at every step.
-        weight = torch.where(t > max_step, 1.0, scale).to(cond.dtype)
-        return uncond + weight.reshape(-1, *[1] * (cond.dim() - 1)) * (cond - uncond)
+        above = (t > max_step).reshape(-1, *[1] * (cond.dim() - 1))
+        return torch.where(above, cond, guided)
 
     return denoise
