@@ -206,18 +206,12 @@ def at_length(layout: Layout, frames: int) -> Layout:
     )
 
 
-def dump_candidates(
-    path: Path, pipe: InterSynPipeline, K: int, n: int, groups: dict[str, tuple]
-) -> None:
-    """Write `path` (.npz): per group ("solo", "pair": layouts, all K candidates of each,
-    evaluator hits `(samples, K)`, the ranker's choices, action names) and sample, every
-    candidate's ranker score and top-3 hit, the choice and the sample's action."""
+def dump_candidates(path: Path, n: int, groups: dict[str, tuple]) -> None:
+    """Write `path` (.npz): per group ("solo", "pair": the ranker's scores and the evaluator's
+    top-3 hits, both `(samples, K)`, the ranker's choices, action names) and sample, every
+    candidate's score and hit, the choice and the sample's action."""
     arrays: dict[str, np.ndarray] = {}
-    for kind, (layouts, drawn, hits, chosen, names) in groups.items():
-        scores = [
-            pipe.ranker.score(drawn[k * K : (k + 1) * K], lay.segments)
-            for k, lay in enumerate(layouts)
-        ]
+    for kind, (scores, hits, chosen, names) in groups.items():
         arrays[f"{kind}_scores"] = np.asarray(scores, dtype=np.float32)
         arrays[f"{kind}_hits"] = np.asarray(hits, dtype=bool)
         arrays[f"{kind}_chosen"] = np.asarray(chosen, dtype=np.int64)
@@ -428,13 +422,16 @@ def main() -> None:
     )
     K = args.candidates
 
-    def draw(layouts: list[Layout], seed: int) -> tuple[list[np.ndarray], list[np.ndarray], list]:
-        """Every candidate (K per layout), the ranker's choices, and which candidate each is."""
-        drawn, best = pipe.sample_candidates(layouts, K, args.keep_words, seed=seed, **settings)
-        return drawn, [drawn[k * K + j] for k, j in enumerate(best)], best
+    def draw(layouts: list[Layout], seed: int) -> tuple[list, list, list, np.ndarray | None]:
+        """Every candidate (K per layout), the ranker's choices, which candidate each is, and
+        the ranker's scores `(layouts, K)` (None for K = 1)."""
+        drawn, best, scores = pipe.sample_candidates(
+            layouts, K, args.keep_words, seed=seed, **settings
+        )
+        return drawn, [drawn[k * K + j] for k, j in enumerate(best)], best, scores
 
-    solo_all, solo_gen, solo_best = draw(solo_layouts, args.seed)
-    pair_all, pair_gen, pair_best = draw(pair_layouts, args.seed + 1)
+    solo_all, solo_gen, solo_best, solo_scores = draw(solo_layouts, args.seed)
+    pair_all, pair_gen, pair_best, pair_scores = draw(pair_layouts, args.seed + 1)
 
     solo_text = solo_eval.embed_texts([solo_prompts[a] for a in SOLO_ACTIONS])
     pair_text = pair_eval.embed_texts([pair_prompts[a] for a in INTERACTIONS])
@@ -561,12 +558,10 @@ def main() -> None:
     if args.dump_candidates is not None and K > 1:
         dump_candidates(
             args.dump_candidates,
-            pipe,
-            K,
             n,
             {
-                "solo": (solo_layouts, solo_all, solo_hits, solo_best, SOLO_ACTIONS),
-                "pair": (pair_layouts, pair_all, pair_hits, pair_best, INTERACTIONS),
+                "solo": (solo_scores, solo_hits, solo_best, SOLO_ACTIONS),
+                "pair": (pair_scores, pair_hits, pair_best, INTERACTIONS),
             },
         )
     for name, row in rows.items():

@@ -126,6 +126,12 @@ def test_every_second_candidate_is_drawn_under_the_nearest_training_caption(
     (kept,) = pipe.sample_layouts([layout], seed=1, steps=3, candidates=2)
     assert np.array_equal(kept, pair[int(np.argmax([g[0, -1, 0, 0] for g in pair]))])
     assert scored[-1] == layout.segments
+    # Every candidate, the choice and the scores it was made on (what benches record).
+    drawn, best, scores = pipe.sample_candidates([layout], 2, seed=1, steps=3)
+    assert [np.array_equal(d, p) for d, p in zip(drawn, pair)] == [True, True]
+    np.testing.assert_allclose(scores, [[g[0, -1, 0, 0] for g in pair]])
+    assert best == [int(np.argmax(scores[0]))]
+    assert pipe.sample_candidates([layout], 1, seed=1, steps=3)[2] is None
     result = pipe(solo="a person strolls", interaction="two people hug", frames=60, steps=3)
     read = pipe.in_known_wording(pipe.read_layout(layout)[0])  # unseen words read first
     captions = result.meta["candidate_captions"]

@@ -957,7 +957,7 @@ class InterSynPipeline:
         if not layouts:
             return []
         if candidates > 1:
-            drawn, best = self.sample_candidates(
+            drawn, best, _ = self.sample_candidates(
                 layouts,
                 candidates,
                 keep_words,
@@ -1042,26 +1042,27 @@ class InterSynPipeline:
 
     def sample_candidates(
         self, layouts: list[Layout], candidates: int, keep_words: bool = False, **settings: Any
-    ) -> tuple[list[np.ndarray], list[int]]:
+    ) -> tuple[list[np.ndarray], list[int], np.ndarray | None]:
         """All `candidates` motions of each layout (consecutive, drawn under `candidate_layouts`
-        by `sample_layouts(..., **settings)`) and, per layout, which of them (0 … candidates − 1)
-        the ranker scores best against the layout's own texts: what `sample_layouts(...,
+        by `sample_layouts(..., **settings)`), per layout which of them (0 … candidates − 1)
+        the ranker scores best against the layout's own texts, and the ranker's scores
+        `(layouts, candidates)` (None for one candidate): what `sample_layouts(...,
         candidates=K)` keeps, with the ones it does not (benches score them all)."""
         variants = [
             v for lay in layouts for v in self.candidate_layouts(lay, candidates, keep_words)
         ]
         drawn = self.sample_layouts(variants, **settings)
         if candidates == 1:
-            return drawn, [0] * len(layouts)
-        best = [
-            int(
+            return drawn, [0] * len(layouts), None
+        scores = np.concatenate(
+            [
                 self._best_of(
                     drawn[k * candidates : (k + 1) * candidates], lay.segments, candidates
-                )[0][0]
-            )
-            for k, lay in enumerate(layouts)
-        ]
-        return drawn, best
+                )[1]
+                for k, lay in enumerate(layouts)
+            ]
+        )
+        return drawn, scores.argmax(1).tolist(), scores
 
     def _sample_long(
         self,
