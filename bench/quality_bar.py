@@ -19,9 +19,10 @@ prompt's own generation does not, the model does not read the new wording; where
 the evaluator does not retrieve the model's motion with that wording. With best-of-K
 sampling every candidate is scored too: `any_candidate_top3` is what the best possible choice
 among them would reach (where it fails as well, no ranking can pass the action).
-`--dump-candidates F.npz` also writes, per sample and candidate, the ranker's score and whether
-the evaluator's top 3 holds the sample's action, so other ways of choosing among the candidates
-can be compared without sampling again.
+`--dump-candidates F.npz` also writes, per sample and candidate, the ranker's score, whether
+the evaluator's top 3 holds the sample's action and the ranker's embedding of the motion, and
+per sample the ranker's embeddings of the text as read, as written and of its nearest training
+caption, so other ways of choosing among the candidates can be compared without sampling again.
 
     python bench/quality_bar.py --data-root data/procedural \
         --evaluator-1p reports/tables/evaluators/single_person/evaluator.pt \
@@ -206,16 +207,34 @@ def at_length(layout: Layout, frames: int) -> Layout:
     )
 
 
-def dump_candidates(path: Path, n: int, groups: dict[str, tuple]) -> None:
-    """Write `path` (.npz): per group ("solo", "pair": the ranker's scores and the evaluator's
-    top-3 hits, both `(samples, K)`, the ranker's choices, action names) and sample, every
-    candidate's score and hit, the choice and the sample's action."""
+@dataclasses.dataclass
+class CandidateDump:
+    """What `--dump-candidates` keeps of one group ("solo" or "pair") of samples."""
+
+    scores: np.ndarray  # (samples, K) the ranker's score of each candidate
+    hits: np.ndarray  # (samples, K) whether the evaluator retrieves its prompt in the top 3
+    chosen: list[int]  # (samples,) the ranker's choice
+    names: tuple[str, ...]  # the actions, `n` samples each
+    motion_embeddings: np.ndarray  # (samples, K, C) each candidate by the ranker's motion tower
+    # (samples, C) by the ranker's sentence tower: the text as read ("read", what `scores` is
+    # against), its nearest training caption ("known") and as the user wrote it ("request")
+    text_embeddings: dict[str, np.ndarray]
+
+
+def dump_candidates(path: Path, n: int, groups: dict[str, CandidateDump]) -> None:
+    """Write `path` (.npz) with, per group and sample, every candidate's ranker score,
+    evaluator hit and ranker embedding, the choice, the sample's action and its texts'
+    embeddings (embeddings in float16, enough for cosines), so choice rules can be compared
+    without sampling again."""
     arrays: dict[str, np.ndarray] = {}
-    for kind, (scores, hits, chosen, names) in groups.items():
-        arrays[f"{kind}_scores"] = np.asarray(scores, dtype=np.float32)
-        arrays[f"{kind}_hits"] = np.asarray(hits, dtype=bool)
-        arrays[f"{kind}_chosen"] = np.asarray(chosen, dtype=np.int64)
-        arrays[f"{kind}_action"] = np.repeat(np.asarray(names), n)
+    for kind, group in groups.items():
+        arrays[f"{kind}_scores"] = np.asarray(group.scores, dtype=np.float32)
+        arrays[f"{kind}_hits"] = np.asarray(group.hits, dtype=bool)
+        arrays[f"{kind}_chosen"] = np.asarray(group.chosen, dtype=np.int64)
+        arrays[f"{kind}_action"] = np.repeat(np.asarray(group.names), n)
+        arrays[f"{kind}_motion_embeddings"] = group.motion_embeddings.astype(np.float16)
+        for tag, rows in group.text_embeddings.items():
+            arrays[f"{kind}_text_embeddings_{tag}"] = rows.astype(np.float16)
     with atomic_open(path) as handle:  # a handle: np.savez would add ".npz" to a bare name
         np.savez(handle, **arrays)
 
@@ -341,7 +360,8 @@ def main() -> None:
     parser.add_argument(
         "--dump-candidates",
         type=Path,
-        help="also write each candidate's ranker score and evaluator top-3 hit (.npz)",
+        help="also write each candidate's ranker score, evaluator top-3 hit and ranker "
+        "embeddings (.npz)",
     )
     args = parser.parse_args()
     if args.candidates is not None and args.candidates < 1:
@@ -556,14 +576,25 @@ def main() -> None:
     }
     write_json(args.out, result)
     if args.dump_candidates is not None and K > 1:
-        dump_candidates(
-            args.dump_candidates,
-            n,
-            {
-                "solo": (solo_scores, solo_hits, solo_best, SOLO_ACTIONS),
-                "pair": (pair_scores, pair_hits, pair_best, INTERACTIONS),
-            },
-        )
+        groups = {}
+        for kind, (drawn, lays, scores, hits, best, names) in {
+            "solo": (solo_all, solo_layouts, solo_scores, solo_hits, solo_best, SOLO_ACTIONS),
+            "pair": (pair_all, pair_layouts, pair_scores, pair_hits, pair_best, INTERACTIONS),
+        }.items():
+            texts = {
+                "read": [lay.segments[0][3] for lay in lays],
+                "known": [pipe.in_known_wording(lay).segments[0][3] for lay in lays],
+                "request": [shown(requests[name][i]) for name in names for i in range(n)],
+            }
+            groups[kind] = CandidateDump(
+                scores,
+                hits,
+                best,
+                names,
+                pipe.ranker.embed_motions(drawn, kind).numpy().reshape(len(lays), K, -1),
+                {tag: pipe.ranker.embed_texts(t).numpy() for tag, t in texts.items()},
+            )
+        dump_candidates(args.dump_candidates, n, groups)
     for name, row in rows.items():
         mark = {True: "ok ", False: "LOW", None: "n/a"}[row["passes"]]
         print(

@@ -428,15 +428,21 @@ def test_quality_bar_top3_hits_are_per_motion_and_rates_per_class():
 
 
 def test_quality_bar_dumps_every_candidate_s_score_and_hit(tmp_path):
-    from bench.quality_bar import dump_candidates
+    from bench.quality_bar import CandidateDump, dump_candidates
 
     scores = np.array([[0.2, 0.5], [0.4, 0.1]])
     hits = np.array([[True, False], [False, True]])
+    motions = np.arange(12.0).reshape(2, 2, 3)  # (samples, K, C)
+    texts = {"read": np.eye(3)[:2], "request": np.ones((2, 3))}
     path = tmp_path / "dump"  # np.savez alone would write dump.npz
-    dump_candidates(path, 1, {"solo": (scores, hits, [1, 0], ("walk", "jog"))})
+    group = CandidateDump(scores, hits, [1, 0], ("walk", "jog"), motions, texts)
+    dump_candidates(path, 1, {"solo": group})
     with np.load(path) as saved:
         np.testing.assert_allclose(saved["solo_scores"], scores)
         assert saved["solo_hits"].tolist() == hits.tolist()
         assert saved["solo_chosen"].tolist() == [1, 0]
         assert saved["solo_action"].tolist() == ["walk", "jog"]
+        np.testing.assert_allclose(saved["solo_motion_embeddings"], motions)
+        np.testing.assert_allclose(saved["solo_text_embeddings_read"], texts["read"])
+        np.testing.assert_allclose(saved["solo_text_embeddings_request"], texts["request"])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dump"]

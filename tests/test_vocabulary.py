@@ -74,6 +74,29 @@ def test_reader_rewrites_only_unseen_words_above_the_threshold():
         UnseenWordReader([], axis_vectors([]))
 
 
+def test_reader_never_reads_a_word_as_a_function_word_or_its_opposite():
+    table = {"both": [1.0, 0.0], "same": [0.9, 0.44], "other": [0.8, 0.6], "different": [0.95, 0.3]}
+    table |= {"up": [-1.0, 0.0], "upward": [-0.95, 0.3]}
+
+    def make():
+        def embed(words):
+            rows = np.array([table.get(w, [0.0, 1.0]) for w in words])
+            return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+        return embed
+
+    vocabulary = ["a", "person", "faces", "both", "same", "other", "way", "up"]
+    # "both" is nearest but a function word; next "same", read where no antonyms are known.
+    plain = UnseenWordReader(vocabulary, make, min_similarity=0.5)
+    assert plain.rewrite("a person faces a different way")[0] == "a person faces a same way"
+    opposed = UnseenWordReader(
+        vocabulary, make, min_similarity=0.5, opposite=lambda _: lambda w: ["same"]
+    )
+    assert opposed.rewrite("a person faces a different way")[0] == "a person faces an other way"
+    # A preposition or particle may be a reading: it says where the body goes.
+    assert plain.rewrite("a person faces upward")[0] == "a person faces up"
+
+
 def test_reader_takes_the_nearest_of_equally_related_words():
     # A lookup relating "strolls" to "runs" and "walks" alike (one WordNet sense): the reader
     # takes the one nearer in word vectors, in whichever order the lookup lists them.

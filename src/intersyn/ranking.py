@@ -30,6 +30,7 @@ from intersyn.text.aligned import KIND, AlignedTextEncoder, MotionTower, load_to
 
 TOWERS = {"solo": 263, "pair": 524}  # motion tower → feature width
 MIN_SCORED_FRAMES = 10  # a segment shorter than this (0.5 s) says too little to be scored
+_CHUNK = 256  # motions per tower call in `embed_motions`
 
 
 class MotionTextScorer:
@@ -89,6 +90,18 @@ class MotionTextScorer:
     def embed_texts(self, texts: list[str]) -> torch.Tensor:
         """Sentence embeddings `(N, C)` of `texts` by the ranker's text tower."""
         return self.text.encode(texts).pooled
+
+    @torch.inference_mode()
+    def embed_motions(self, joints: Sequence[np.ndarray], kind: str) -> torch.Tensor:
+        """Embeddings `(N, C)` of whole motions `(P, T, 22, 3)` by the `kind` motion tower
+        ("solo": person x; "pair": person x and the first partner), as `score` compares them
+        with texts."""
+        if kind not in TOWERS:
+            raise InterSynError(f"motion tower {kind!r}: expected one of {tuple(TOWERS)}")
+        rows = [self._solo_rows(m[0]) if kind == "solo" else self._pair_rows(m[:2]) for m in joints]
+        return torch.cat(
+            [self.towers[kind](*_batch(rows[i : i + _CHUNK])) for i in range(0, len(rows), _CHUNK)]
+        )
 
     @torch.inference_mode()
     def score(

@@ -7,8 +7,9 @@ the wording the model can follow: first to a word WordNet relates to it (same se
 direct hypernym, `intersyn.text.wordnet`: "trots" → "jogs", which subword vectors miss), else
 to its nearest training word by cosine similarity of WordLlama word vectors, above
 `MIN_SIMILARITY`, never to one WordNet names as its opposite (word vectors place "different"
-next to "same"). Where WordNet gives a word readings in several senses ("trails" is "lags behind":
-"drags", and "chases": "follows"), the sentence decides: the sense whose reading forms word
+next to "same") nor to a grammar word ("both", next to "different" too). Where WordNet gives
+a word readings in several senses ("trails" is "lags behind": "drags", and "chases":
+"follows"), the sentence decides: the sense whose reading forms word
 pairs the training captions have with its neighbours ("person follows", "follows behind") is
 taken over WordNet's most frequent one. Every rewrite is reported, so a user sees what the
 model read.
@@ -35,17 +36,21 @@ ARTICLE_WORD = re.compile(rf"(?:\b(?P<article>[Aa]n?)(?P<gap>\s+))?(?P<word>{WOR
 # session-29 default: 20 of 29 pass at 0.5 and at 0.6, 19 at 0.4).
 MIN_SIMILARITY = 0.5
 
-# Function words carry no motion, and their nearest training word by spelling often does
-# ("is" → "serves"): they are always kept as written.
-_FUNCTION_WORDS = """a an the and or but nor so yet if then than as at by for from in into of
-    off on onto out over to up down with without about after before behind below beneath beside
-    between beyond during through toward towards under until upon via while is are was were be been
+# Function words: never rewritten, as their nearest training word by spelling often carries
+# motion ("is" → "serves"). Prepositions and particles may still be what an unseen word reads
+# as ("upward" → "up"); the grammar words never are ("different" → "both", 0.54, made "face a
+# both way"; without them it is kept).
+_PLACE_WORDS = """at by for from in into of off on onto out over to up down with without about
+    after before behind below beneath beside between beyond during through toward towards under
+    until upon via while"""
+_GRAMMAR_WORDS = """a an the and or but nor so yet if then than as is are was were be been
     being am do does did has have had having will would shall should can could may might
     must i me my mine you your yours he him his she her hers it its we us our ours they them
     their theirs himself herself itself themselves myself yourself ourselves this that these
     those who whom whose which what where when why how not no all any both each either
     neither every some such very too just also only again once there here"""
-FUNCTION_WORDS = frozenset(_FUNCTION_WORDS.split())
+GRAMMAR_WORDS = frozenset(_GRAMMAR_WORDS.split())
+FUNCTION_WORDS = GRAMMAR_WORDS | frozenset(_PLACE_WORDS.split())
 
 # Who a motion caption is about. The word after one of them (adverbs skipped: "a guy
 # forcefully thrusts") is the sentence's verb, which decides how a word that is mostly a noun
@@ -114,6 +119,7 @@ class UnseenWordReader:
             raise InterSynError("vocabulary: empty; expected the words of the training captions")
         self.vocabulary = words
         self._index = {w: k for k, w in enumerate(words)}
+        self._grammar_rows = [k for k, w in enumerate(words) if w in GRAMMAR_WORDS]
         self._make_vectors = word_vectors
         self._embed: WordVectors | None = None
         self._table: np.ndarray | None = None  # (V, C)
@@ -152,9 +158,13 @@ class UnseenWordReader:
                 )
                 for k in nearest
             ]
-        if self._opposite is not None and (opposites := self._opposite(word)):
+        # Never a grammar word nor an opposite ("different" → "same", 0.61).
+        excluded = list(self._grammar_rows)
+        if self._opposite is not None:
+            excluded += [self._index[w] for w in self._opposite(word)]
+        if excluded:
             similarity = similarity.copy()
-            similarity[[self._index[w] for w in opposites]] = -np.inf
+            similarity[excluded] = -np.inf
         k = int(similarity.argmax())
         if similarity[k] < self.min_similarity:
             return []
