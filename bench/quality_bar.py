@@ -217,7 +217,8 @@ class CandidateDump:
     names: tuple[str, ...]  # the actions, `n` samples each
     motion_embeddings: np.ndarray  # (samples, K, C) each candidate by the ranker's motion tower
     # (samples, C) by the ranker's sentence tower: the text as read ("read", what `scores` is
-    # against), its nearest training caption ("known") and as the user wrote it ("request")
+    # against), as the user wrote it ("request") and its nearest training caption ("known",
+    # for a model that records its captions)
     text_embeddings: dict[str, np.ndarray]
 
 
@@ -583,9 +584,10 @@ def main() -> None:
         }.items():
             texts = {
                 "read": [lay.segments[0][3] for lay in lays],
-                "known": [pipe.in_known_wording(lay).segments[0][3] for lay in lays],
                 "request": [shown(requests[name][i]) for name in names for i in range(n)],
             }
+            if pipe.known_wording is not None:  # (else no candidate is drawn under one)
+                texts["known"] = [pipe.in_known_wording(lay).segments[0][3] for lay in lays]
             groups[kind] = CandidateDump(
                 scores,
                 hits,

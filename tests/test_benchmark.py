@@ -445,4 +445,6 @@ def test_quality_bar_dumps_every_candidate_s_score_and_hit(tmp_path):
         np.testing.assert_allclose(saved["solo_motion_embeddings"], motions)
         np.testing.assert_allclose(saved["solo_text_embeddings_read"], texts["read"])
         np.testing.assert_allclose(saved["solo_text_embeddings_request"], texts["request"])
+        assert saved["solo_motion_embeddings"].dtype == np.float16
+        assert saved["solo_text_embeddings_read"].dtype == np.float16
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dump"]

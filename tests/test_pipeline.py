@@ -335,7 +335,10 @@ def test_cli_generate_and_errors(tiny_checkpoint, tmp_path, capsys):
     ]
     assert main(args) == 0
     assert (out / "motion.gif").is_file() and not (out / "motion.mp4").exists()
-    capsys.readouterr()
+    assert "(2 people × 64 frames; " in capsys.readouterr().out  # the tiny model's window
+    solo = [*args[:5], "--steps", "2", "--video", "none", "--out", str(tmp_path / "solo")]
+    assert main(solo) == 0
+    assert "(1 person × 64 frames; " in capsys.readouterr().out
     # Per-person texts a model was not trained on: one warning line, generated without them.
     assert json.loads((out / "meta.json").read_text())["guidance_max_step"] is None
     roles = [*args[:-1], str(tmp_path / "roles"), "--person-text", "someone hugs the other"]

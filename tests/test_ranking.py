@@ -52,22 +52,31 @@ def test_solo_and_interaction_segments_are_both_scored(tiny_text_encoder, real_j
         scorer.score(pair, [("solo", 0, 5, "a person walks")])
 
 
-def test_motion_embeddings_are_what_scores_compare_with_texts(tiny_text_encoder, real_joints):
+def test_motion_embeddings_are_what_scores_compare_with_texts(
+    tiny_text_encoder, real_joints, monkeypatch
+):
+    import intersyn.ranking
+
+    monkeypatch.setattr(intersyn.ranking, "_CHUNK", 2)  # three motions: two tower calls
     scorer = MotionTextScorer(tiny_text_encoder[0], fps=20)
-    pairs = [np.stack([real_joints[:n], real_joints[:n] + [0.0, 0.0, 1.0]]) for n in (60, 80, 100)]
-    texts = scorer.embed_texts(["a person walks", "two people hug"]).numpy()
-    for kind, segment_kind, text in (("solo", "solo", 0), ("pair", "interaction", 1)):
+    # The partner moves otherwise (the clip backwards), so reading the wrong person shows.
+    pairs = [
+        np.stack([real_joints[:n], real_joints[n - 1 :: -1] + [0.0, 0.0, 1.0]])
+        for n in (60, 80, 100)
+    ]
+    texts = ["a person walks", "two people hug"]
+    text_emb = scorer.embed_texts(texts).numpy()
+    for kind, segment_kind, k in (("solo", "solo", 0), ("pair", "interaction", 1)):
         embedded = scorer.embed_motions(pairs, kind).numpy()
-        assert embedded.shape == (3, texts.shape[1])
-        expected = [
-            scorer.score(
-                [p], [(segment_kind, 0, p.shape[1], ["a person walks", "two people hug"][text])]
-            )[0]
-            for p in pairs
-        ]
-        np.testing.assert_allclose(embedded @ texts[text], expected, atol=1e-5)
+        assert embedded.shape == (3, text_emb.shape[1])
+        expected = [scorer.score([p], [(segment_kind, 0, p.shape[1], texts[k])])[0] for p in pairs]
+        np.testing.assert_allclose(embedded @ text_emb[k], expected, atol=1e-5)
     with pytest.raises(InterSynError, match="motion tower 'trio'"):
         scorer.embed_motions(pairs, "trio")
+    with pytest.raises(InterSynError, match="no motions"):
+        scorer.embed_motions([], "solo")
+    with pytest.raises(InterSynError, match="two people"):
+        scorer.embed_motions([pairs[0][:1]], "pair")
 
 
 def test_pipeline_keeps_the_best_scored_candidate(tiny_checkpoint, tiny_text_encoder, monkeypatch):

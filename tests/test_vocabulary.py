@@ -74,8 +74,8 @@ def test_reader_rewrites_only_unseen_words_above_the_threshold():
         UnseenWordReader([], axis_vectors([]))
 
 
-def test_reader_never_reads_a_word_as_a_function_word_or_its_opposite():
-    table = {"both": [1.0, 0.0], "same": [0.9, 0.44], "other": [0.8, 0.6], "different": [0.95, 0.3]}
+def test_reader_never_reads_a_word_as_a_grammar_word_or_its_opposite():
+    table = {"both": [1.0, 0.0], "same": [0.9, 0.44], "other": [0.8, 0.6], "different": [0.99, 0.1]}
     table |= {"up": [-1.0, 0.0], "upward": [-0.95, 0.3]}
 
     def make():
@@ -86,7 +86,8 @@ def test_reader_never_reads_a_word_as_a_function_word_or_its_opposite():
         return embed
 
     vocabulary = ["a", "person", "faces", "both", "same", "other", "way", "up"]
-    # "both" is nearest but a function word; next "same", read where no antonyms are known.
+    # "both" is nearest (0.995) but a grammar word; next "same" (0.94), read where no
+    # antonyms are known, then "other" (0.86).
     plain = UnseenWordReader(vocabulary, make, min_similarity=0.5)
     assert plain.rewrite("a person faces a different way")[0] == "a person faces a same way"
     opposed = UnseenWordReader(

@@ -6,6 +6,7 @@ import pytest
 from intersyn import InterSynPipeline
 from intersyn.text.train_aligned import synonym_variants
 from intersyn.text.vocabulary import FUNCTION_WORDS, UnseenWordReader
+from intersyn.text.wordllama import word_vectors
 from intersyn.text.wordnet import (
     WordNetReader,
     inflect,
@@ -62,6 +63,25 @@ def test_readings_list_every_sense_in_wordnet_s_order():
     assert reader.related("trails") == ["drags"]  # the first is what `related` returns
     assert reader.readings("walking") == [["walks"]]  # its own lemma: the only reading
     assert reader.readings("qwerty") == []
+
+
+def test_a_verb_without_a_one_word_reading_is_read_as_a_phrasal_verb():
+    vocabulary = ["a", "person", "moves", "pulls", "back", "away", "runs", "into", "step"]
+    reader = WordNetReader(vocabulary, skip=FUNCTION_WORDS)
+    # "retreat": WordNet's "withdraw, retreat, pull away, draw back, recede, pull back,
+    # retire, move back"; "draws" is not a training word.
+    assert reader.readings("retreats", as_verb=True) == [["pulls away", "pulls back", "moves back"]]
+    # Only where the sentence's verb stands ("a retreat" is a place too).
+    assert reader.readings("retreats") == []
+    # A verb and a preposition needs an object: "strikes" is also "runs into", not read so.
+    assert reader.readings("strikes", as_verb=True) == []
+    # A one-word reading comes first: then no phrase is offered.
+    assert WordNetReader([*vocabulary, "withdraws"]).readings("retreats", True) == [["withdraws"]]
+    # The reader takes the phrase whose words are nearest in word vectors on average.
+    words = UnseenWordReader(vocabulary, word_vectors, related=wordnet_reading)
+    text, used = words.rewrite("a person retreats step by step")
+    assert text == "a person moves back step by step"
+    assert [(s.word, s.read_as, s.source) for s in used] == [("retreats", "moves back", "wordnet")]
 
 
 def test_reader_refuses_readings_it_cannot_trust():

@@ -98,6 +98,10 @@ class MotionTextScorer:
         with texts."""
         if kind not in TOWERS:
             raise InterSynError(f"motion tower {kind!r}: expected one of {tuple(TOWERS)}")
+        if not joints:
+            raise InterSynError("embed_motions: no motions; expected at least one")
+        if kind == "pair" and min(m.shape[0] for m in joints) < 2:
+            raise InterSynError("embed_motions: the pair tower needs motions of two people or more")
         rows = [self._solo_rows(m[0]) if kind == "solo" else self._pair_rows(m[:2]) for m in joints]
         return torch.cat(
             [self.towers[kind](*_batch(rows[i : i + _CHUNK])) for i in range(0, len(rows), _CHUNK)]

@@ -132,8 +132,10 @@ def run(args: argparse.Namespace) -> int:
         args.out, overwrite=args.overwrite, video="" if args.video == "none" else args.video
     )
     done = time.perf_counter()
+    people = result.joints.shape[1]
     print(
-        f"wrote {args.out} ({result.joints.shape[1]} people × {result.joints.shape[2]} frames; "
+        f"wrote {args.out} ({people} {'person' if people == 1 else 'people'} × "
+        f"{result.joints.shape[2]} frames; "
         f"load {loaded - start:.1f} s, generate + export {done - loaded:.1f} s)"
     )
     return 0

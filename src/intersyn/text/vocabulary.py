@@ -40,7 +40,7 @@ MIN_SIMILARITY = 0.5
 # motion ("is" → "serves"). Prepositions and particles may still be what an unseen word reads
 # as ("upward" → "up"); the grammar words never are ("different" → "both", 0.54, made "face a
 # both way"; without them it is kept).
-_PLACE_WORDS = """at by for from in into of off on onto out over to up down with without about
+_PREPOSITIONS = """at by for from in into of off on onto out over to up down with without about
     after before behind below beneath beside between beyond during through toward towards under
     until upon via while"""
 _GRAMMAR_WORDS = """a an the and or but nor so yet if then than as is are was were be been
@@ -50,7 +50,7 @@ _GRAMMAR_WORDS = """a an the and or but nor so yet if then than as is are was we
     those who whom whose which what where when why how not no all any both each either
     neither every some such very too just also only again once there here"""
 GRAMMAR_WORDS = frozenset(_GRAMMAR_WORDS.split())
-FUNCTION_WORDS = GRAMMAR_WORDS | frozenset(_PLACE_WORDS.split())
+FUNCTION_WORDS = GRAMMAR_WORDS | frozenset(_PREPOSITIONS.split())
 
 # Who a motion caption is about. The word after one of them (adverbs skipped: "a guy
 # forcefully thrusts") is the sentence's verb, which decides how a word that is mostly a noun
@@ -147,17 +147,13 @@ class UnseenWordReader:
         frequent sense first, else its nearest training word, else none."""
         groups = self._related(word, as_verb) if self._related is not None else []
         if groups:
-            # A sense's reading is its word nearest in word vectors (one sense's words are
-            # equal: "twists" → "bends", "turns").
-            nearest = [
-                max((self._index[w] for w in g), key=lambda i: similarity[i]) for g in groups
-            ]
-            return [
-                WordSubstitution(
-                    word, self.vocabulary[k], round(float(similarity[k]), 3), "wordnet"
-                )
-                for k in nearest
-            ]
+            # A sense's reading is its word (or phrase: its words' mean) nearest in word
+            # vectors (one sense's words are equal: "twists" → "bends", "turns").
+            def closeness(reading: str) -> float:
+                return float(np.mean([similarity[self._index[w]] for w in reading.split()]))
+
+            nearest = [max(g, key=closeness) for g in groups]
+            return [WordSubstitution(word, r, round(closeness(r), 3), "wordnet") for r in nearest]
         # Never a grammar word nor an opposite ("different" → "same", 0.61).
         excluded = list(self._grammar_rows)
         if self._opposite is not None:
@@ -171,8 +167,12 @@ class UnseenWordReader:
         return [WordSubstitution(word, self.vocabulary[k], round(float(similarity[k]), 3))]
 
     def _fit(self, reading: str, left: str, right: str) -> int:
-        """How many training word pairs `reading` forms with its neighbours (0, 1 or 2)."""
-        return (f"{left} {reading}" in self.word_pairs) + (f"{reading} {right}" in self.word_pairs)
+        """How many training word pairs `reading` (a word or phrase) forms with its neighbours
+        (0, 1 or 2)."""
+        words = reading.split()
+        return (f"{left} {words[0]}" in self.word_pairs) + (
+            f"{words[-1]} {right}" in self.word_pairs
+        )
 
     def rewrite(self, text: str) -> tuple[str, list[WordSubstitution]]:
         """`text` with each unseen word replaced (case of its first letter kept), and the list."""
@@ -191,12 +191,12 @@ class UnseenWordReader:
         # read alone (the nearest known word on either side): the sense whose reading forms
         # more training word pairs with them, else the more frequent.
         read = [options[k][0].read_as if options.get(k) else w for k, w in enumerate(words)]
-        known = [k for k, w in enumerate(read) if w in self._index]
+        known = [k for k, w in enumerate(read) if all(p in self._index for p in w.split())]
         chosen = {}
         for k, found in options.items():
-            if len(found) > 1:
-                left = next((read[j] for j in reversed(known) if j < k), "")
-                right = next((read[j] for j in known if j > k), "")
+            if len(found) > 1:  # (a phrase's last word is its left neighbour, its first right)
+                left = next((read[j].split()[-1] for j in reversed(known) if j < k), "")
+                right = next((read[j].split()[0] for j in known if j > k), "")
                 found = [max(found, key=lambda r: self._fit(r.read_as, left, right))]
             if found:
                 chosen[k] = found[0]

@@ -127,7 +127,8 @@ class WordNetReader:
         # lemma → {inflection: vocabulary word}, over the vocabulary's verbs and adverbs; words
         # in `skip` (function words: "is" is a form of "be") are never a reading
         self._forms: dict[str, dict[str, str]] = {}
-        for word in sorted({w.lower() for w in vocabulary} - set(skip)):
+        self._words = frozenset(w.lower() for w in vocabulary)  # a phrase's particles: any
+        for word in sorted(self._words - set(skip)):
             for _, lemma in self.lemmas(word):
                 if not is_adverb_spelled_like(word, lemma, self.table):
                     self._forms.setdefault(lemma, {}).setdefault(inflection(word, lemma), word)
@@ -216,7 +217,34 @@ class WordNetReader:
         for _, lemma in self.lemmas(word):
             if lemma in self._nominal and (own := self._form(lemma, inflection(word, lemma), True)):
                 return [[own]]
+        return self._phrases(word) if as_verb else []
+
+    def _phrases(self, word: str) -> list[list[str]]:
+        """Where no single word reads verb `word`: the phrasal verbs (a verb and adverbs) its
+        first body-motion sense that has any names in the vocabulary's words ("retreats":
+        WordNet's "move back", "pull back", "pull away" → ["moves back", "pulls back", "pulls
+        away"]), the verb in `word`'s inflection; one group, of which the reader takes the
+        phrase nearest in word vectors. Only where the sentence's verb stands, where a phrase
+        replaces the verb and leaves the rest of the sentence as it was; and not with a
+        preposition, which needs its own object ("strikes" is also "runs into")."""
+        synsets = self.table["synsets"]
+        for _, form, keys in self._motion_senses(word, ("v",), as_verb=True):
+            for key in keys:
+                found = [p for name in synsets[key][0] if (p := self._phrase(name, form))]
+                if found:
+                    return [list(dict.fromkeys(found))]
         return []
+
+    def _phrase(self, name: str, form: str) -> str | None:
+        """WordNet lemma `name`, a verb and adverbs ("move_back"), as vocabulary words, its
+        verb in `form` ("moves back"); None for one word, a word the vocabulary lacks or a
+        word after the verb that WordNet has no adverb for ("run_into")."""
+        head, *rest = name.split("_")
+        adverbs = self.table["lemmas"]["r"]
+        if not rest or not all(w in self._words and w in adverbs for w in rest):
+            return None
+        verb = self._form(head, form)
+        return None if verb is None else " ".join([verb, *rest])
 
     def alternatives(self, word: str) -> list[str]:
         """Other words for what verb `word` means, in its inflection: the lemmas of its
