@@ -65,23 +65,39 @@ def test_readings_list_every_sense_in_wordnet_s_order():
     assert reader.readings("qwerty") == []
 
 
-def test_a_verb_without_a_one_word_reading_is_read_as_a_phrasal_verb():
-    vocabulary = ["a", "person", "moves", "pulls", "back", "away", "runs", "into", "step"]
+def test_a_verb_without_a_one_word_reading_is_read_as_a_kind_of_moving():
+    vocabulary = ["a", "person", "moves", "goes", "pulls", "passes", "back", "away", "out"]
+    vocabulary += ["runs", "into", "down", "step", "by", "the", "other"]
     reader = WordNetReader(vocabulary, skip=FUNCTION_WORDS)
-    # "retreat": WordNet's "withdraw, retreat, pull away, draw back, recede, pull back,
-    # retire, move back"; "draws" is not a training word.
-    assert reader.readings("retreats", as_verb=True) == [["pulls away", "pulls back", "moves back"]]
+    # "retreat": "withdraw, retreat, pull away, draw back, recede, pull back, retire, move
+    # back", a kind of "travel, go, move": only the phrase made of that verb and a direction.
+    assert reader.readings("retreats", as_verb=True) == [["moves back"]]
+    assert reader.readings("retreated", as_verb=True) == [["moves back"]]  # (no "moved")
     # Only where the sentence's verb stands ("a retreat" is a place too).
     assert reader.readings("retreats") == []
-    # A verb and a preposition needs an object: "strikes" is also "runs into", not read so.
+    # Idioms are not their parts: "pass out" is to faint; "run into" is to strike.
+    assert reader.readings("faints", as_verb=True) == []
     assert reader.readings("strikes", as_verb=True) == []
     # A one-word reading comes first: then no phrase is offered.
     assert WordNetReader([*vocabulary, "withdraws"]).readings("retreats", True) == [["withdraws"]]
-    # The reader takes the phrase whose words are nearest in word vectors on average.
     words = UnseenWordReader(vocabulary, word_vectors, related=wordnet_reading)
     text, used = words.rewrite("a person retreats step by step")
     assert text == "a person moves back step by step"
     assert [(s.word, s.read_as, s.source) for s in used] == [("retreats", "moves back", "wordnet")]
+    # A direction the sentence already says is not said twice.
+    assert words.rewrite("a person falls down")[0] == "a person goes down"
+    # The phrase is the last resort: a word vector above the threshold reads the word first.
+    near = {"retreats": [1.0, 0.1], "moves": [1.0, 0.0]}
+
+    def vectors():
+        def embed(ws):
+            rows = np.array([near.get(w, [0.0, 1.0]) for w in ws])
+            return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+        return embed
+
+    by_vector = UnseenWordReader(vocabulary, vectors, related=wordnet_reading)
+    assert by_vector.rewrite("a person retreats")[1][0].source == "embedding"
 
 
 def test_reader_refuses_readings_it_cannot_trust():

@@ -98,7 +98,7 @@ class MotionTextScorer:
         with texts."""
         if kind not in TOWERS:
             raise InterSynError(f"motion tower {kind!r}: expected one of {tuple(TOWERS)}")
-        if not joints:
+        if len(joints) == 0:
             raise InterSynError("embed_motions: no motions; expected at least one")
         if kind == "pair" and min(m.shape[0] for m in joints) < 2:
             raise InterSynError("embed_motions: the pair tower needs motions of two people or more")

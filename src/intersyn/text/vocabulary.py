@@ -62,7 +62,7 @@ SUBJECT_WORDS = frozenset(_SUBJECT_WORDS.split())
 WordVectors = Callable[[list[str]], np.ndarray]  # words → (len(words), C), rows L2-normalised
 # (an unseen word, whether it stands where a verb does) → groups of related training words, one
 # per sense, most frequent sense first; a group's words are equally related (the reader takes
-# the one nearest in word vectors)
+# the one nearest in word vectors); a group of phrases ("moves back") comes only alone
 RelatedWords = Callable[[str, bool], list[list[str]]]
 # an unseen word → training words that mean its opposite
 OppositeWords = Callable[[str], list[str]]
@@ -89,7 +89,9 @@ class WordSubstitution:
 
     word: str
     read_as: str
-    similarity: float  # cosine of the two words' WordLlama vectors
+    similarity: (
+        float  # cosine of the two words' WordLlama vectors (a phrase: the mean over its words)
+    )
     source: str = "embedding"  # "wordnet" (a related sense) or "embedding" (nearest vector)
 
 
@@ -144,14 +146,19 @@ class UnseenWordReader:
     def _readings(self, word: str, as_verb: bool, similarity: np.ndarray) -> list[WordSubstitution]:
         """How unseen `word` may be read (`as_verb`: where the sentence has its verb), given
         its similarity `(V,)` to each training word: one reading per WordNet sense, most
-        frequent sense first, else its nearest training word, else none."""
-        groups = self._related(word, as_verb) if self._related is not None else []
-        if groups:
-            # A sense's reading is its word (or phrase: its words' mean) nearest in word
-            # vectors (one sense's words are equal: "twists" → "bends", "turns").
-            def closeness(reading: str) -> float:
-                return float(np.mean([similarity[self._index[w]] for w in reading.split()]))
+        frequent sense first, else its nearest training word, else a WordNet phrase, else
+        none."""
 
+        def closeness(reading: str) -> float:  # a phrase's: its words' mean
+            return float(np.mean([similarity[self._index[w]] for w in reading.split()]))
+
+        groups = self._related(word, as_verb) if self._related is not None else []
+        # A phrase ("retreats" → "moves back") is the last resort: after the word vectors.
+        phrases = [g for g in groups if all(" " in r for r in g)]
+        groups = [g for g in groups if g not in phrases]
+        if groups:
+            # A sense's reading is its word nearest in word vectors (one sense's words are
+            # equal: "twists" → "bends", "turns").
             nearest = [max(g, key=closeness) for g in groups]
             return [WordSubstitution(word, r, round(closeness(r), 3), "wordnet") for r in nearest]
         # Never a grammar word nor an opposite ("different" → "same", 0.61).
@@ -162,17 +169,16 @@ class UnseenWordReader:
             similarity = similarity.copy()
             similarity[excluded] = -np.inf
         k = int(similarity.argmax())
-        if similarity[k] < self.min_similarity:
-            return []
-        return [WordSubstitution(word, self.vocabulary[k], round(float(similarity[k]), 3))]
+        if similarity[k] >= self.min_similarity:
+            return [WordSubstitution(word, self.vocabulary[k], round(float(similarity[k]), 3))]
+        return [
+            WordSubstitution(word, r, round(closeness(r), 3), "wordnet")
+            for r in (max(g, key=closeness) for g in phrases)
+        ]
 
     def _fit(self, reading: str, left: str, right: str) -> int:
-        """How many training word pairs `reading` (a word or phrase) forms with its neighbours
-        (0, 1 or 2)."""
-        words = reading.split()
-        return (f"{left} {words[0]}" in self.word_pairs) + (
-            f"{words[-1]} {right}" in self.word_pairs
-        )
+        """How many training word pairs `reading` forms with its neighbours (0, 1 or 2)."""
+        return (f"{left} {reading}" in self.word_pairs) + (f"{reading} {right}" in self.word_pairs)
 
     def rewrite(self, text: str) -> tuple[str, list[WordSubstitution]]:
         """`text` with each unseen word replaced (case of its first letter kept), and the list."""
@@ -191,12 +197,12 @@ class UnseenWordReader:
         # read alone (the nearest known word on either side): the sense whose reading forms
         # more training word pairs with them, else the more frequent.
         read = [options[k][0].read_as if options.get(k) else w for k, w in enumerate(words)]
-        known = [k for k, w in enumerate(read) if all(p in self._index for p in w.split())]
+        known = [k for k, w in enumerate(read) if w in self._index]  # (not a phrase's words)
         chosen = {}
         for k, found in options.items():
-            if len(found) > 1:  # (a phrase's last word is its left neighbour, its first right)
-                left = next((read[j].split()[-1] for j in reversed(known) if j < k), "")
-                right = next((read[j].split()[0] for j in known if j > k), "")
+            if len(found) > 1:
+                left = next((read[j] for j in reversed(known) if j < k), "")
+                right = next((read[j] for j in known if j > k), "")
                 found = [max(found, key=lambda r: self._fit(r.read_as, left, right))]
             if found:
                 chosen[k] = found[0]
@@ -204,10 +210,15 @@ class UnseenWordReader:
 
         def replace(match: re.Match[str]) -> str:
             word, article = match["word"], match["article"]
-            found = chosen.get(next(order))
+            k = next(order)
+            found = chosen.get(k)
             if found is None:
                 return match.group(0)
-            read = found.read_as.capitalize() if word[0].isupper() else found.read_as
+            read = found.read_as
+            *verb, direction = read.split()
+            if verb and words[k + 1 : k + 2] == [direction]:  # "falls down": "goes down"
+                read = " ".join(verb)
+            read = read.capitalize() if word[0].isupper() else read
             if article is None:
                 return read
             agreed = "an" if read[0].lower() in "aeiou" else "a"

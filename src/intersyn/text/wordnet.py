@@ -50,6 +50,12 @@ PARTS_OF_SPEECH = ("v", "r")  # verbs first: motion lives in them
 # motion (38) and possession (40: hand over). Senses of other topics ("relax" = change state,
 # whose hypernym is the other "turn") are not readings of a motion word.
 MOTION_TOPICS = frozenset({29, 32, 33, 35, 38, 40})
+# A phrasal-verb reading ("retreats" → "moves back") is a kind of moving named with its
+# hypernym's verb and a direction: senses of the motion (38) or body (29) topic only.
+PHRASE_TOPICS = frozenset({29, 38})
+_DIRECTIONS = """back away ahead around forward forwards backward backwards up down apart aside
+    sideways"""
+DIRECTIONS = frozenset(_DIRECTIONS.split())
 # Only a word's most frequent senses are read: further down, a word with twenty senses ("drop",
 # "strike") always reaches some training word, seldom the meant one.
 MAX_SENSES = 3
@@ -188,7 +194,8 @@ class WordNetReader:
         per body-motion sense, most frequent first, its lemmas, then its hypernyms' ("trails":
         ["drags"] from "lag behind", then ["follows"] from "chase"). Which one a sentence means
         is the reader's choice (`intersyn.text.vocabulary`); the first is WordNet's most
-        frequent."""
+        frequent. Where none is found and `as_verb`, one group of phrases ("retreats" →
+        [["moves back"]], `_phrases`)."""
         synsets = self.table["synsets"]
         groups: list[list[str]] = []
         for lemma, form, keys in self._motion_senses(word, as_verb=as_verb):
@@ -220,28 +227,33 @@ class WordNetReader:
         return self._phrases(word) if as_verb else []
 
     def _phrases(self, word: str) -> list[list[str]]:
-        """Where no single word reads verb `word`: the phrasal verbs (a verb and adverbs) its
-        first body-motion sense that has any names in the vocabulary's words ("retreats":
-        WordNet's "move back", "pull back", "pull away" → ["moves back", "pulls back", "pulls
-        away"]), the verb in `word`'s inflection; one group, of which the reader takes the
-        phrase nearest in word vectors. Only where the sentence's verb stands, where a phrase
-        replaces the verb and leaves the rest of the sentence as it was; and not with a
-        preposition, which needs its own object ("strikes" is also "runs into")."""
+        """Where no single word reads verb `word`: "go / move / … + direction", when a
+        body-motion sense of `word` is a kind of moving (WordNet's motion or body topic) and
+        names itself so with its hypernym's verb ("retreats": "withdraw, retreat, pull back,
+        move back, …", a kind of "travel, go, move" → ["moves back"]; "ascends" → ["goes
+        up"]), in `word`'s inflection, from the first sense that has one. Other phrasal verbs
+        are idioms, not their parts ("pass out" is to faint, "turn down" to refuse), so they
+        are never readings. The reader takes such a phrase only where the sentence's verb
+        stands and no word vector reads the word (`intersyn.text.vocabulary`)."""
         synsets = self.table["synsets"]
         for _, form, keys in self._motion_senses(word, ("v",), as_verb=True):
             for key in keys:
-                found = [p for name in synsets[key][0] if (p := self._phrase(name, form))]
+                names, hypernyms, topic = synsets[key]
+                if topic not in PHRASE_TOPICS:
+                    continue
+                heads = {name for h in hypernyms for name in synsets[h][0]}
+                found = [p for name in names if (p := self._phrase(name, form, heads))]
                 if found:
                     return [list(dict.fromkeys(found))]
         return []
 
-    def _phrase(self, name: str, form: str) -> str | None:
-        """WordNet lemma `name`, a verb and adverbs ("move_back"), as vocabulary words, its
-        verb in `form` ("moves back"); None for one word, a word the vocabulary lacks or a
-        word after the verb that WordNet has no adverb for ("run_into")."""
+    def _phrase(self, name: str, form: str, heads: set[str]) -> str | None:
+        """WordNet lemma `name`, a verb of `heads` and directions ("move_back"), as vocabulary
+        words, its verb in `form` ("moves back"); None for anything else."""
         head, *rest = name.split("_")
-        adverbs = self.table["lemmas"]["r"]
-        if not rest or not all(w in self._words and w in adverbs for w in rest):
+        if head not in heads or not rest:
+            return None
+        if not all(w in DIRECTIONS and w in self._words for w in rest):
             return None
         verb = self._form(head, form)
         return None if verb is None else " ".join([verb, *rest])
