@@ -67,7 +67,7 @@ def test_readings_list_every_sense_in_wordnet_s_order():
 
 def test_a_verb_without_a_one_word_reading_is_read_as_a_kind_of_moving():
     vocabulary = ["a", "person", "moves", "goes", "pulls", "passes", "back", "away", "out"]
-    vocabulary += ["runs", "into", "down", "step", "by", "the", "other"]
+    vocabulary += ["runs", "into", "down", "step", "by", "the", "other", "forward"]
     reader = WordNetReader(vocabulary, skip=FUNCTION_WORDS)
     # "retreat": "withdraw, retreat, pull away, draw back, recede, pull back, retire, move
     # back", a kind of "travel, go, move": only the phrase made of that verb and a direction.
@@ -78,6 +78,8 @@ def test_a_verb_without_a_one_word_reading_is_read_as_a_kind_of_moving():
     # Idioms are not their parts: "pass out" is to faint; "run into" is to strike.
     assert reader.readings("faints", as_verb=True) == []
     assert reader.readings("strikes", as_verb=True) == []
+    # Nor where the word mostly means something else: "proceeds to sit" is not a walk forward.
+    assert reader.readings("proceeds", as_verb=True) == []
     # A one-word reading comes first: then no phrase is offered.
     assert WordNetReader([*vocabulary, "withdraws"]).readings("retreats", True) == [["withdraws"]]
     words = UnseenWordReader(vocabulary, word_vectors, related=wordnet_reading)
@@ -86,6 +88,8 @@ def test_a_verb_without_a_one_word_reading_is_read_as_a_kind_of_moving():
     assert [(s.word, s.read_as, s.source) for s in used] == [("retreats", "moves back", "wordnet")]
     # A direction the sentence already says is not said twice.
     assert words.rewrite("a person falls down")[0] == "a person goes down"
+    assert words.rewrite("a person falls downward")[0] == "a person goes down"  # as it is read
+    assert words.rewrite("a person falls, down")[0] == "a person goes down, down"  # not across
     # The phrase is the last resort: a word vector above the threshold reads the word first.
     near = {"retreats": [1.0, 0.1], "moves": [1.0, 0.0]}
 

@@ -89,9 +89,8 @@ class WordSubstitution:
 
     word: str
     read_as: str
-    similarity: (
-        float  # cosine of the two words' WordLlama vectors (a phrase: the mean over its words)
-    )
+    # cosine of the two words' WordLlama vectors (a phrase: the mean over its words)
+    similarity: float
     source: str = "embedding"  # "wordnet" (a related sense) or "embedding" (nearest vector)
 
 
@@ -181,7 +180,8 @@ class UnseenWordReader:
         return (f"{left} {reading}" in self.word_pairs) + (f"{reading} {right}" in self.word_pairs)
 
     def rewrite(self, text: str) -> tuple[str, list[WordSubstitution]]:
-        """`text` with each unseen word replaced (case of its first letter kept), and the list."""
+        """`text` with each unseen word replaced (case of its first letter kept), and the list
+        (a phrase reading whose direction the text says next is written without it)."""
         words = [m["word"].lower() for m in ARTICLE_WORD.finditer(text)]
         unseen = [
             k for k, w in enumerate(words) if w not in self._index and w not in FUNCTION_WORDS
@@ -216,7 +216,13 @@ class UnseenWordReader:
                 return match.group(0)
             read = found.read_as
             *verb, direction = read.split()
-            if verb and words[k + 1 : k + 2] == [direction]:  # "falls down": "goes down"
+            # A direction the text says right after is not said twice: "falls down" → "goes
+            # down" (the next word as it is read: "descends downward" too).
+            after = re.match(rf"\s+({WORD.pattern})(?![-\w])", text[match.end() :])
+            following = after[1].lower() if after else None
+            if following is not None and following == words[k + 1] and k + 1 in chosen:
+                following = chosen[k + 1].read_as
+            if verb and following == direction:
                 read = " ".join(verb)
             read = read.capitalize() if word[0].isupper() else read
             if article is None:

@@ -5,9 +5,10 @@ lexical database; `scripts/build_wordnet_table.py` packages its verbs and adverb
 and "jog" as one sense, and "walk" as what "stroll", "pace" and "shuffle" are kinds of. For an
 unseen word this module walks its senses in WordNet's order (most frequent first) and returns,
 from the first sense that has any, the training words that share the sense or name its direct
-hypernym, each in the unseen word's inflection where the vocabulary has it. The other way
-round, `WordNetReader.alternatives` lists words a caption's verb could have been (for training a
-text encoder on wordings its captions lack).
+hypernym, each in the unseen word's inflection where the vocabulary has it; where none does, a
+kind of moving that WordNet names with its hypernym's verb and a direction, as that phrase
+("retreats" → "moves back"). The other way round, `WordNetReader.alternatives` lists words a
+caption's verb could have been (for training a text encoder on wordings its captions lack).
 """
 
 from __future__ import annotations
@@ -231,7 +232,9 @@ class WordNetReader:
         body-motion sense of `word` is a kind of moving (WordNet's motion or body topic) and
         names itself so with its hypernym's verb ("retreats": "withdraw, retreat, pull back,
         move back, …", a kind of "travel, go, move" → ["moves back"]; "ascends" → ["goes
-        up"]), in `word`'s inflection, from the first sense that has one. Other phrasal verbs
+        up"]), in `word`'s inflection, from the first sense that has one, unless a more
+        frequent body-motion sense is not about moving ("proceeds" is first "continues
+        talking": "proceeds to sit down" must not go forward). Other phrasal verbs
         are idioms, not their parts ("pass out" is to faint, "turn down" to refuse), so they
         are never readings. The reader takes such a phrase only where the sentence's verb
         stands and no word vector reads the word (`intersyn.text.vocabulary`)."""
@@ -239,8 +242,8 @@ class WordNetReader:
         for _, form, keys in self._motion_senses(word, ("v",), as_verb=True):
             for key in keys:
                 names, hypernyms, topic = synsets[key]
-                if topic not in PHRASE_TOPICS:
-                    continue
+                if topic not in PHRASE_TOPICS:  # mostly meant otherwise: "proceeds to sit"
+                    return []
                 heads = {name for h in hypernyms for name in synsets[h][0]}
                 found = [p for name in names if (p := self._phrase(name, form, heads))]
                 if found:
