@@ -216,14 +216,14 @@ class UnseenWordReader:
                 return match.group(0)
             read = found.read_as
             *verb, direction = read.split()
-            # A direction the text says right after is not said twice: "falls down" → "goes
-            # down" (the next word as it is read: "descends downward" too).
-            after = re.match(rf"\s+({WORD.pattern})(?![-\w])", text[match.end() :])
-            following = after[1].lower() if after else None
-            if following is not None and following == words[k + 1] and k + 1 in chosen:
-                following = chosen[k + 1].read_as
-            if verb and following == direction:
-                read = " ".join(verb)
+            if verb:  # a phrase: a direction the text says right after is not said twice,
+                # "falls down" → "goes down" (the next word as it is read: "descends downward")
+                after = re.match(rf"\s+({WORD.pattern})(?![-\w])", text[match.end() :])
+                following = after[1].lower() if after else None
+                if following is not None and following == words[k + 1] and k + 1 in chosen:
+                    following = chosen[k + 1].read_as
+                if following == direction:
+                    read = " ".join(verb)
             read = read.capitalize() if word[0].isupper() else read
             if article is None:
                 return read
