@@ -195,6 +195,35 @@ def test_a_word_is_never_read_as_its_opposite():
     assert reader.rewrite(text)[0] == "a person faces an other way"
 
 
+def test_a_verb_spelled_like_a_frequent_verb_s_past_is_read_as_that_past():
+    reader = WordNetReader(["a", "person", "falls", "leaps"], skip=FUNCTION_WORDS)
+    # "fell" (3 senses: "cut down", ...) is mostly the past of "fall" (32 senses).
+    assert reader.lemmas("fell") == [("v", "fall")]
+    assert reader.related("fell") == ["falls"]
+    # "bound" (4 senses, first "leap") stays itself beside "bind" (10): fewer than 4 times.
+    assert ("v", "bound") in reader.lemmas("bound")
+    assert reader.related("bound", as_verb=True) == ["leaps"]
+
+
+def test_a_word_is_never_read_as_a_verb_form_of_the_verb_it_is_derived_from():
+    vocabulary = ["box", "boxes", "celebrate", "runs", "running", "slow", "slows", "punches"]
+    never = wordnet_opposites(vocabulary)
+    assert never("boxer") == ["boxes"]  # "box" may be the noun: a base form stays a reading
+    assert never("celebration") == ["celebrate"]  # only a verb: excluded in its base form too
+    assert never("runner") == ["running", "runs"]
+    assert never("slower") == ["slows"]
+    # A verb form itself is read by its own lemma, not excluded: "boxing" → "boxes" is fine.
+    assert never("boxing") == [] and never("punching") == []
+
+
+def test_shipped_model_keeps_nouns_and_reads_a_fall():
+    pipe = InterSynPipeline.from_pretrained()
+    boxer = "someone throws fists like a boxer"
+    assert pipe.reword(boxer)[0] == boxer
+    assert pipe.reword("two people slap palms in celebration")[0].endswith("in celebration")
+    assert pipe.reword("a person fell")[0] == "a person goes down"  # was "a person pass"
+
+
 @pytest.mark.parametrize(
     ("prompt", "read"),
     [

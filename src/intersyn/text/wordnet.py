@@ -60,6 +60,9 @@ DIRECTIONS = frozenset(_DIRECTIONS.split())
 # Only a word's most frequent senses are read: further down, a word with twenty senses ("drop",
 # "strike") always reaches some training word, seldom the meant one.
 MAX_SENSES = 3
+# A verb spelled like an irregular form of another ("fell", "saw", "found") is read as that
+# form when the other verb has this many times its senses (WordNet's proxy for how often).
+SENSE_RATIO = 4
 
 
 @lru_cache(maxsize=1)
@@ -156,9 +159,12 @@ class WordNetReader:
         found: list[tuple[str, str]] = []
         for pos in PARTS_OF_SPEECH:
             known = self.table["lemmas"][pos]
-            candidates = [word, *self.table["exceptions"][pos].get(word, [])]
+            irregular = self.table["exceptions"][pos].get(word, [])
+            candidates = [word, *irregular]
             if pos == "v":
                 candidates += strip_endings(word, VERB_RULES)
+                if _mostly_a_form_of(word, irregular, known):
+                    candidates.remove(word)
             found += [(pos, c) for c in dict.fromkeys(candidates) if c in known]
         return found
 
@@ -292,6 +298,16 @@ class WordNetReader:
         return not key.startswith("v") or self.table["synsets"][key][2] in MOTION_TOPICS
 
 
+def _mostly_a_form_of(word: str, lemmas: Sequence[str], known: dict[str, list[str]]) -> bool:
+    """Whether verb `word`, a lemma of its own and an irregular form of `lemmas`, is mostly the
+    form: one of them has `SENSE_RATIO` times its senses or more ("fell" is the past of "fall",
+    32 senses, before it is "cut down", 3; "bound", 4, stays "leap" before "bind", 10)."""
+    own = len(known.get(word, ()))
+    return own > 0 and any(
+        other != word and len(known.get(other, ())) >= SENSE_RATIO * own for other in lemmas
+    )
+
+
 def strip_endings(word: str, rules: Sequence[tuple[str, str]]) -> list[str]:
     """`word` with each rule's ending replaced by its lemma ending, in rule order (morphy; a
     stem keeps at least two letters)."""
@@ -322,27 +338,48 @@ def is_adverb_spelled_like(word: str, lemma: str, table: dict) -> bool:
 
 def wordnet_opposites(vocabulary: Sequence[str]) -> Callable[[str], list[str]]:
     """The words of `vocabulary` that a word must never be read as: those WordNet names as its
-    opposites ("different" → ["same"]), as word vectors put antonyms close together, and
-    adverbs spelled like a form of its own verb ("leaving" → ["left"]), as word vectors put a
-    word's forms close together."""
+    opposites ("different" → ["same"]), as word vectors put antonyms close together; adverbs
+    spelled like a form of its own verb ("leaving" → ["left"]), and for a word that is no verb,
+    the verb forms of the verb it is derived from ("boxer" → ["boxes"], "celebration" →
+    ["celebrate"]: "like a boxes"), as word vectors put a word's forms close together."""
     table = load_table()
+    nominal = set(table["mostly_not_verbs"])
     antonyms: dict[str, list[str]] = table["antonyms"]
     by_lemma: dict[str, list[str]] = {}  # antonym lemma → vocabulary words
     homographs: dict[str, list[str]] = {}  # verb lemma → vocabulary adverbs spelled like it
+    verb_forms: dict[str, list[str]] = {}  # verb lemma → vocabulary words that are its verb forms
     for word in sorted({w.lower() for w in vocabulary}):
         for lemma in base_forms(word, table) & antonyms.keys():
             by_lemma.setdefault(lemma, []).append(word)
         for lemma in table["exceptions"]["v"].get(word, ()):
             if is_adverb_spelled_like(word, lemma, table):
                 homographs.setdefault(lemma, []).append(word)
+        for lemma in _verb_lemmas(word, table):
+            # a base form a noun or adjective shares ("slow", "box") may be what a word reads as
+            if inflection(word, lemma) != "base" or lemma not in nominal:
+                verb_forms.setdefault(lemma, []).append(word)
 
     def opposites(word: str) -> list[str]:
         bases = base_forms(word, table)
         lemmas = {o for base in bases for o in antonyms.get(base, ())}
         found = {w for lemma in lemmas for w in by_lemma.get(lemma, ())}
-        return sorted(found | {w for base in bases for w in homographs.get(base, ())})
+        found |= {w for base in bases for w in homographs.get(base, ())}
+        if not _verb_lemmas(word, table):
+            found |= {
+                w
+                for lemma, forms in verb_forms.items()
+                if len(lemma) >= 3 and word.startswith(lemma.removesuffix("e"))
+                for w in forms
+            }
+        return sorted(found - {word})
 
     return opposites
+
+
+def _verb_lemmas(word: str, table: dict) -> set[str]:
+    """The verbs `word` is a form of (morphy's verb rules and exceptions); empty for no verb."""
+    candidates = {word, *table["exceptions"]["v"].get(word, ()), *strip_endings(word, VERB_RULES)}
+    return candidates & table["lemmas"]["v"].keys()
 
 
 def wordnet_reading(vocabulary: Sequence[str]) -> Callable[[str, bool], list[list[str]]]:
