@@ -34,7 +34,13 @@ from interleaved_meeting import closest_hands  # noqa: E402
 from intersyn.diffusion import ddim_sample  # noqa: E402
 from intersyn.io import write_json  # noqa: E402
 from intersyn.kinematics.pair import pair_to_features  # noqa: E402
-from intersyn.pipeline import FPS, InterSynPipeline, Layout, _decode  # noqa: E402
+from intersyn.pipeline import (  # noqa: E402
+    DEFAULT_GUIDANCE_PARALLEL,
+    FPS,
+    InterSynPipeline,
+    Layout,
+    _decode,
+)
 
 FRACTIONS = (0.0, 0.25, 0.5, 0.75, 1.0)
 MOVING_SPEED = 0.3  # m/s: a root faster than this is walking
@@ -78,6 +84,12 @@ def main() -> None:
     parser.add_argument(
         "--guidance-max-step", type=int, help="guide only at diffusion steps <= this"
     )
+    parser.add_argument(
+        "--guidance-parallel",
+        type=float,
+        default=DEFAULT_GUIDANCE_PARALLEL,
+        help="weight of the guidance update along the text prediction (1: classifier-free)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
@@ -100,6 +112,7 @@ def main() -> None:
         seed=args.seed,
         guidance=args.guidance,
         guidance_max_step=args.guidance_max_step,
+        guidance_parallel=args.guidance_parallel,
         cleanup=None,
         progress=True,
     )
@@ -107,6 +120,7 @@ def main() -> None:
         "checkpoint": str(args.checkpoint or "default"),
         "guidance": args.guidance,
         "guidance_max_step": args.guidance_max_step,
+        "guidance_parallel": args.guidance_parallel,
         "clips": len(clips),
         "real": mean_measures([pair_measures(j, fps) for j, _ in clips]),
         "generated": mean_measures([pair_measures(j, fps) for j in generated]),

@@ -25,7 +25,7 @@ import numpy as np
 from intersyn.data.build_procedural import items_by_label
 from intersyn.io import write_json
 from intersyn.kinematics.skeleton import HAND_JOINTS
-from intersyn.pipeline import InterSynPipeline
+from intersyn.pipeline import DEFAULT_GUIDANCE_PARALLEL, InterSynPipeline
 
 # (solo, interaction, solo_start, interaction_start, procedural interaction name)
 REQUESTS = (
@@ -78,6 +78,12 @@ def main() -> None:
     parser.add_argument(
         "--guidance-max-step", type=int, help="guide only at diffusion steps <= this"
     )
+    parser.add_argument(
+        "--guidance-parallel",
+        type=float,
+        default=DEFAULT_GUIDANCE_PARALLEL,
+        help="weight of the guidance update along the text prediction (1: classifier-free)",
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
 
@@ -94,6 +100,7 @@ def main() -> None:
             seed=args.seed,
             num_samples=args.samples,
             guidance_max_step=args.guidance_max_step,
+            guidance_parallel=args.guidance_parallel,
             progress=False,
         )
         present = np.flatnonzero(result.presence[1])
@@ -120,11 +127,12 @@ def main() -> None:
         "checkpoint": str(args.checkpoint or "shipped default"),
         "seed": args.seed,
         "guidance_max_step": args.guidance_max_step,
+        "guidance_parallel": args.guidance_parallel,
         "rows": rows,
     }
     if args.readme_seeds > 0:
         report["readme_request_seeds"] = readme_request_seeds(
-            pipe, args.readme_seeds, args.guidance_max_step
+            pipe, args.readme_seeds, args.guidance_max_step, args.guidance_parallel
         )
         print(report["readme_request_seeds"])
     if args.out:
@@ -132,7 +140,10 @@ def main() -> None:
 
 
 def readme_request_seeds(
-    pipe: InterSynPipeline, seeds: int, guidance_max_step: int | None = None
+    pipe: InterSynPipeline,
+    seeds: int,
+    guidance_max_step: int | None = None,
+    guidance_parallel: float = DEFAULT_GUIDANCE_PARALLEL,
 ) -> dict:
     """The README's request (`REQUESTS[1]`) once per seed 0 … seeds−1: closest hands (m)."""
     solo, interaction, _, t_i, _ = README_REQUEST
@@ -144,6 +155,7 @@ def readme_request_seeds(
             interaction_start=t_i,
             seed=seed,
             guidance_max_step=guidance_max_step,
+            guidance_parallel=guidance_parallel,
             progress=False,
         )
         present = np.flatnonzero(result.presence[1])

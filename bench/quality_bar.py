@@ -52,6 +52,7 @@ from intersyn.io import atomic_open, write_json
 from intersyn.kinematics.skeleton import HAND_JOINTS
 from intersyn.pipeline import (
     DEFAULT_CLEANUP,
+    DEFAULT_GUIDANCE_PARALLEL,
     InterSynPipeline,
     Layout,
     interaction_with_roles,
@@ -309,6 +310,12 @@ def main() -> None:
     parser.add_argument(
         "--guidance-max-step", type=int, help="guide only at diffusion steps <= this"
     )
+    parser.add_argument(
+        "--guidance-parallel",
+        type=float,
+        default=DEFAULT_GUIDANCE_PARALLEL,
+        help="weight of the guidance update along the text prediction (1: classifier-free)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--raw", action="store_true", help="score the raw model output (default: as users get it)"
@@ -437,6 +444,7 @@ def main() -> None:
         steps=args.steps,
         guidance=args.guidance,
         guidance_max_step=args.guidance_max_step,
+        guidance_parallel=args.guidance_parallel,
         batch_size=48,
         cleanup=cleanup,
         progress=True,
@@ -548,6 +556,7 @@ def main() -> None:
         "steps": args.steps,
         "guidance": args.guidance,
         "guidance_max_step": args.guidance_max_step,
+        "guidance_parallel": args.guidance_parallel,
         "seed": args.seed,
         "cleanup": None if cleanup is None else dataclasses.asdict(cleanup),
         "prompts": args.prompts,

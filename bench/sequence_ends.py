@@ -7,10 +7,10 @@ Every procedural clip starts and ends at rest. Two measurements:
    generated from the action's own test captions at the lengths of its test clips, and the
    pelvis's horizontal speed is averaged per tenth of the sequence, beside the real clips'
    (raw model output: the clean-up moves the root by millimetres), and the pace (the mean over
-   the middle six tenths) against the real clips' (`pace_ratio`). `--guidance` and
-   `--guidance-max-step` sample as `intersyn generate` does with them: guidance at the
-   noisiest steps puts the shipped model's pace 5–15 % above the data's (README, "Guidance
-   interval").
+   the middle six tenths) against the real clips' (`pace_ratio`). `--guidance`,
+   `--guidance-max-step` and `--guidance-parallel` sample as `intersyn generate` does with
+   them: classifier-free guidance at the noisiest steps puts the shipped model's pace 5–15 %
+   above the data's (README, "Guidance interval", "Projected guidance").
 2. The training data: stage-1 U(·) samples whose last segment is one of those actions (the
    layouts that end on a solo segment, drawn as training draws them); the speed over the last
    tenth of that segment against its middle tenth, how many end at rest, and how many end
@@ -37,7 +37,7 @@ from intersyn import features_to_joints
 from intersyn.data.build_procedural import items_by_label
 from intersyn.data.loaders import SourceBank
 from intersyn.io import write_json
-from intersyn.pipeline import InterSynPipeline, Layout
+from intersyn.pipeline import DEFAULT_GUIDANCE_PARALLEL, InterSynPipeline, Layout
 from intersyn.training.loop import load_training_items
 
 LOCOMOTION = ("walk", "jog", "run", "walk_backwards")
@@ -57,7 +57,7 @@ def model_profiles(
     pipe: InterSynPipeline, data_root: Path, samples: int, seed: int, **sampling: Any
 ) -> dict:
     """Per action: speed per tenth of the real test clips and of motions generated from their
-    captions at their lengths (`sampling`: `guidance`, `guidance_max_step`), and the pace."""
+    captions at their lengths (`sampling`: `guidance`, `guidance_max_step`, `guidance_parallel`), and the pace."""
     solo_items, _ = items_by_label(data_root, "test", samples)
     rows = {}
     for name in LOCOMOTION:
@@ -135,12 +135,22 @@ def main() -> None:
     parser.add_argument(
         "--guidance-max-step", type=int, help="guide only at diffusion steps <= this"
     )
+    parser.add_argument(
+        "--guidance-parallel",
+        type=float,
+        default=DEFAULT_GUIDANCE_PARALLEL,
+        help="weight of the guidance update along the text prediction (1: classifier-free)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     started = time.perf_counter()
     pipe = InterSynPipeline.from_pretrained(args.checkpoint)
-    sampling = {"guidance": args.guidance, "guidance_max_step": args.guidance_max_step}
+    sampling = {
+        "guidance": args.guidance,
+        "guidance_max_step": args.guidance_max_step,
+        "guidance_parallel": args.guidance_parallel,
+    }
     result = {
         "checkpoint": str(pipe.checkpoint),
         "checkpoint_sha256": pipe.model.sha256,

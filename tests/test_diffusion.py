@@ -375,6 +375,40 @@ def test_guidance_interval_guides_only_up_to_its_highest_step() -> None:
             guided_denoiser(model, 2.5, bad)
 
 
+def test_projected_guidance_drops_the_update_along_the_conditional_prediction() -> None:
+    labels = torch.tensor([1.0, 2.0, 3.0])
+    x = torch.randn(3, 8, generator=gen(2))
+    t = torch.full((3,), 10)
+    cond = 0.5 * x + labels[:, None]
+    uncond = 0.5 * x - 1.0
+    plain = guided_denoiser(CountingModel(labels), 2.5)(x, t)
+    torch.testing.assert_close(guided_denoiser(CountingModel(labels), 2.5, None, 1.0)(x, t), plain)
+    projected = guided_denoiser(CountingModel(labels), 2.5, None, 0.0)(x, t)
+    # Per sample, what projected guidance adds to cond is orthogonal to cond ...
+    added = (projected - cond).flatten(1)
+    torch.testing.assert_close((added * cond.flatten(1)).sum(1), torch.zeros(3), atol=1e-4, rtol=0)
+    # ... and is plain guidance's addition less its component along cond.
+    update = (cond - uncond).flatten(1)
+    along = (update * cond.flatten(1)).sum(1, keepdim=True) / cond.flatten(1).square().sum(
+        1, keepdim=True
+    )
+    torch.testing.assert_close(added, 1.5 * (update - along * cond.flatten(1)))
+    half = guided_denoiser(CountingModel(labels), 2.5, None, 0.5)(x, t)
+    torch.testing.assert_close(half, (plain + projected) / 2)
+    # Scales <= 1 interpolate towards the unconditional prediction: never projected.
+    for scale in (0.0, 0.5, 1.0):
+        torch.testing.assert_close(
+            guided_denoiser(CountingModel(labels), scale, 500, 0.0)(x, t),
+            guided_denoiser(CountingModel(labels), scale, 500, 1.0)(x, t),
+        )
+    # A zero conditional prediction (nothing to project on) stays finite.
+    zero = guided_denoiser(lambda x_, t_, drop: torch.zeros_like(x_), 2.5, None, 0.0)(x, t)
+    assert torch.equal(zero, torch.zeros_like(x))
+    for bad in (-0.1, 1.5, float("nan"), True, "0"):
+        with pytest.raises(InterSynError, match="parallel"):
+            guided_denoiser(CountingModel(labels), 2.5, None, bad)
+
+
 def test_guidance_makes_one_forward_call_per_sampling_step(cosine: NoiseSchedule) -> None:
     model = CountingModel(torch.tensor([1.0, -1.0]))
     out = ddim_sample(

@@ -9,7 +9,8 @@ import torch
 
 from intersyn import InterSynError, InterSynPipeline
 from intersyn.cli.main import main
-from intersyn.pipeline import DEFAULT_CANDIDATES, plan_layout
+from intersyn.diffusion import Guidance
+from intersyn.pipeline import DEFAULT_CANDIDATES, DEFAULT_GUIDANCE_PARALLEL, plan_layout
 from intersyn.training.checkpoint import load_checkpoint, save_checkpoint
 
 
@@ -135,7 +136,8 @@ def test_interaction_frames_are_predicted_under_the_interaction_text(pipe, monke
         presence = torch.from_numpy(layout.presence(2))[None]
         valid = torch.ones(1, layout.frames, dtype=torch.bool)
         generator = torch.Generator().manual_seed(0)
-        out = pipe._denoise(cond, presence, valid, 3, 2.0, generator, False, None, alone_text)
+        plain = Guidance(2.0, parallel=1.0)  # classifier-free: twice the conditional value
+        out = pipe._denoise(cond, presence, valid, 3, plain, generator, False, None, alone_text)
         solo = layout.solo_start
         return tuple(
             float(out[0, person, frame, 0])
@@ -248,12 +250,34 @@ def test_long_text_truncates_with_warning(pipe):
         ({"solo": "walk", "guidance_max_step": 1000}, r"guidance_max_step=1000: .*\[0, 999\]"),
         ({"solo": "walk", "guidance_max_step": -1}, "guidance_max_step=-1"),
         ({"solo": "walk", "guidance_max_step": 9.5}, "guidance_max_step=9.5"),
+        ({"solo": "walk", "guidance_parallel": 1.5}, r"guidance_parallel=1.5: .*\[0, 1\]"),
+        ({"solo": "walk", "guidance_parallel": float("nan")}, "guidance_parallel=nan"),
+        ({"solo": "walk", "guidance_parallel": True}, "guidance_parallel=True"),
+        ({"solo": "walk", "guidance": "2"}, "guidance='2': expected a finite number"),
     ],
 )
 def test_bad_requests(pipe, kwargs, fragment):
     with pytest.raises(InterSynError, match=fragment) as info:
         pipe(**kwargs)
     assert "\n" not in str(info.value)
+
+
+def test_projected_guidance_is_the_default_and_1_is_classifier_free_guidance(pipe):
+    request = {"solo": "a person walks", "interaction": "two people hug", "seed": 3, "steps": 5}
+    projected = pipe(**request)
+    assert projected.meta["guidance_parallel"] == DEFAULT_GUIDANCE_PARALLEL == 0.0
+    plain = pipe(**request, guidance_parallel=1.0)
+    assert plain.meta["guidance_parallel"] == 1.0
+    assert not np.allclose(plain.joints, projected.joints)
+    half = pipe(**request, guidance_parallel=0.5)
+    assert not np.allclose(half.joints, plain.joints) and not np.allclose(
+        half.joints, projected.joints
+    )
+    # Guidance 1 is the text prediction alone, whatever the weight.
+    np.testing.assert_array_equal(
+        pipe(**request, guidance=1.0).joints,
+        pipe(**request, guidance=1.0, guidance_parallel=1).joints,
+    )
 
 
 def test_guidance_max_step_limits_guidance_to_the_less_noisy_steps(pipe):
@@ -282,7 +306,7 @@ def test_guidance_max_step_limits_guidance_to_the_less_noisy_steps(pipe):
         {"layouts": True, "candidates": 2},
     ],
 )
-def test_guidance_max_step_reaches_every_sampling_path(
+def test_guidance_settings_reach_every_sampling_path(
     pipe, tiny_checkpoint, tiny_text_encoder, monkeypatch, how
 ):
     import intersyn.pipeline as pipeline_module
@@ -293,20 +317,25 @@ def test_guidance_max_step_reaches_every_sampling_path(
     seen = []
     original = pipeline_module.guided_denoiser
 
-    def recording(model_fn, scale, max_step=None):
-        seen.append(max_step)
-        return original(model_fn, scale, max_step)
+    def recording(model_fn, scale, max_step=None, parallel=1.0):
+        seen.append((max_step, parallel))
+        return original(model_fn, scale, max_step, parallel)
 
     monkeypatch.setattr(pipeline_module, "guided_denoiser", recording)
     how = dict(how)
     if how.pop("layouts", False):
         layout = plan_layout("a person walks", "two people hug", 0, 20, 40)
-        pipe.sample_layouts([layout], steps=2, guidance_max_step=7, **how)
+        pipe.sample_layouts([layout], steps=2, guidance_max_step=7, guidance_parallel=0.5, **how)
     else:
         pipe(
-            solo="a person walks", interaction="two people hug", steps=2, guidance_max_step=7, **how
+            solo="a person walks",
+            interaction="two people hug",
+            steps=2,
+            guidance_max_step=7,
+            guidance_parallel=0.5,
+            **how,
         )
-    assert seen and all(step == 7 for step in seen)
+    assert seen and all(got == (7, 0.5) for got in seen)
 
 
 def test_plan_layout_defaults():
@@ -342,13 +371,13 @@ def test_cli_generate_and_errors(tiny_checkpoint, tmp_path, capsys):
     # Per-person texts a model was not trained on: one warning line, generated without them.
     assert json.loads((out / "meta.json").read_text())["guidance_max_step"] is None
     roles = [*args[:-1], str(tmp_path / "roles"), "--person-text", "someone hugs the other"]
-    roles += ["--guidance-max-step", "599"]
+    roles += ["--guidance-max-step", "599", "--guidance-parallel", "1"]
     assert main(roles) == 0
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("intersyn: warning: person_text / partner_text: checkpoint ")
     assert "generating from the interaction text alone" in err[-1]
     meta = json.loads((tmp_path / "roles" / "meta.json").read_text())
-    assert meta["guidance_max_step"] == 599
+    assert meta["guidance_max_step"] == 599 and meta["guidance_parallel"] == 1.0
     assert meta["texts"]["person_text"] == "someone hugs the other"
     assert not meta["person_texts_conditioned"]
     cases = [

@@ -48,6 +48,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "the data's pace and slow down more where the motion ends, at some cost in hand "
         "contact and text agreement (default: guidance at every step)",
     )
+    parser.add_argument(
+        "--guidance-parallel",
+        type=float,
+        default=None,
+        help="weight in [0, 1] of the guidance update's part along the text prediction: 0 "
+        "(default) is projected guidance, which keeps walks, jogs and runs near the data's "
+        "pace; 1 is classifier-free guidance as usual, which speeds them up",
+    )
     parser.add_argument("--num-samples", type=int, default=1)
     parser.add_argument(
         "--candidates",
@@ -88,7 +96,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from intersyn.errors import InterSynError
-    from intersyn.pipeline import DEFAULT_CLEANUP, InterSynPipeline
+    from intersyn.pipeline import DEFAULT_CLEANUP, DEFAULT_GUIDANCE_PARALLEL, InterSynPipeline
 
     if args.out.exists() and not args.out.is_dir():
         raise InterSynError(f"--out {args.out}: is a file; expected a directory path")
@@ -100,6 +108,8 @@ def run(args: argparse.Namespace) -> int:
         raise InterSynError(
             f"--guidance-max-step {args.guidance_max_step}: expected a diffusion step >= 0"
         )
+    if args.guidance_parallel is not None and not 0.0 <= args.guidance_parallel <= 1.0:
+        raise InterSynError(f"--guidance-parallel {args.guidance_parallel}: expected 0 to 1")
     start = time.perf_counter()
     pipe = InterSynPipeline.from_pretrained(args.checkpoint, ranker=args.ranker)
     loaded = time.perf_counter()
@@ -116,6 +126,9 @@ def run(args: argparse.Namespace) -> int:
         steps=args.steps,
         guidance=args.guidance,
         guidance_max_step=args.guidance_max_step,
+        guidance_parallel=(
+            DEFAULT_GUIDANCE_PARALLEL if args.guidance_parallel is None else args.guidance_parallel
+        ),
         num_samples=args.num_samples,
         candidates=args.candidates,
         cleanup=None if args.raw else DEFAULT_CLEANUP,

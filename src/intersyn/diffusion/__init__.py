@@ -1,6 +1,6 @@
 """Diffusion maths for an x0-predicting model: schedules, samplers and classifier-free guidance."""
 
-from intersyn.diffusion.guidance import COND_DROP_PROB, drop_condition, guided_denoiser
+from intersyn.diffusion.guidance import COND_DROP_PROB, Guidance, drop_condition, guided_denoiser
 from intersyn.diffusion.samplers import DenoiseFn, ddim_sample, ddpm_sample
 from intersyn.diffusion.schedule import (
     SCHEDULE_NAMES,
@@ -14,6 +14,7 @@ __all__ = [
     "COND_DROP_PROB",
     "SCHEDULE_NAMES",
     "DenoiseFn",
+    "Guidance",
     "NoiseSchedule",
     "cosine_betas",
     "ddim_sample",

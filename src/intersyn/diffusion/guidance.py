@@ -2,15 +2,21 @@
 
 The model sees an explicit null-condition flag `cond_drop (B,)` bool; True means "replace the
 text by the null condition" (REFERENCE.md §4.1: a zero text feature). Guidance is applied to
-the x0 prediction: x0 = uncond + s · (cond − uncond), optionally only up to a highest diffusion
-step (a guidance interval, Kynkäänniemi et al. 2024): the noisiest steps set a sample's coarse
-layout and pace, which guidance there pushes past the data's (README, "Guidance interval").
+the x0 prediction: x0 = cond + (s − 1) · (cond − uncond), optionally only up to a highest
+diffusion step (a guidance interval, Kynkäänniemi et al. 2024): the noisiest steps set a
+sample's coarse layout and pace, which guidance there pushes past the data's (README, "Guidance
+interval"). Optionally the update's component along the conditional prediction is weighted
+down (projected guidance, Sadat et al. 2024, "Eliminating oversaturation and artifacts of high
+guidance scales in diffusion models", without its norm threshold and momentum): that component
+mostly scales what the text prediction already says (a walk's pace), the orthogonal rest
+changes what the motion is (README, "Projected guidance").
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 
@@ -39,11 +45,28 @@ def drop_condition(
     return torch.rand(batch, generator=generator, device=device) < cond_mask_prob
 
 
-def guided_denoiser(model_fn: ModelFn, scale: float, max_step: int | None = None) -> DenoiseFn:
+@dataclass(frozen=True)
+class Guidance:
+    """How a sampler guides: `guided_denoiser`'s `scale`, `max_step` and `parallel`."""
+
+    scale: float = 2.5
+    max_step: int | None = None
+    parallel: float = 1.0
+
+
+def guided_denoiser(
+    model_fn: ModelFn, scale: float, max_step: int | None = None, parallel: float = 1.0
+) -> DenoiseFn:
     """Wrap `model_fn` into a denoise callable returning uncond + scale · (cond − uncond).
 
     `max_step`: guide only at diffusion steps t ≤ max_step; above it the conditional prediction
     is returned alone (scale 1). None guides every step.
+
+    `parallel` (in [0, 1]): for scale > 1, the weight of the update's component along the
+    conditional prediction, per sample over all its values: cond + (scale − 1) · (orthogonal +
+    parallel · along). 1 is classifier-free guidance as above; 0 keeps only the orthogonal part
+    (projected guidance). Scales ≤ 1 interpolate towards the unconditional prediction and are
+    not projected.
 
     Conditional and unconditional predictions come from ONE forward pass over the doubled batch
     `[x_t; x_t]` with `cond_drop = [False]*B + [True]*B`, so `model_fn` must accept a batch of
@@ -59,6 +82,11 @@ def guided_denoiser(model_fn: ModelFn, scale: float, max_step: int | None = None
         isinstance(max_step, bool) or not isinstance(max_step, int) or max_step < 0
     ):
         raise InterSynError(f"max_step={max_step!r} must be None or an integer >= 0")
+    if isinstance(parallel, bool) or not (
+        isinstance(parallel, (int, float)) and 0.0 <= parallel <= 1.0
+    ):
+        raise InterSynError(f"parallel={parallel!r} must be a number in [0, 1]")
+    projected = scale > 1.0 and parallel != 1.0
 
     def call(x_t: torch.Tensor, t: torch.Tensor, drop: torch.Tensor) -> torch.Tensor:
         out = model_fn(x_t, t, drop)
@@ -77,7 +105,10 @@ def guided_denoiser(model_fn: ModelFn, scale: float, max_step: int | None = None
         drop = torch.arange(2 * batch, device=x_t.device) >= batch  # (2B,): cond, then uncond
         both = call(torch.cat([x_t, x_t]), torch.cat([t, t]), drop)
         cond, uncond = both[:batch], both[batch:]
-        guided = uncond + scale * (cond - uncond)
+        if projected:
+            guided = _projected(cond, uncond, scale, float(parallel))
+        else:
+            guided = uncond + scale * (cond - uncond)
         if max_step is None:
             return guided
         # Chosen per sample on the device: reading t back would wait for it at every step.
@@ -85,3 +116,15 @@ def guided_denoiser(model_fn: ModelFn, scale: float, max_step: int | None = None
         return torch.where(above, cond, guided)
 
     return denoise
+
+
+def _projected(
+    cond: torch.Tensor, uncond: torch.Tensor, scale: float, parallel: float
+) -> torch.Tensor:
+    """cond + (scale − 1) · (update − (1 − parallel) · its component along cond), per sample."""
+    update = cond - uncond
+    dims = tuple(range(1, cond.dim()))
+    along = (update * cond).sum(dims, keepdim=True) / (cond * cond).sum(dims, keepdim=True).clamp(
+        min=torch.finfo(cond.dtype).tiny
+    )
+    return cond + (scale - 1.0) * (update - (1.0 - parallel) * along * cond)
