@@ -1,7 +1,7 @@
 """Do generated partners stand where real ones do? Per interaction, generated vs. real test clips.
 
 For each interaction of the procedural vocabulary, `--samples` interaction-only motions are
-generated from one of its training captions (DDIM, guidance as the README) and compared with
+generated from one of its training captions (DDIM, guidance as `intersyn generate`) and compared with
 the same number of real test clips of that interaction on:
 - facing: cosine between the two people's horizontal facing directions, mean over frames
   (−1 face to face, +1 same way: "follow"),
@@ -30,7 +30,7 @@ from intersyn.data.build_procedural import items_by_label
 from intersyn.data.procedural import INTERACTIONS
 from intersyn.io import write_json
 from intersyn.kinematics.cleanup import CleanupConfig
-from intersyn.pipeline import FPS, InterSynPipeline, Layout
+from intersyn.pipeline import DEFAULT_GUIDANCE_PARALLEL, FPS, InterSynPipeline, Layout
 from intersyn.quality import foot_skating, jerk
 
 FRAMES = 150  # 7.5 s at 20 fps
@@ -87,6 +87,12 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=8)
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--guidance", type=float, default=2.5)
+    parser.add_argument(
+        "--guidance-parallel",
+        type=float,
+        default=DEFAULT_GUIDANCE_PARALLEL,
+        help="weight of the guidance update along the text prediction (1: classifier-free)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-coordinator", action="store_true")
     parser.add_argument(
@@ -107,6 +113,7 @@ def main() -> None:
         seed=args.seed,
         steps=args.steps,
         guidance=args.guidance,
+        guidance_parallel=args.guidance_parallel,
         coordinator=not args.no_coordinator,
         cleanup=None if args.raw else CleanupConfig(),
         progress=True,
@@ -114,6 +121,7 @@ def main() -> None:
     result: dict = {
         "checkpoint": str(args.checkpoint or "default"),
         "coordinator": not args.no_coordinator,
+        "guidance_parallel": args.guidance_parallel,
         "cleanup": not args.raw,
         "samples": args.samples,
         "per_interaction": {},

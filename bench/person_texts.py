@@ -24,7 +24,7 @@ import numpy as np
 
 from intersyn import InterSynPipeline
 from intersyn.kinematics.skeleton import HAND_JOINTS
-from intersyn.pipeline import DEFAULT_CLEANUP, plan_layout
+from intersyn.pipeline import DEFAULT_CLEANUP, DEFAULT_GUIDANCE_PARALLEL, plan_layout
 from intersyn.quality import contact_distance
 
 FOLLOW = "two people walk one behind the other"
@@ -52,6 +52,12 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path, default=None, help="default: shipped model")
     parser.add_argument("--samples", type=int, default=8)
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument(
+        "--guidance-parallel",
+        type=float,
+        default=DEFAULT_GUIDANCE_PARALLEL,
+        help="weight of the guidance update along the text prediction (1: classifier-free)",
+    )
     args = parser.parse_args()
     pipe = InterSynPipeline.from_pretrained(args.checkpoint)
     print(f"model {pipe.model.sha256[:8]}, trained on per-person texts: {pipe.reads_person_texts}")
@@ -63,6 +69,7 @@ def main() -> None:
             seed=args.seed,
             steps=50,
             guidance=2.5,
+            guidance_parallel=args.guidance_parallel,
             cleanup=DEFAULT_CLEANUP,
             candidates=pipe.default_candidates,
             batch_size=48,

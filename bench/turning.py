@@ -29,7 +29,7 @@ import torch
 from intersyn import features_to_joints
 from intersyn.data.build_procedural import items_by_label
 from intersyn.io import write_json
-from intersyn.pipeline import InterSynPipeline, Layout
+from intersyn.pipeline import DEFAULT_GUIDANCE_PARALLEL, InterSynPipeline, Layout
 
 TURNING = ("turn", "walk_circle", "walk_and_turn_back")
 TURNING_PAIRS = ("circle_around",)
@@ -84,7 +84,13 @@ def root_channel_errors(pipe: InterSynPipeline, data_root: Path, seed: int) -> d
     return out
 
 
-def turning(pipe: InterSynPipeline, data_root: Path, samples: int, seed: int) -> dict:
+def turning(
+    pipe: InterSynPipeline,
+    data_root: Path,
+    samples: int,
+    seed: int,
+    guidance_parallel: float = DEFAULT_GUIDANCE_PARALLEL,
+) -> dict:
     solo_items, pair_items = items_by_label(data_root, "test", samples)
     rows = {}
     for name in TURNING + TURNING_PAIRS:
@@ -104,7 +110,7 @@ def turning(pipe: InterSynPipeline, data_root: Path, samples: int, seed: int) ->
             Layout.from_segments(n, [(kind, 0, n, text)])
             for n, text in zip(frames, captions, strict=True)
         ]
-        generated = pipe.sample_layouts(layouts, seed=seed)
+        generated = pipe.sample_layouts(layouts, seed=seed, guidance_parallel=guidance_parallel)
         real_turn = [heading_change(j) for j in real]
         generated_turn = [heading_change(m[0]) for m in generated]
         rows[name] = {
@@ -123,6 +129,12 @@ def main() -> None:
     parser.add_argument("--data-root", type=Path, required=True)
     parser.add_argument("--samples", type=int, default=8, help="test clips per action")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--guidance-parallel",
+        type=float,
+        default=DEFAULT_GUIDANCE_PARALLEL,
+        help="weight of the guidance update along the text prediction (1: classifier-free)",
+    )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     started = time.perf_counter()
@@ -130,8 +142,11 @@ def main() -> None:
     result = {
         "checkpoint": str(pipe.checkpoint),
         "checkpoint_sha256": pipe.model.sha256,
+        "guidance_parallel": args.guidance_parallel,
         "root_channel_error_over_variance": root_channel_errors(pipe, args.data_root, args.seed),
-        "heading_change": turning(pipe, args.data_root, args.samples, args.seed),
+        "heading_change": turning(
+            pipe, args.data_root, args.samples, args.seed, args.guidance_parallel
+        ),
     }
     result["seconds"] = round(time.perf_counter() - started, 1)
     write_json(args.out, result)

@@ -401,6 +401,17 @@ def test_projected_guidance_drops_the_update_along_the_conditional_prediction() 
             guided_denoiser(CountingModel(labels), scale, 500, 0.0)(x, t),
             guided_denoiser(CountingModel(labels), scale, 500, 1.0)(x, t),
         )
+    # With a guidance interval: above it the text prediction alone, below it projected.
+    interval = guided_denoiser(CountingModel(labels), 2.5, 500, 0.0)(x, torch.tensor([999, 20, 20]))
+    torch.testing.assert_close(interval[0], cond[0])
+    torch.testing.assert_close(interval[1:], projected[1:])
+    # In float16 the sums are taken in float32: a large prediction's squared norm would overflow.
+    big = 300.0 * x
+    half_model = lambda x_, t_, drop: torch.where(drop[:, None], 0.5 * x_, x_ + 1.0)  # noqa: E731
+    wide = guided_denoiser(half_model, 2.5, None, 0.0)(big.double(), t)
+    narrow = guided_denoiser(half_model, 2.5, None, 0.0)(big.half(), t)
+    assert narrow.dtype == torch.float16
+    torch.testing.assert_close(narrow.double(), wide, rtol=2e-3, atol=0.5)
     # A zero conditional prediction (nothing to project on) stays finite.
     zero = guided_denoiser(lambda x_, t_, drop: torch.zeros_like(x_), 2.5, None, 0.0)(x, t)
     assert torch.equal(zero, torch.zeros_like(x))

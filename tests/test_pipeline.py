@@ -136,7 +136,7 @@ def test_interaction_frames_are_predicted_under_the_interaction_text(pipe, monke
         presence = torch.from_numpy(layout.presence(2))[None]
         valid = torch.ones(1, layout.frames, dtype=torch.bool)
         generator = torch.Generator().manual_seed(0)
-        plain = Guidance(2.0, parallel=1.0)  # classifier-free: twice the conditional value
+        plain = Guidance(2.0, None, 1.0)  # classifier-free: twice the conditional value
         out = pipe._denoise(cond, presence, valid, 3, plain, generator, False, None, alone_text)
         solo = layout.solo_start
         return tuple(
@@ -465,12 +465,26 @@ def test_cli_generate_and_errors(tiny_checkpoint, tmp_path, capsys):
             ],
             "--guidance-max-step -1: expected a diffusion step >= 0",
         ),
+        (
+            [
+                "generate",
+                "--checkpoint",
+                str(tmp_path / "nope.pt"),  # checked before the model is loaded
+                "--solo",
+                "walk",
+                "--guidance-parallel",
+                "nan",
+                "--out",
+                str(tmp_path / "o7"),
+            ],
+            "--guidance-parallel nan: expected 0 to 1",
+        ),
     ]
     for argv, fragment in cases:
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
         assert fragment in err and err.count("\n") == 1 and "Traceback" not in err
-    for name in ("o1", "o2", "o3", "o4", "o5", "o6"):
+    for name in ("o1", "o2", "o3", "o4", "o5", "o6", "o7"):
         assert not (tmp_path / name).exists()
 
 

@@ -207,13 +207,17 @@ def test_a_verb_spelled_like_a_frequent_verb_s_past_is_read_as_that_past():
 
 def test_a_word_is_never_read_as_a_verb_form_of_the_verb_it_is_derived_from():
     vocabulary = ["box", "boxes", "celebrate", "runs", "running", "slow", "slows", "punches"]
+    vocabulary += ["kick", "kicks", "walk", "walks", "moves", "times"]
     never = wordnet_opposites(vocabulary)
     assert never("boxer") == ["boxes"]  # "box" may be the noun: a base form stays a reading
     assert never("celebration") == ["celebrate"]  # only a verb: excluded in its base form too
     assert never("runner") == ["running", "runs"]
     assert never("slower") == ["slows"]
+    assert never("movement") == ["moves"] and never("walker") == ["walk", "walks"]
     # A verb form itself is read by its own lemma, not excluded: "boxing" → "boxes" is fine.
     assert never("boxing") == [] and never("punching") == []
+    # Only a noun ending makes a word derived: compounds and look-alikes keep their readings.
+    assert never("kickoff") == never("walkway") == never("timidly") == []
 
 
 def test_shipped_model_keeps_nouns_and_reads_a_fall():

@@ -958,7 +958,8 @@ class InterSynPipeline:
         under the whole caption (the ablation of the rule in `_denoise`). `candidates`: each
         motion is the best of that many, as in `__call__` (scored on the joints returned; some
         drawn under the nearest training captions unless `keep_words`, `candidate_layouts`).
-        The layouts' texts are used as given (`reword` reads unseen words).
+        The layouts' texts are used as given (`reword` reads unseen words). Guidance as in
+        `__call__` (projected by default; the protocol tables pass `guidance_parallel=1`).
         """
         how = _guidance(guidance, guidance_max_step, guidance_parallel, self.schedule.num_steps)
         if not layouts:

@@ -38,15 +38,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=50, help="DDIM steps (default 50)")
     parser.add_argument(
-        "--guidance", type=float, default=2.5, help="classifier-free guidance scale"
+        "--guidance",
+        type=float,
+        default=2.5,
+        help="guidance scale (projected guidance unless --guidance-parallel 1)",
     )
     parser.add_argument(
         "--guidance-max-step",
         type=int,
         help="guide only at diffusion steps <= this (999 is the shipped model's noisiest), e.g. "
-        "959: the noisiest steps use the text prediction alone, so walks, jogs and runs keep "
-        "the data's pace and slow down more where the motion ends, at some cost in hand "
-        "contact and text agreement (default: guidance at every step)",
+        "959: the noisiest steps use the text prediction alone, which keeps walks, jogs and "
+        "runs at the data's pace under classifier-free guidance (--guidance-parallel 1), at "
+        "some cost in hand contact and text agreement (default: guidance at every step)",
     )
     parser.add_argument(
         "--guidance-parallel",

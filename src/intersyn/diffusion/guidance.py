@@ -49,9 +49,9 @@ def drop_condition(
 class Guidance:
     """How a sampler guides: `guided_denoiser`'s `scale`, `max_step` and `parallel`."""
 
-    scale: float = 2.5
-    max_step: int | None = None
-    parallel: float = 1.0
+    scale: float
+    max_step: int | None
+    parallel: float
 
 
 def guided_denoiser(
@@ -124,7 +124,9 @@ def _projected(
     """cond + (scale − 1) · (update − (1 − parallel) · its component along cond), per sample."""
     update = cond - uncond
     dims = tuple(range(1, cond.dim()))
-    along = (update * cond).sum(dims, keepdim=True) / (cond * cond).sum(dims, keepdim=True).clamp(
-        min=torch.finfo(cond.dtype).tiny
-    )
-    return cond + (scale - 1.0) * (update - (1.0 - parallel) * along * cond)
+    # The sums in float32 at least: a float16 prediction's squared norm overflows.
+    wide = torch.promote_types(cond.dtype, torch.float32)
+    dot = (update.to(wide) * cond.to(wide)).sum(dims, keepdim=True)
+    norm = cond.to(wide).square().sum(dims, keepdim=True)
+    along = torch.where(norm > 0, dot / norm.clamp(min=torch.finfo(wide).tiny), 0.0)
+    return cond + (scale - 1.0) * (update - ((1.0 - parallel) * along).to(cond.dtype) * cond)

@@ -575,7 +575,8 @@ def _describe(config: BenchmarkConfig) -> str:
     if config.table == "table1":
         return (
             "Each InterHuman-layout test clip generated from one of its captions (interaction-only "
-            f"layout, the clip's length at 20 fps, DDIM-{config.steps}, classifier-free guidance {config.guidance}); "
+            f"layout, the clip's length at 20 fps, DDIM-{config.steps}, classifier-free "
+            f"guidance {config.guidance}); "
             "generated motions resampled to 30 fps and scored by the two-person evaluator "
             f"(R-precision in batches of {INTERGEN_PROTOCOL.r_precision_batch}, FID against the real "
             "test clips). Real: the test clips themselves."
@@ -583,7 +584,8 @@ def _describe(config: BenchmarkConfig) -> str:
     return (
         f"U(·) sequences ({config.organisation}, timing {config.timing}) built from the test "
         "splits; each model generates from the segment captions and timings (DDIM-"
-        f"{config.steps}, classifier-free guidance {config.guidance}). Solo segments (person x) scored by the "
+        f"{config.steps}, classifier-free guidance {config.guidance}). Solo segments (person x) "
+        "scored by the "
         "single-person evaluator (R-precision batches of 32), interaction segments by the "
         f"two-person evaluator; {config.boundary_margin} frames masked on each side of every "
         "boundary; combined = frame-weighted average of the solo and interaction R-precision. "

@@ -339,9 +339,10 @@ def is_adverb_spelled_like(word: str, lemma: str, table: dict) -> bool:
 def wordnet_opposites(vocabulary: Sequence[str]) -> Callable[[str], list[str]]:
     """The words of `vocabulary` that a word must never be read as: those WordNet names as its
     opposites ("different" → ["same"]), as word vectors put antonyms close together; adverbs
-    spelled like a form of its own verb ("leaving" → ["left"]), and for a word that is no verb,
-    the verb forms of the verb it is derived from ("boxer" → ["boxes"], "celebration" →
-    ["celebrate"]: "like a boxes"), as word vectors put a word's forms close together."""
+    spelled like a form of its own verb ("leaving" → ["left"]), and for a word that is no verb
+    but a noun made from one (`derived_from`), the verb forms of that verb ("boxer" →
+    ["boxes"], "celebration" → ["celebrate"]: "like a boxes"), as word vectors put a word's
+    forms close together."""
     table = load_table()
     nominal = set(table["mostly_not_verbs"])
     antonyms: dict[str, list[str]] = table["antonyms"]
@@ -366,14 +367,28 @@ def wordnet_opposites(vocabulary: Sequence[str]) -> Callable[[str], list[str]]:
         found |= {w for base in bases for w in homographs.get(base, ())}
         if not _verb_lemmas(word, table):
             found |= {
-                w
-                for lemma, forms in verb_forms.items()
-                if len(lemma) >= 3 and word.startswith(lemma.removesuffix("e"))
-                for w in forms
+                w for lemma in verb_forms if derived_from(word, lemma) for w in verb_forms[lemma]
             }
         return sorted(found - {word})
 
     return opposites
+
+
+# Endings that make a noun of a verb ("box" → "boxer", "celebrate" → "celebration"); other
+# words that start like a verb are compounds ("kickoff", "walkway") or unrelated ("timidly").
+NOUN_ENDINGS = ("er", "ers", "or", "ors", "ion", "ions", "ment", "ments", "ance", "ence", "al")
+
+
+def derived_from(word: str, lemma: str) -> bool:
+    """Whether `word` is verb `lemma` and one of `NOUN_ENDINGS`, the lemma's final "e" kept or
+    dropped ("movement", "celebration"), its final consonant doubled or not ("runner")."""
+    for stem in dict.fromkeys((lemma, lemma.removesuffix("e"))):
+        if len(stem) < 3 or not word.startswith(stem):  # "use", "toe": too short to tell
+            continue
+        rest = word[len(stem) :]
+        if rest in NOUN_ENDINGS or (rest[:1] == stem[-1] and rest[1:] in NOUN_ENDINGS):
+            return True
+    return False
 
 
 def _verb_lemmas(word: str, table: dict) -> set[str]:
