@@ -340,15 +340,16 @@ def wordnet_opposites(vocabulary: Sequence[str]) -> Callable[[str], list[str]]:
     """The words of `vocabulary` that a word must never be read as: those WordNet names as its
     opposites ("different" → ["same"]), as word vectors put antonyms close together; adverbs
     spelled like a form of its own verb ("leaving" → ["left"]), and for a word that is no verb
-    but a noun made from one (`derived_from`), the verb forms of that verb ("boxer" →
-    ["boxes"], "celebration" → ["celebrate"]: "like a boxes"), as word vectors put a word's
-    forms close together."""
+    but a noun made from one (`made_from_verbs`), the forms of that verb ("boxer" → ["boxes"],
+    "celebration" → ["celebrate"]: "like a boxes") and any verb's -s / -ed / -ing forms ("a
+    jogger" → "a running"), as word vectors put a word's forms close together."""
     table = load_table()
     nominal = set(table["mostly_not_verbs"])
     antonyms: dict[str, list[str]] = table["antonyms"]
     by_lemma: dict[str, list[str]] = {}  # antonym lemma → vocabulary words
     homographs: dict[str, list[str]] = {}  # verb lemma → vocabulary adverbs spelled like it
     verb_forms: dict[str, list[str]] = {}  # verb lemma → vocabulary words that are its verb forms
+    inflected: set[str] = set()  # vocabulary words that are a verb's -s / -ed / -ing form
     for word in sorted({w.lower() for w in vocabulary}):
         for lemma in base_forms(word, table) & antonyms.keys():
             by_lemma.setdefault(lemma, []).append(word)
@@ -356,6 +357,8 @@ def wordnet_opposites(vocabulary: Sequence[str]) -> Callable[[str], list[str]]:
             if is_adverb_spelled_like(word, lemma, table):
                 homographs.setdefault(lemma, []).append(word)
         for lemma in _verb_lemmas(word, table):
+            if inflection(word, lemma) != "base":
+                inflected.add(word)
             # a base form a noun or adjective shares ("slow", "box") may be what a word reads as
             if inflection(word, lemma) != "base" or lemma not in nominal:
                 verb_forms.setdefault(lemma, []).append(word)
@@ -365,10 +368,8 @@ def wordnet_opposites(vocabulary: Sequence[str]) -> Callable[[str], list[str]]:
         lemmas = {o for base in bases for o in antonyms.get(base, ())}
         found = {w for lemma in lemmas for w in by_lemma.get(lemma, ())}
         found |= {w for base in bases for w in homographs.get(base, ())}
-        if not _verb_lemmas(word, table):
-            found |= {
-                w for lemma in verb_forms if derived_from(word, lemma) for w in verb_forms[lemma]
-            }
+        if not _verb_lemmas(word, table) and (made := made_from_verbs(word, table)):
+            found |= inflected | {w for lemma in made for w in verb_forms.get(lemma, ())}
         return sorted(found - {word})
 
     return opposites
@@ -389,6 +390,19 @@ def derived_from(word: str, lemma: str) -> bool:
         if rest in NOUN_ENDINGS or (rest[:1] == stem[-1] and rest[1:] in NOUN_ENDINGS):
             return True
     return False
+
+
+def made_from_verbs(word: str, table: dict) -> set[str]:
+    """The WordNet verbs `word` is made from with a noun ending (`derived_from`: "jogger" →
+    {"jog"}); empty for any other word."""
+    found = set()
+    for ending in NOUN_ENDINGS:
+        if word.endswith(ending):
+            stem = word[: -len(ending)]
+            for lemma in (stem, stem + "e", stem[:-1]):
+                if lemma in table["lemmas"]["v"] and derived_from(word, lemma):
+                    found.add(lemma)
+    return found
 
 
 def _verb_lemmas(word: str, table: dict) -> set[str]:
