@@ -12,6 +12,7 @@ from intersyn.text.wordnet import (
     inflect,
     inflection,
     load_table,
+    made_from_verbs,
     wordnet_opposites,
     wordnet_reading,
 )
@@ -207,22 +208,36 @@ def test_a_verb_spelled_like_a_frequent_verb_s_past_is_read_as_that_past():
 
 def test_a_noun_made_from_a_verb_is_never_read_as_a_verb_form():
     vocabulary = ["box", "boxes", "celebrate", "runs", "running", "slow", "slows", "punches"]
-    vocabulary += ["kick", "kicks", "walk", "walks", "moves", "times", "person"]
+    vocabulary += ["kick", "walk", "walks", "moves", "raised", "person", "hands", "left"]
     never = wordnet_opposites(vocabulary)
-    inflected = ["boxes", "kicks", "moves", "punches", "running", "runs", "slows", "times", "walks"]
-    # Its own verb's forms and any verb's -s / -ed / -ing forms ("a jogger" → "a running")...
-    assert never("boxer") == never("runner") == never("jogger") == inflected
-    # ...and its own verb's base form where that is only a verb ("in celebrate")...
+    # Any verb's -s / -ed / -ing forms ("a jogger" → "a running"), not "boxes" or "slows":
+    # "box" and "slow" are mostly not verbs, so those may be plural nouns or adjectives...
+    inflected = ["moves", "punches", "raised", "running", "runs", "walks"]
+    assert never("runner") == never("jogger") == inflected
+    # ...except its own verb's forms ("like a boxes"), and its base form where that is only a
+    # verb ("in celebrate").
+    assert never("boxer") == sorted([*inflected, "boxes"])
+    assert never("slower") == sorted([*inflected, "slows"])
     assert never("celebration") == sorted([*inflected, "celebrate"])
     assert never("walker") == sorted([*inflected, "walk"])
-    # ...but not a base form a noun or adjective shares: "a box", "slower" → "slow".
-    assert "slow" not in never("slower") and "box" not in never("boxer")
-    assert "person" not in never("boxer")
+    # ...but not a base form a noun or adjective shares ("a box", "slower" → "slow"), a plural
+    # noun spelled like a verb's -s form ("hands"), or "left", the side.
+    assert not {"slow", "box", "person", "hands", "left"} & set(never("boxer") + never("slower"))
     # A verb form itself is read by its own lemma, not excluded: "boxing" → "boxes" is fine.
     assert never("boxing") == [] and never("punching") == []
     # Only a verb and a noun ending make a word derived: compounds and look-alikes keep their
     # readings ("kickoff" → "kick").
-    assert never("kickoff") == never("walkway") == never("timidly") == never("limbs") == []
+    assert never("kickoff") == never("walkway") == never("timidly") == []
+
+
+def test_made_from_verbs_finds_the_verb_under_a_noun_ending():
+    table = load_table()
+    assert made_from_verbs("runners", table) == {"run"}  # the doubled consonant
+    assert made_from_verbs("celebration", table) == {"celebrate"}  # the dropped "e"
+    assert made_from_verbs("movement", table) == {"move"}  # the "e" kept
+    assert made_from_verbs("dancer", table) == {"dance"}  # whatever the vocabulary
+    assert made_from_verbs("upper", table) == set()  # "up": too short to tell
+    assert made_from_verbs("kickoff", table) == made_from_verbs("person", table) == set()
 
 
 def test_shipped_model_keeps_nouns_and_reads_a_fall():

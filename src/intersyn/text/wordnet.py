@@ -357,7 +357,13 @@ def wordnet_opposites(vocabulary: Sequence[str]) -> Callable[[str], list[str]]:
             if is_adverb_spelled_like(word, lemma, table):
                 homographs.setdefault(lemma, []).append(word)
         for lemma in _verb_lemmas(word, table):
-            if inflection(word, lemma) != "base":
+            form = inflection(word, lemma)
+            # not a plural noun spelled like a verb's -s form ("hands", "steps"), nor "left"
+            if (
+                form == "ing"
+                or (form == "s" and lemma not in nominal)
+                or (form == "ed" and not is_adverb_spelled_like(word, lemma, table))
+            ):
                 inflected.add(word)
             # a base form a noun or adjective shares ("slow", "box") may be what a word reads as
             if inflection(word, lemma) != "base" or lemma not in nominal:
@@ -393,8 +399,9 @@ def derived_from(word: str, lemma: str) -> bool:
 
 
 def made_from_verbs(word: str, table: dict) -> set[str]:
-    """The WordNet verbs `word` is made from with a noun ending (`derived_from`: "jogger" →
-    {"jog"}); empty for any other word."""
+    """The WordNet verbs `word` is spelled as with a noun ending after it (`derived_from`:
+    "jogger" → {"jog"}); empty for any other word. By spelling: comparatives and adjectives
+    such as "faster" or "frontal" count too, which only keeps them from verb-form readings."""
     found = set()
     for ending in NOUN_ENDINGS:
         if word.endswith(ending):
