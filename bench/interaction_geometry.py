@@ -1,8 +1,8 @@
 """Do generated partners stand where real ones do? Per interaction, generated vs. real test clips.
 
 For each interaction of the procedural vocabulary, `--samples` interaction-only motions are
-generated from one of its training captions (DDIM, guidance as `intersyn generate`) and compared with
-the same number of real test clips of that interaction on:
+generated from one of its training captions (DDIM, guidance as `intersyn generate`) and
+compared with the same number of real test clips of that interaction on:
 - facing: cosine between the two people's horizontal facing directions, mean over frames
   (−1 face to face, +1 same way: "follow"),
 - pelvis: horizontal pelvis-to-pelvis distance, mean and minimum over frames (m),

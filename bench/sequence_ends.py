@@ -57,7 +57,8 @@ def model_profiles(
     pipe: InterSynPipeline, data_root: Path, samples: int, seed: int, **sampling: Any
 ) -> dict:
     """Per action: speed per tenth of the real test clips and of motions generated from their
-    captions at their lengths (`sampling`: `guidance`, `guidance_max_step`, `guidance_parallel`), and the pace."""
+    captions at their lengths (`sampling`: `guidance`, `guidance_max_step`,
+    `guidance_parallel`), and the pace."""
     solo_items, _ = items_by_label(data_root, "test", samples)
     rows = {}
     for name in LOCOMOTION:

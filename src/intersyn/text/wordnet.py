@@ -366,7 +366,7 @@ def wordnet_opposites(vocabulary: Sequence[str]) -> Callable[[str], list[str]]:
             ):
                 inflected.add(word)
             # a base form a noun or adjective shares ("slow", "box") may be what a word reads as
-            if inflection(word, lemma) != "base" or lemma not in nominal:
+            if form != "base" or lemma not in nominal:
                 verb_forms.setdefault(lemma, []).append(word)
 
     def opposites(word: str) -> list[str]:
