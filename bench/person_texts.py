@@ -1,13 +1,18 @@
-"""Does a model follow per-person texts joined to the interaction text, and what do they cost?
+"""Does a model follow per-person texts, and what do they cost?
 
 Run: `python bench/person_texts.py [--checkpoint CKPT] [--samples 8]`. Draws requests with the
-per-person texts joined as `plan_layout` joins them, whatever the model was trained on (the
-pipeline itself drops them for a model trained without them; see
-`InterSynPipeline.reads_person_texts`), best of the default candidates, cleaned up:
+per-person texts as each person's own for a model that reads them so
+(`InterSynPipeline.tags_person_texts`, what `intersyn generate` does), else joined as
+`plan_layout` joins them, whatever the model was trained on (the pipeline itself drops them
+for a model trained without them; see `InterSynPipeline.reads_person_texts`), best of the
+default candidates, cleaned up:
 
 - who leads: "two people walk one behind the other" with "someone leads the way" / "a woman
   trails behind the other person", the same two swapped, and none: in how many samples person
   x is ahead of the partner (> 0.2 m along the pair's direction of travel, second half);
+- who is pushed: "one person pushes the other, who stumbles backwards" with "a person pushes
+  someone with both hands" / "a person is pushed and stumbles backwards", swapped, and none:
+  in how many samples person x backs away more than the partner (> 0.2 m, `backs_away`);
 - contact after an approach: "After approaching each other, two people greet each other with
   a handshake" with "A woman walks toward the other person and greets someone with a
   handshake" / "... returns the handshake", and none, at 107 and 140 frames (5.4 and 7 s, as
@@ -47,6 +52,19 @@ def lead(motion: np.ndarray) -> float:
     return float(ahead.mean())
 
 
+PUSH = "one person pushes the other, who stumbles backwards"
+PUSHED = ("a person pushes someone with both hands", "a person is pushed and stumbles backwards")
+
+
+def backs_away(motion: np.ndarray) -> float:
+    """How much further person x moves away from where the partner started than the partner
+    moves away from where x started (metres, first to last frame; positive: x backs away)."""
+    start, end = motion[:, 0, 0][:, [0, 2]], motion[:, -1, 0][:, [0, 2]]
+    apart = start[0] - start[1]
+    apart = apart / max(float(np.linalg.norm(apart)), 1e-6)
+    return float((end[0] - start[0]) @ apart + (end[1] - start[1]) @ apart)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint", type=Path, default=None, help="default: shipped model")
@@ -63,7 +81,11 @@ def main() -> None:
     print(f"model {pipe.model.sha256[:8]}, trained on per-person texts: {pipe.reads_person_texts}")
 
     def draw(interaction: str, roles: tuple[str, ...], frames: int) -> list[np.ndarray]:
-        layout = pipe.read_layout(plan_layout(None, interaction, None, None, frames, roles))[0]
+        if pipe.tags_person_texts:  # each person's own text, as `intersyn generate` gives it
+            planned = pipe.plan(None, interaction, None, None, frames, *(roles or (None, None)))
+        else:  # joined, whatever the model was trained on
+            planned = plan_layout(None, interaction, None, None, frames, roles)
+        layout = pipe.read_layout(planned)[0]
         return pipe.sample_layouts(
             [layout] * args.samples,
             seed=args.seed,
@@ -82,9 +104,15 @@ def main() -> None:
             f"who leads, per-person texts {name:8s}: person x ahead in {(ahead > 0.2).sum()} "
             f"of {n}, behind in {(ahead < -0.2).sum()} of {n}"
         )
+    for name, roles in (("as given", PUSHED), ("swapped", PUSHED[::-1]), ("none", ())):
+        away = np.array([backs_away(m) for m in draw(PUSH, roles, 100)])
+        print(
+            f"who is pushed, per-person texts {name:8s}: person x backs away more in "
+            f"{(away > 0.2).sum()} of {n}, the partner in {(away < -0.2).sum()} of {n}"
+        )
     pairs = [(a, b) for a in HAND_JOINTS for b in HAND_JOINTS]
     for frames in (107, 140):
-        for name, roles in (("joined", GREET), ("none", ())):
+        for name, roles in (("given", GREET), ("none", ())):
             motions = draw(APPROACH, roles, frames)
             closest = np.array(
                 [np.asarray(contact_distance(m[0], m[1], pairs)).min() for m in motions]

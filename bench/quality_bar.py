@@ -56,7 +56,6 @@ from intersyn.pipeline import (
     InterSynPipeline,
     Layout,
     interaction_with_roles,
-    plan_layout,
 )
 from intersyn.quality import contact_distance, foot_skating
 
@@ -204,7 +203,9 @@ def at_length(layout: Layout, frames: int) -> Layout:
     """A one-segment request's layout at another length."""
     ((kind, _, _, text),) = layout.segments
     return dataclasses.replace(
-        Layout.from_segments(frames, [(kind, 0, frames, text)]), roles=layout.roles
+        Layout.from_segments(frames, [(kind, 0, frames, text)]),
+        roles=layout.roles,
+        person_texts=layout.person_texts,
     )
 
 
@@ -418,7 +419,7 @@ def main() -> None:
         if (name, request) not in readings:
             text, roles = request
             if roles and pipe.reads_person_texts:  # else the CLI drops them, and so does this
-                layout = plan_layout(None, text, None, None, pipe.window, roles)
+                layout = pipe.plan(None, text, None, None, pipe.window, *roles)
             else:
                 kind = "solo" if name in SOLO_ACTIONS else "interaction"
                 layout = Layout.from_segments(pipe.window, [(kind, 0, pipe.window, text)])

@@ -49,7 +49,7 @@ from intersyn.text.vocabulary import UnseenWordReader, WordSubstitution
 from intersyn.text.wordllama import word_vectors
 from intersyn.text.wordnet import wordnet_opposites, wordnet_reading
 from intersyn.training.loop import TrainedModel, load_trained_model
-from intersyn.training.stages import TextConditioner
+from intersyn.training.stages import TextConditioner, with_person_texts
 
 if TYPE_CHECKING:
     from intersyn.ranking import MotionTextScorer
@@ -147,6 +147,9 @@ class Layout:
     segments: tuple[tuple[str, int, int, str], ...] = ()  # (kind, start, end, caption)
     ends: bool = True  # the motion ends with this layout (False: a long motion's inner window)
     roles: tuple[str, ...] = ()  # per-person texts, joined at the end of the interaction's text
+    # Per-person texts by person (person x's, the partner's; "" for none), for a model that
+    # reads each person's own (`ModelConfig.person_texts`) instead of joined ones.
+    person_texts: tuple[str, ...] = ()
 
     def presence(self, people: int) -> np.ndarray:
         """`(people, frames)` bool: person x everywhere, partners during the interaction."""
@@ -187,7 +190,12 @@ class Layout:
             if a < start + length and b > start
         ]
         ends = self.ends and start + length >= self.frames
-        return dataclasses.replace(Layout.from_segments(length, parts), ends=ends, roles=self.roles)
+        return dataclasses.replace(
+            Layout.from_segments(length, parts),
+            ends=ends,
+            roles=self.roles,
+            person_texts=self.person_texts,
+        )
 
     def map_texts(
         self, change: Callable[[str, str], str], change_role: Callable[[str], str] | None = None
@@ -196,6 +204,9 @@ class Layout:
         (an interaction's without its per-person texts) and each per-person text through
         `change_role` (default: kept as it is)."""
         roles = self.roles if change_role is None else tuple(map(change_role, self.roles))
+        person_texts = self.person_texts
+        if change_role is not None:
+            person_texts = tuple(change_role(t) if t else t for t in person_texts)
         parts = [
             (
                 kind,
@@ -210,7 +221,10 @@ class Layout:
             for kind, a, b, text in self.segments
         ]
         return dataclasses.replace(
-            Layout.from_segments(self.frames, parts), ends=self.ends, roles=roles
+            Layout.from_segments(self.frames, parts),
+            ends=self.ends,
+            roles=roles,
+            person_texts=person_texts,
         )
 
 
@@ -528,7 +542,8 @@ class InterSynPipeline:
 
     @property
     def reads_person_texts(self) -> bool:
-        """Whether the model was trained on per-person texts joined to interaction captions
+        """Whether the model was trained on per-person texts: each person's own
+        (`model.person_texts`, `tags_person_texts`) or joined to interaction captions
         (`data.interleave.person_caption_share` > 0). A model that was not does not follow
         them: on the session-35 default they did not change who leads in "two people walk one
         behind the other" (person x behind in 7 / 7 / 7 of 8 samples with the roles as given,
@@ -536,7 +551,38 @@ class InterSynPipeline:
         cm in 1 of 8 samples at 107 frames and 0 of 8 at 140, against 4 and 8 of 8 without
         them; `bench/person_texts.py`). Such a model is conditioned on the interaction text
         alone."""
-        return self.model.config.data.interleave.person_caption_share > 0
+        return self.tags_person_texts or self.model.config.data.interleave.person_caption_share > 0
+
+    @property
+    def tags_person_texts(self) -> bool:
+        """Whether the denoiser reads each person's text as that person's
+        (`ModelConfig.person_texts`), rather than joined to the interaction's."""
+        return self.model.config.model.person_texts
+
+    def plan(
+        self,
+        solo: str | None,
+        interaction: str | None,
+        solo_start: int | None,
+        interaction_start: int | None,
+        frames: int,
+        person_text: str | None = None,
+        partner_text: str | None = None,
+    ) -> Layout:
+        """`plan_layout` with the per-person texts placed as this model reads them: each
+        person's own (`tags_person_texts`), joined to the interaction's text, or left out (a
+        model not trained on them, `reads_person_texts`)."""
+        if not self.reads_person_texts:
+            person_text = partner_text = None
+        roles = tuple(t for t in (person_text, partner_text) if t)
+        joined = () if self.tags_person_texts else roles
+        layout = plan_layout(solo, interaction, solo_start, interaction_start, frames, joined)
+        if roles and self.tags_person_texts:
+            for role in roles:
+                _clean_text(role, "person_text / partner_text")
+            texts = (person_text or "", partner_text or "")
+            layout = dataclasses.replace(layout, person_texts=texts)
+        return layout
 
     @property
     def window(self) -> int:
@@ -634,12 +680,14 @@ class InterSynPipeline:
         how = _guidance(guidance, guidance_max_step, guidance_parallel, self.schedule.num_steps)
         if cleanup is not None and not isinstance(cleanup, CleanupConfig):
             raise InterSynError(f"cleanup={cleanup!r}: expected a CleanupConfig or None")
-        extra = () if unread else roles
-        layout = plan_layout(solo, interaction, solo_start, interaction_start, frames, extra)
+        layout = self.plan(
+            solo, interaction, solo_start, interaction_start, frames, person_text, partner_text
+        )
         if unread:
             warnings.warn(
                 f"person_text / partner_text: checkpoint {self.checkpoint.name} was not trained "
-                "on per-person texts (data.interleave.person_caption_share = 0) and would not "
+                "on per-person texts (model.person_texts or data.interleave.person_caption_share) "
+                "and would not "
                 "follow them; generating from the interaction text alone (they are kept in "
                 "meta.json)",
                 PersonTextsUnreadWarning,
@@ -687,7 +735,8 @@ class InterSynPipeline:
         }
         meta = {
             "texts": texts,
-            "person_texts_conditioned": bool(extra),  # False: the model does not read them
+            # False: the model does not read them
+            "person_texts_conditioned": bool(layout.roles or layout.person_texts),
             "caption": layout.caption,
             "model_caption": model_layout.caption,  # the caption with unseen words substituted
             "word_substitutions": [dataclasses.asdict(s) for s in substitutions],
@@ -826,6 +875,10 @@ class InterSynPipeline:
             torch.zeros(len(every), dtype=torch.bool, device=self.device),
             torch.tensor([lay.ends for lay in every], dtype=torch.bool, device=self.device),
         )
+        if self.tags_person_texts:
+            with warnings.catch_warnings():
+                warnings.simplefilter("always")
+                both = with_person_texts(both, tuple(lay.person_texts for lay in every), self.text)
         if not split:
             return both, None
         count = len(layouts)

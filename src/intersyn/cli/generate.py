@@ -23,9 +23,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--interaction-start", type=int, help="frame where the interaction starts (t_i)"
     )
     roles = (
-        " (joined to the interaction text for models trained on per-person texts, "
-        "data.interleave.person_caption_share > 0; the shipped model was not, and generates "
-        "from the interaction text alone, with a warning)"
+        " (read as that person's own by models trained with model.person_texts, joined to "
+        "the interaction text by models trained with data.interleave.person_caption_share > 0; "
+        "a model trained on neither generates from the interaction text alone, with a warning)"
     )
     parser.add_argument("--person-text", help="person x's own role in the interaction" + roles)
     parser.add_argument("--partner-text", help="the partner's role in the interaction" + roles)

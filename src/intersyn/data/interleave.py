@@ -77,6 +77,12 @@ class InterleaveConfig:
     # user's: otherwise the model never reads per-person wording ("trails behind the other
     # person", "is tugged forward"), and its vocabulary leaves those words out.
     person_caption_share: float = 0.0
+    # Share of interaction samples that also carry the two people's own captions apart, for a
+    # denoiser that reads each person's text (`ModelConfig.person_texts`); in each of them
+    # either person's caption is left out with `person_text_leave_out`, so one text alone (only
+    # --person-text, say) is something the model has seen too.
+    person_text_share: float = 0.0
+    person_text_leave_out: float = 0.25
 
     def __post_init__(self) -> None:
         kinds = self.kinds()
@@ -101,10 +107,9 @@ class InterleaveConfig:
             )
         if self.crop not in CROPS:
             raise InterSynError(f"crop {self.crop!r}: expected one of {', '.join(CROPS)}")
-        if not 0.0 <= self.person_caption_share <= 1.0:
-            raise InterSynError(
-                f"person_caption_share={self.person_caption_share}: expected a share in [0, 1]"
-            )
+        for name in ("person_caption_share", "person_text_share", "person_text_leave_out"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise InterSynError(f"{name}={getattr(self, name)}: expected a share in [0, 1]")
         if self.frames < len(kinds) * self.min_segment_frames:
             raise InterSynError(
                 f"frames={self.frames}: too short for {len(kinds)} segments of at least "

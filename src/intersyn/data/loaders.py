@@ -20,6 +20,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from intersyn.data.interleave import (
     InterleaveConfig,
+    InterleavedSample,
     PairSource,
     SoloSource,
     interleave,
@@ -48,6 +49,8 @@ class MotionSample:
     kind: str  # "interleaved" or "solo"
     sample_id: int = 0  # unique per drawn sample; seeds its diffusion noise in training
     ends: bool = False  # the motion ends at the last valid frame (not cut from a longer clip)
+    # Each person's own caption of the interaction, "" for none (`person_texts_of`).
+    person_texts: tuple[str, str] = ("", "")
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ class Batch:
     kinds: tuple[str, ...]
     sample_ids: torch.Tensor | None = None  # (B,) long
     ends: torch.Tensor | None = None  # (B,) bool
+    person_texts: tuple[tuple[str, str], ...] | None = None  # per sample, per person ("": none)
 
     def to(self, device: torch.device | str) -> Batch:
         """The same batch with every tensor moved to `device`."""
@@ -83,6 +87,7 @@ class Batch:
             self.kinds,
             self.sample_ids,
             None if self.ends is None else self.ends.to(device),
+            self.person_texts,
         )
 
     def __len__(self) -> int:
@@ -107,6 +112,7 @@ def collate_samples(samples: Sequence[MotionSample]) -> Batch:
         kinds=tuple(s.kind for s in samples),
         sample_ids=torch.tensor([s.sample_id for s in samples], dtype=torch.long),
         ends=torch.tensor([s.ends for s in samples], dtype=torch.bool),
+        person_texts=tuple(s.person_texts for s in samples),
     )
 
 
@@ -200,7 +206,25 @@ class InterleavedDataset(Dataset):
             kind="interleaved",
             sample_id=int(index),
             ends=sample.ends,
+            person_texts=person_texts_of(sample, config, (self.seed, int(index))),
         )
+
+
+def person_texts_of(
+    sample: InterleavedSample, config: InterleaveConfig, seed: tuple[int, int]
+) -> tuple[str, str]:
+    """The per-person captions a sample is conditioned on: its interaction segment's, in a
+    `config.person_text_share` of samples, each left out with `person_text_leave_out`; ("", "")
+    otherwise. Drawn from a generator of their own, so the sample's other draws do not change."""
+    segment = next((s for s in sample.segments if s.kind == "interaction"), None)
+    if config.person_text_share <= 0 or segment is None or segment.person_caption is None:
+        return ("", "")
+    rng = np.random.default_rng([*seed, 3])
+    if rng.random() >= config.person_text_share:
+        return ("", "")
+    kept = rng.random(2) >= config.person_text_leave_out
+    texts = (segment.person_caption or "", segment.partner_caption or "")
+    return (texts[0] if kept[0] else "", texts[1] if kept[1] else "")
 
 
 class SoloDataset(Dataset):

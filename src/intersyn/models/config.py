@@ -48,11 +48,17 @@ class ModelConfig:
     # one that ends as its clip ends look alike, and generated walks never slow to a stop.
     # Its layer starts at zero, so switching it on keeps a trained model's output.
     end_positions: bool = False
+    # The denoiser also reads each person's own text (`intersyn generate --person-text /
+    # --partner-text`; U(·) draws them from a clip's per-person captions): that person's
+    # sentence feature, through a layer of its own, added to that person's tokens only, so
+    # "leads the way" is tied to one person, not to the pair. The layer starts at zero, so
+    # switching it on keeps a trained model's output.
+    person_texts: bool = False
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if f.name in ("dropout", "placement_anchor", "end_positions"):
+            if f.name in ("dropout", "placement_anchor", "end_positions", "person_texts"):
                 continue
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise InterSynError(
@@ -62,10 +68,11 @@ class ModelConfig:
             raise InterSynError(
                 f"model config dropout: expected a float in [0, 1), got {self.dropout!r}"
             )
-        if not isinstance(self.end_positions, bool):
-            raise InterSynError(
-                f"model config end_positions: expected true or false, got {self.end_positions!r}"
-            )
+        for name in ("end_positions", "person_texts"):
+            if not isinstance(getattr(self, name), bool):
+                raise InterSynError(
+                    f"model config {name}: expected true or false, got {getattr(self, name)!r}"
+                )
         if self.placement_anchor not in ANCHORS:
             raise InterSynError(
                 f"model config placement_anchor: expected one of {ANCHORS}, "

@@ -15,6 +15,9 @@ Design (one token stream, read top to bottom):
   non-empty) and drives AdaLN-Zero modulation. The modulation Linear is shared by all blocks,
   each block adding its own learned table (PixArt-α's "adaLN-single"): a Linear(W, 6W) per block
   would add 6W² per layer, 1.6 M at W = 512, and double the paper model.
+- A person's own text (`ModelConfig.person_texts`) is added to that person's tokens only, as
+  their person embedding is: a prefix token would be read by both people alike. It enters as
+  its sentence feature and that feature's difference from the sample's other texts.
 - Modulation gates and the output head start at zero, so the initial prediction is exactly 0,
   the normalised mean.
 """
@@ -22,6 +25,7 @@ Design (one token stream, read top to bottom):
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from intersyn.errors import InterSynError
@@ -87,6 +91,10 @@ class MotionDenoiser(nn.Module):
             self.end_in = nn.Linear(W, W)
             nn.init.zeros_(self.end_in.weight)
             nn.init.zeros_(self.end_in.bias)
+        if cfg.person_texts:  # each person's own text, zero at first (see ModelConfig)
+            self.person_text_in = nn.Linear(2 * cfg.text_dim, W)
+            nn.init.zeros_(self.person_text_in.weight)
+            nn.init.zeros_(self.person_text_in.bias)
         self.adaln = nn.Sequential(nn.SiLU(), nn.Linear(W, MODULATIONS * W))  # shared by blocks
         self.blocks = nn.ModuleList(DenoiserBlock(cfg) for _ in range(cfg.layers))
         self.norm_out = nn.LayerNorm(W)
@@ -133,6 +141,8 @@ class MotionDenoiser(nn.Module):
         tokens = tokens + self.person[:P, None, :] + pos  # (B, P, T', W)
         if self.cfg.end_positions:
             tokens = tokens + self._end_positions(valid, cond, Tp)[:, None]
+        if self.cfg.person_texts:
+            tokens = tokens + self._person_texts(cond, P)[:, :, None]
         token_mask = patch_mask(frame_mask, k)  # (B, P, T')
 
         text_tokens, text_mask, pooled = null_text(cond)  # (B, L, C), (B, L), (B, C)
@@ -160,6 +170,24 @@ class MotionDenoiser(nn.Module):
         to_end = (last[:, None] - centre).clamp(min=0)  # (B, T')
         emb = self.end_in(sinusoidal_embedding(to_end, self.cfg.width).to(self.end_in.weight.dtype))
         return emb * cond.ends()[:, None, None].to(emb.dtype)
+
+    def _person_texts(self, cond: Condition, people: int) -> torch.Tensor:
+        """`(B, P, W)`: each person's own text through its layer, zero where that person has
+        none or the sample's text is dropped (classifier-free guidance drops them all).
+
+        The layer reads a person's sentence feature and its difference from the mean of the
+        sample's texts (the main text's and the given per-person ones). A sentence feature
+        trained to match motion says mostly which interaction a text belongs to: "leads the
+        way" and "follows behind" are 0.79 alike, so a layer on the feature alone learned
+        "a text is given", not whose role it is; the difference is what tells them apart."""
+        features, given = cond.person_texts(people)  # (B, P, C), (B, P)
+        given = given & ~cond.cond_drop[:, None]
+        dtype = self.person_text_in.weight.dtype
+        own = F.normalize(torch.where(given[..., None], features, 0.0).to(dtype), dim=-1)
+        main = F.normalize(torch.where(cond.cond_drop[:, None], 0.0, cond.text_pooled), dim=-1)
+        mean = (main.to(dtype) + own.sum(1)) / (1 + given.sum(1, keepdim=True)).to(dtype)
+        emb = self.person_text_in(torch.cat([own, own - mean[:, None]], -1))
+        return emb * given[..., None].to(emb.dtype)
 
     def _check(
         self,

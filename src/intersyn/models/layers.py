@@ -39,6 +39,10 @@ class Condition:
     solo_start: torch.Tensor  # (B,) long, t_s, −1 = no solo segment
     cond_drop: torch.Tensor  # (B,) bool, True = use the null text
     motion_ends: torch.Tensor | None = None  # (B,) bool, True = the motion ends with the sample
+    # Each person's own sentence feature (`ModelConfig.person_texts`), zero rows where a person
+    # has none; `person_text_mask` True where one is given. None: no one has one.
+    person_text: torch.Tensor | None = None  # (B, P, C_text)
+    person_text_mask: torch.Tensor | None = None  # (B, P) bool
 
     @property
     def batch_size(self) -> int:
@@ -60,6 +64,12 @@ class Condition:
             "cond_drop": ((batch,), "bool"),
             "motion_ends": ((batch,), "bool"),
         }
+        if (self.person_text is None) != (self.person_text_mask is None):
+            raise InterSynError("cond.person_text and cond.person_text_mask: give both or neither")
+        if self.person_text is not None:
+            people = self.person_text.shape[1] if self.person_text.dim() == 3 else -1
+            expected["person_text"] = ((batch, people, text_dim), "float")
+            expected["person_text_mask"] = ((batch, people), "bool")
         for name, (shape, kind) in expected.items():
             value = getattr(self, name)
             if value is None and name == "motion_ends":
@@ -97,14 +107,33 @@ class Condition:
         """The samples at `rows` (an index or bool mask over the batch)."""
         return self._map(lambda v: v[rows])
 
+    def person_texts(self, people: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """`person_text (B, people, C)` and its mask `(B, people)`: zeros / False where no
+        person text was given (all of them when the field is None)."""
+        B, C = self.text_pooled.shape
+        features = self.text_pooled.new_zeros(B, people, C)
+        mask = torch.zeros(B, people, dtype=torch.bool, device=self.text_pooled.device)
+        if self.person_text is not None:
+            given = min(people, self.person_text.shape[1])
+            features[:, :given] = self.person_text[:, :given]
+            mask[:, :given] = self.person_text_mask[:, :given]
+        return features, mask
+
     @staticmethod
     def cat(parts: list[Condition]) -> Condition:
         """Batches stacked in order; their text tokens must have the same length L."""
         known = any(p.motion_ends is not None for p in parts)  # else the result stays None
+        people = max(
+            (p.person_text.shape[1] for p in parts if p.person_text is not None), default=0
+        )
+        person = [p.person_texts(people) for p in parts] if people else None
 
         def joined(name: str) -> torch.Tensor | None:
             if name == "motion_ends":
                 return torch.cat([p.ends() for p in parts]) if known else None
+            if name in ("person_text", "person_text_mask"):
+                column = name == "person_text_mask"
+                return None if person is None else torch.cat([p[column] for p in person])
             return torch.cat([getattr(p, name) for p in parts])
 
         return Condition(*(joined(n) for n in _CONDITION_FIELDS))
@@ -126,6 +155,8 @@ _CONDITION_FIELDS = (
     "solo_start",
     "cond_drop",
     "motion_ends",
+    "person_text",
+    "person_text_mask",
 )
 
 

@@ -101,6 +101,16 @@ class OptimConfig:
     ema_decay: float = 0.999
     ema_warmup: bool = True  # decay ramps up as (1+n)/(10+n): short runs forget the init weights
     amp: bool = True  # bf16/fp16 autocast on CUDA only; CPU always runs fp32
+    # Learning-rate multiplier for the conditioning layers a fine-tune can switch on, which
+    # start at zero (`ADDED_LAYERS`: frames to the end, per-person texts): at the base rate a
+    # 1000-step fine-tune left the per-person text layer at 1/20 of the text layer's norm.
+    added_layer_lr_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.added_layer_lr_scale > 0:
+            raise InterSynError(
+                f"added_layer_lr_scale={self.added_layer_lr_scale!r}: expected a number > 0"
+            )
 
 
 @dataclass(frozen=True)

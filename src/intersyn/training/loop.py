@@ -307,21 +307,44 @@ def _check_init(start: dict, cfg: TrainConfig, init: Path, reanchor: bool) -> No
             f"--init {init}: it reads frames to the motion's end; pass "
             "--set model.end_positions=true"
         )
-    # end_positions may be switched on: its layer starts at zero (the model's own output).
+    if theirs.person_texts and not cfg.model.person_texts:
+        raise InterSynError(
+            f"--init {init}: it reads per-person texts; pass --set model.person_texts=true"
+        )
+    # end_positions and person_texts may be switched on: their layers start at zero (the
+    # model's own output).
     same = dataclasses.replace(
         theirs,
         placement_anchor=cfg.model.placement_anchor,
         end_positions=cfg.model.end_positions,
+        person_texts=cfg.model.person_texts,
     )
     if same != cfg.model:
         raise InterSynError(f"--init {init}: its model shape differs from config {cfg.name!r}'s")
 
 
 def _load_init_denoiser(denoiser: nn.Module, state: dict) -> None:
-    """Load an `--init` model's denoiser; an end-position layer it lacks keeps its zeros."""
+    """Load an `--init` model's denoiser; an end-position or person-text layer it lacks keeps
+    its zeros."""
     missing, unexpected = denoiser.load_state_dict(state, strict=False)
-    if unexpected or any(not key.startswith("end_in.") for key in missing):
+    if unexpected or any(not key.startswith(ADDED_LAYERS) for key in missing):
         denoiser.load_state_dict(state)  # strict: raises naming what does not match
+
+
+# The conditioning layers a fine-tune may switch on (ModelConfig.end_positions, person_texts).
+ADDED_LAYERS = ("end_in.", "person_text_in.")
+
+
+def parameter_groups(module: nn.Module, added_scale: float) -> list[dict]:
+    """The optimiser's parameter groups: the `ADDED_LAYERS` at `added_scale` times the learning
+    rate (`OptimConfig.added_layer_lr_scale`), the rest at it. One group when the scale is 1,
+    so the optimiser state of runs before the setting still loads."""
+    named = list(module.named_parameters())
+    added = [p for n, p in named if n.startswith(ADDED_LAYERS)]
+    if added_scale == 1.0 or not added:
+        return [{"params": [p for _, p in named], "lr_scale": 1.0}]
+    rest = [p for n, p in named if not n.startswith(ADDED_LAYERS)]
+    return [{"params": rest, "lr_scale": 1.0}, {"params": added, "lr_scale": added_scale}]
 
 
 def _with_steps(optim, steps: int):
@@ -485,7 +508,9 @@ def _run_stage(name: str, state: dict, payload: dict | None) -> dict[str, float]
             find_unused_parameters=False,
         )
     optimizer = torch.optim.AdamW(
-        trained.parameters(), lr=optim_cfg.lr, weight_decay=optim_cfg.weight_decay
+        parameter_groups(trained, optim_cfg.added_layer_lr_scale),
+        lr=optim_cfg.lr,
+        weight_decay=optim_cfg.weight_decay,
     )
     if payload is not None:
         optimizer.load_state_dict(payload["optimizer"])
@@ -507,6 +532,7 @@ def _run_stage(name: str, state: dict, payload: dict | None) -> dict[str, float]
         cfg.diffusion.text_token_drop,
         cfg.diffusion.rec_max_step,
         cfg.diffusion.text_mix,
+        cfg.model.person_texts,
     )
     validation = fixed_batches(plan, VALIDATION_BATCHES, local)
     best = payload.get("best_val", math.inf) if payload else math.inf
@@ -531,8 +557,9 @@ def _run_stage(name: str, state: dict, payload: dict | None) -> dict[str, float]
     while steps[name] < optim_cfg.steps:
         step = steps[name]
         batch = next(batches)
+        lr = lr_at(step, optim_cfg.lr, optim_cfg.warmup_steps, optim_cfg.steps)
         for group in optimizer.param_groups:
-            group["lr"] = lr_at(step, optim_cfg.lr, optim_cfg.warmup_steps, optim_cfg.steps)
+            group["lr"] = lr * group.get("lr_scale", 1.0)  # (absent in older checkpoints)
         with autocast:
             if name == "ins":
                 losses = ins_step(module, batch, step, ctx)

@@ -12,6 +12,7 @@ on one process and on several computes the same losses, and a resumed run repeat
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass
 
@@ -233,6 +234,28 @@ def make_condition(
     )
 
 
+def with_person_texts(
+    cond: Condition, texts: tuple[tuple[str, ...], ...] | None, text: TextConditioner
+) -> Condition:
+    """`cond` with each sample's per-person texts (`texts[b][p]`, "" for none) as sentence
+    features (`Condition.person_text`); `cond` itself when no sample has one. Training and
+    generation build them here alike."""
+    if texts is None or not any(t for row in texts for t in row):
+        return cond
+    people = max(len(row) for row in texts)
+    flat = [row[p] if p < len(row) else "" for row in texts for p in range(people)]
+    given = [k for k, t in enumerate(flat) if t]
+    pooled = cond.text_pooled
+    features = pooled.new_zeros(len(flat), pooled.shape[1])
+    features[given] = text.encode([flat[k] for k in given])[2].to(pooled.dtype)
+    mask = torch.tensor([bool(t) for t in flat], device=pooled.device)
+    return dataclasses.replace(
+        cond,
+        person_text=features.view(len(texts), people, -1),
+        person_text_mask=mask.view(len(texts), people),
+    )
+
+
 def lean_toward(
     features: torch.Tensor, direction: torch.Tensor, weight: torch.Tensor
 ) -> torch.Tensor:
@@ -259,6 +282,7 @@ class StepContext:
     token_drop: float = 0.0  # share of caption tokens hidden per sample (training only)
     rec_max_step: int | None = None  # stage 2 draws t below this (DiffusionConfig.rec_max_step)
     text_mix: float = 0.0  # stage 1 leans texts toward others' (DiffusionConfig.text_mix)
+    person_texts: bool = False  # the denoiser reads per-person texts (ModelConfig.person_texts)
 
 
 @dataclass(frozen=True)
@@ -295,6 +319,8 @@ def noise_batch(batch: Batch, stage: str, step: int, ctx: StepContext) -> Noised
         t = t * ctx.rec_max_step // ctx.schedule.num_steps
     x_t = torch.where(mask[..., None], ctx.schedule.q_sample(x0, t, noise).to(x0.dtype), 0.0)
     cond = make_condition(batch, ctx.text, draws.drop, ctx.device, draws.token_keep, draws.text_mix)
+    if ctx.person_texts:
+        cond = with_person_texts(cond, batch.person_texts, ctx.text)
     return NoisedBatch(batch, mask, x0, x_t, t, cond)
 
 
