@@ -165,9 +165,18 @@ def test_a_fine_tune_may_switch_on_person_texts_and_generation_reads_them(
     assert read.meta["caption"] == plain.meta["caption"]
     assert not np.array_equal(read.joints, plain.joints)
     assert not np.array_equal(read.joints, swapped.joints)
-    # A long motion's windows and more than two people read them too.
-    assert pipe(**{**ask, "frames": 120}, person_text=lead).joints.shape[2] == 120
-    assert pipe(**ask, people=3, partner_text=trail).joints.shape[1] == 3
+    # A long motion's windows and more than two people read them too (every partner gets
+    # the partner's text).
+    for more in ({"frames": 120}, {"people": 3}):
+        told = pipe(**{**ask, **more}, person_text=lead, partner_text=trail).joints
+        assert not np.array_equal(told, pipe(**{**ask, **more}).joints), more
+    # Best of K ranks candidates against the texts with them joined, as a joined model's.
+    scored = dataclasses.replace(layout, person_texts=("", trail)).scored_segments
+    assert scored[0][3] == "Two people walk. A woman follows him"
+    # A window without the interaction has no per-person texts.
+    solo_first = pipe.plan("a person walks", "two people walk", None, 30, 60, lead, trail)
+    assert solo_first.window(0, 20).person_texts == ()
+    assert solo_first.window(20, 30).person_texts == (lead, trail)
     with pytest.raises(InterSynError, match="person_text / partner_text: empty"):
         pipe.plan(None, "two people walk", None, None, 40, " ", trail)
 
@@ -186,5 +195,19 @@ def test_layers_a_fine_tune_switches_on_may_learn_faster() -> None:
     assert len(rest["params"]) + 4 == len(names)
     (whole,) = parameter_groups(model, 1.0)  # one group: older optimiser states still load
     assert len(whole["params"]) == len(names)
-    with pytest.raises(InterSynError, match="added_layer_lr_scale=0"):
-        OptimConfig(added_layer_lr_scale=0)
+    for bad in (0, float("inf"), True):
+        with pytest.raises(InterSynError, match="added_layer_lr_scale="):
+            OptimConfig(added_layer_lr_scale=bad)
+
+
+def test_a_resumed_run_keeps_its_own_learning_rate_scales() -> None:
+    from intersyn.training.loop import load_optimizer_state, parameter_groups
+
+    model = build_denoiser(dataclasses.replace(tiny(), person_texts=True))
+    saved = torch.optim.AdamW(parameter_groups(model, 5.0), lr=1e-3).state_dict()
+    resumed = torch.optim.AdamW(parameter_groups(model, 10.0), lr=1e-3)
+    load_optimizer_state(resumed, saved, "ins")
+    assert [g["lr_scale"] for g in resumed.param_groups] == [1.0, 10.0]
+    one_group = torch.optim.AdamW(parameter_groups(model, 1.0), lr=1e-3)
+    with pytest.raises(InterSynError, match="same ins.added_layer_lr_scale"):
+        load_optimizer_state(one_group, saved, "ins")

@@ -161,6 +161,11 @@ def test_training_records_its_vocabulary(tiny_checkpoint, tiny_data_root):
     assert "other" not in payload["text_vocabulary"]
     shown = apply_overrides(train_preset("tiny"), ["data.interleave.person_caption_share=0.5"])
     assert "other" in training_vocabulary(*items, shown)
+    # ... or reads them as each person's own (`model.person_texts`), when U(·) gives them.
+    own = ["model.person_texts=true", "data.interleave.person_text_share=0.5"]
+    assert "other" in training_vocabulary(*items, apply_overrides(train_preset("tiny"), own))
+    unused = apply_overrides(train_preset("tiny"), own[1:])  # drawn, never read
+    assert "other" not in training_vocabulary(*items, unused)
     latest = load_checkpoint(tiny_checkpoint.parent / "latest.pt")  # generates from EMA too
     assert latest["text_vocabulary"] == payload["text_vocabulary"]
 

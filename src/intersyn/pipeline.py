@@ -190,11 +190,26 @@ class Layout:
             if a < start + length and b > start
         ]
         ends = self.ends and start + length >= self.frames
+        # Per-person texts describe the interaction: a window without it has none (as a
+        # joined model's roles leave with the interaction's caption).
+        interacting = any(kind == "interaction" for kind, *_ in parts)
         return dataclasses.replace(
             Layout.from_segments(length, parts),
             ends=ends,
             roles=self.roles,
-            person_texts=self.person_texts,
+            person_texts=self.person_texts if interacting else (),
+        )
+
+    @property
+    def scored_segments(self) -> tuple[tuple[str, int, int, str], ...]:
+        """The segments as a candidate ranker reads them: an interaction's text with the
+        per-person texts given by person joined to it (as `roles` already are)."""
+        given = tuple(t for t in self.person_texts if t)
+        if not given:
+            return self.segments
+        return tuple(
+            (kind, a, b, interaction_with_roles(text, given) if kind == "interaction" else text)
+            for kind, a, b, text in self.segments
         )
 
     def map_texts(
@@ -557,7 +572,8 @@ class InterSynPipeline:
     def tags_person_texts(self) -> bool:
         """Whether the denoiser reads each person's text as that person's
         (`ModelConfig.person_texts`), rather than joined to the interaction's."""
-        return self.model.config.model.person_texts
+        config = self.model.config
+        return config.model.person_texts and config.data.interleave.person_text_share > 0
 
     def plan(
         self,
@@ -578,9 +594,10 @@ class InterSynPipeline:
         joined = () if self.tags_person_texts else roles
         layout = plan_layout(solo, interaction, solo_start, interaction_start, frames, joined)
         if roles and self.tags_person_texts:
-            for role in roles:
-                _clean_text(role, "person_text / partner_text")
-            texts = (person_text or "", partner_text or "")
+            texts = tuple(
+                _clean_text(t, "person_text / partner_text") or ""
+                for t in (person_text, partner_text)
+            )
             layout = dataclasses.replace(layout, person_texts=texts)
         return layout
 
@@ -714,7 +731,7 @@ class InterSynPipeline:
             world = clean_motion(_hold_absent(world, presence), cleanup, presence)
         scores, chosen = None, None
         if candidates > 1:
-            best, scores = self._best_of(world, model_layout.segments, candidates)
+            best, scores = self._best_of(world, model_layout.scored_segments, candidates)
             chosen = (best % candidates).tolist()
             world = world[best]
             if cleanup is None and features is not None:  # raw output: the model's own features
@@ -1111,7 +1128,9 @@ class InterSynPipeline:
         scores = np.concatenate(
             [
                 self._best_of(
-                    drawn[k * candidates : (k + 1) * candidates], lay.segments, candidates
+                    drawn[k * candidates : (k + 1) * candidates],
+                    lay.scored_segments,
+                    candidates,
                 )[1]
                 for k, lay in enumerate(layouts)
             ]

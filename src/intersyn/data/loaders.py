@@ -213,11 +213,16 @@ class InterleavedDataset(Dataset):
 def person_texts_of(
     sample: InterleavedSample, config: InterleaveConfig, seed: tuple[int, int]
 ) -> tuple[str, str]:
-    """The per-person captions a sample is conditioned on: its interaction segment's, in a
+    """The per-person captions a sample is conditioned on: its (only) interaction segment's, in a
     `config.person_text_share` of samples, each left out with `person_text_leave_out`; ("", "")
     otherwise. Drawn from a generator of their own, so the sample's other draws do not change."""
-    segment = next((s for s in sample.segments if s.kind == "interaction"), None)
-    if config.person_text_share <= 0 or segment is None or segment.person_caption is None:
+    interactions = [s for s in sample.segments if s.kind == "interaction"]
+    # One interaction only: a second has its own clip and swap, which one pair of texts
+    # for the whole sequence would contradict.
+    if config.person_text_share <= 0 or len(interactions) != 1:
+        return ("", "")
+    (segment,) = interactions
+    if segment.person_caption is None:
         return ("", "")
     rng = np.random.default_rng([*seed, 3])
     if rng.random() >= config.person_text_share:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -107,7 +108,12 @@ class OptimConfig:
     added_layer_lr_scale: float = 1.0
 
     def __post_init__(self) -> None:
-        if not self.added_layer_lr_scale > 0:
+        scale = self.added_layer_lr_scale
+        if (
+            isinstance(scale, bool)
+            or not isinstance(scale, (int, float))
+            or not 0 < scale < math.inf
+        ):
             raise InterSynError(
                 f"added_layer_lr_scale={self.added_layer_lr_scale!r}: expected a number > 0"
             )

@@ -131,7 +131,10 @@ def training_wording(solo_items, pair_items, cfg: TrainConfig) -> dict[str, Any]
     (`text_vocabulary`, see `training_vocabulary`), adjacent word pairs (`text_word_pairs`,
     which choose among an unseen word's WordNet readings) and the solo and interaction
     captions themselves (`text_captions`, `intersyn.text.known_wording`)."""
-    shown = cfg.data.interleave.person_caption_share > 0
+    interleave = cfg.data.interleave
+    shown = interleave.person_caption_share > 0 or (
+        cfg.model.person_texts and interleave.person_text_share > 0
+    )
     captions = caption_texts(solo_items, pair_items, person_captions=shown)
     return {
         "text_vocabulary": caption_words(captions),
@@ -291,6 +294,10 @@ def train(
         shutdown(info)
 
 
+# The conditioning layers a fine-tune may switch on (ModelConfig.end_positions, person_texts).
+ADDED_LAYERS = ("end_in.", "person_text_in.")
+
+
 def _check_init(start: dict, cfg: TrainConfig, init: Path, reanchor: bool) -> None:
     """One-line errors for an `--init` model that this run's config cannot start from."""
     if start.get("kind") != "intersyn-model":
@@ -331,10 +338,6 @@ def _load_init_denoiser(denoiser: nn.Module, state: dict) -> None:
         denoiser.load_state_dict(state)  # strict: raises naming what does not match
 
 
-# The conditioning layers a fine-tune may switch on (ModelConfig.end_positions, person_texts).
-ADDED_LAYERS = ("end_in.", "person_text_in.")
-
-
 def parameter_groups(module: nn.Module, added_scale: float) -> list[dict]:
     """The optimiser's parameter groups: the `ADDED_LAYERS` at `added_scale` times the learning
     rate (`OptimConfig.added_layer_lr_scale`), the rest at it. One group when the scale is 1,
@@ -345,6 +348,22 @@ def parameter_groups(module: nn.Module, added_scale: float) -> list[dict]:
         return [{"params": [p for _, p in named], "lr_scale": 1.0}]
     rest = [p for n, p in named if not n.startswith(ADDED_LAYERS)]
     return [{"params": rest, "lr_scale": 1.0}, {"params": added, "lr_scale": added_scale}]
+
+
+def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict, stage: str) -> None:
+    """Resume `optimizer` from `state`, keeping this run's learning-rate scales (a resumed
+    run's `lr_scale` would otherwise come back from the checkpoint); a run that splits its
+    parameters differently (`added_layer_lr_scale` 1 against another) gets one line."""
+    scales = [group["lr_scale"] for group in optimizer.param_groups]
+    if len(state["param_groups"]) != len(scales):
+        raise InterSynError(
+            f"--resume: the checkpoint's optimiser has {len(state['param_groups'])} parameter "
+            f"group(s), this run {len(scales)}; resume with the same "
+            f"{stage}.added_layer_lr_scale (1 or not 1)"
+        )
+    optimizer.load_state_dict(state)
+    for group, scale in zip(optimizer.param_groups, scales, strict=True):
+        group["lr_scale"] = scale
 
 
 def _with_steps(optim, steps: int):
@@ -513,7 +532,7 @@ def _run_stage(name: str, state: dict, payload: dict | None) -> dict[str, float]
         weight_decay=optim_cfg.weight_decay,
     )
     if payload is not None:
-        optimizer.load_state_dict(payload["optimizer"])
+        load_optimizer_state(optimizer, payload["optimizer"], name)
         set_rng_state(payload["rng"])
     plan = plan_data(cfg, state["bank"], state["solo_items"], name)
     batches = make_batches(cfg, plan, steps[name], info, cfg.seed * 3 + STAGES.index(name))
