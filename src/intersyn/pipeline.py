@@ -566,14 +566,13 @@ class InterSynPipeline:
         cm in 1 of 8 samples at 107 frames and 0 of 8 at 140, against 4 and 8 of 8 without
         them; `bench/person_texts.py`). Such a model is conditioned on the interaction text
         alone."""
-        return self.tags_person_texts or self.model.config.data.interleave.person_caption_share > 0
+        return self.model.config.reads_person_texts
 
     @property
     def tags_person_texts(self) -> bool:
         """Whether the denoiser reads each person's text as that person's
         (`ModelConfig.person_texts`), rather than joined to the interaction's."""
-        config = self.model.config
-        return config.model.person_texts and config.data.interleave.person_text_share > 0
+        return self.model.config.tags_person_texts
 
     def plan(
         self,
@@ -875,27 +874,26 @@ class InterSynPipeline:
         if split:  # layouts without an own interaction text repeat their caption
             captions += [text or caption for text, caption in zip(alone, captions)]
         every = layouts * (2 if split else 1)
-        with warnings.catch_warnings():
-            warnings.simplefilter("always")
-            # One call, so both captions' token lists are padded to the same length.
-            tokens, mask, pooled = self.text.encode(captions)
 
         def starts(values: list[int]) -> torch.Tensor:
             return torch.tensor(values, dtype=torch.long, device=self.device)
 
-        both = Condition(
-            tokens,
-            mask,
-            pooled,
-            starts([lay.interaction_start for lay in every]),
-            starts([lay.solo_start for lay in every]),
-            torch.zeros(len(every), dtype=torch.bool, device=self.device),
-            torch.tensor([lay.ends for lay in every], dtype=torch.bool, device=self.device),
-        )
-        if self.tags_person_texts:
-            with warnings.catch_warnings():
-                warnings.simplefilter("always")
-                both = with_person_texts(both, tuple(lay.person_texts for lay in every), self.text)
+        with warnings.catch_warnings():  # a truncation warning on every request, not the first
+            warnings.simplefilter("always")
+            # One call, so both captions' token lists are padded to the same length.
+            tokens, mask, pooled = self.text.encode(captions)
+            both = Condition(
+                tokens,
+                mask,
+                pooled,
+                starts([lay.interaction_start for lay in every]),
+                starts([lay.solo_start for lay in every]),
+                torch.zeros(len(every), dtype=torch.bool, device=self.device),
+                torch.tensor([lay.ends for lay in every], dtype=torch.bool, device=self.device),
+            )
+            if self.tags_person_texts:
+                texts = tuple(lay.person_texts for lay in every)
+                both = with_person_texts(both, texts, self.text)
         if not split:
             return both, None
         count = len(layouts)

@@ -141,11 +141,10 @@ class MotionDenoiser(nn.Module):
         tokens = tokens + self.person[:P, None, :] + pos  # (B, P, T', W)
         if self.cfg.end_positions:
             tokens = tokens + self._end_positions(valid, cond, Tp)[:, None]
-        if self.cfg.person_texts:
-            tokens = tokens + self._person_texts(cond, P)[:, :, None]
-        token_mask = patch_mask(frame_mask, k)  # (B, P, T')
-
         text_tokens, text_mask, pooled = null_text(cond)  # (B, L, C), (B, L), (B, C)
+        if self.cfg.person_texts:
+            tokens = tokens + self._person_texts(cond, pooled, P)[:, :, None]
+        token_mask = patch_mask(frame_mask, k)  # (B, P, T')
         L = text_tokens.shape[1]
         text_pos = sinusoidal_embedding(torch.arange(L, device=x_t.device), self.cfg.width)
         text = self.text_in(text_tokens) + self.text_type + text_pos.to(tokens.dtype)  # (B, L, W)
@@ -171,9 +170,10 @@ class MotionDenoiser(nn.Module):
         emb = self.end_in(sinusoidal_embedding(to_end, self.cfg.width).to(self.end_in.weight.dtype))
         return emb * cond.ends()[:, None, None].to(emb.dtype)
 
-    def _person_texts(self, cond: Condition, people: int) -> torch.Tensor:
+    def _person_texts(self, cond: Condition, pooled: torch.Tensor, people: int) -> torch.Tensor:
         """`(B, P, W)`: each person's own text through its layer, zero where that person has
-        none or the sample's text is dropped (classifier-free guidance drops them all).
+        none or the sample's text is dropped (classifier-free guidance drops them all);
+        `pooled (B, C)`: the main text as `null_text` leaves it (zero where dropped).
 
         The layer reads a person's sentence feature and its difference from the mean of the
         sample's texts (the main text's and the given per-person ones). A sentence feature
@@ -184,7 +184,7 @@ class MotionDenoiser(nn.Module):
         given = given & ~cond.cond_drop[:, None]
         dtype = self.person_text_in.weight.dtype
         own = F.normalize(torch.where(given[..., None], features, 0.0).to(dtype), dim=-1)
-        main = F.normalize(torch.where(cond.cond_drop[:, None], 0.0, cond.text_pooled), dim=-1)
+        main = F.normalize(pooled, dim=-1)
         mean = (main.to(dtype) + own.sum(1)) / (1 + given.sum(1, keepdim=True)).to(dtype)
         emb = self.person_text_in(torch.cat([own, own - mean[:, None]], -1))
         return emb * given[..., None].to(emb.dtype)

@@ -140,6 +140,19 @@ class TrainConfig:
     checkpoint_every: int = 500  # steps between checkpoints (and at the end of each stage)
     seed: int = 0
 
+    @property
+    def tags_person_texts(self) -> bool:
+        """Whether the denoiser is trained on each person's own text (`model.person_texts`,
+        given to a share of samples by `data.interleave.person_text_share`)."""
+        return self.model.person_texts and self.data.interleave.person_text_share > 0
+
+    @property
+    def reads_person_texts(self) -> bool:
+        """Whether the model is trained on per-person texts at all: each person's own
+        (`tags_person_texts`) or joined to the interaction caption
+        (`data.interleave.person_caption_share`)."""
+        return self.tags_person_texts or self.data.interleave.person_caption_share > 0
+
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict (JSON-serialisable)."""
         return dataclasses.asdict(self)

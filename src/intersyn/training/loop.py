@@ -131,11 +131,7 @@ def training_wording(solo_items, pair_items, cfg: TrainConfig) -> dict[str, Any]
     (`text_vocabulary`, see `training_vocabulary`), adjacent word pairs (`text_word_pairs`,
     which choose among an unseen word's WordNet readings) and the solo and interaction
     captions themselves (`text_captions`, `intersyn.text.known_wording`)."""
-    interleave = cfg.data.interleave
-    shown = interleave.person_caption_share > 0 or (
-        cfg.model.person_texts and interleave.person_text_share > 0
-    )
-    captions = caption_texts(solo_items, pair_items, person_captions=shown)
+    captions = caption_texts(solo_items, pair_items, person_captions=cfg.reads_person_texts)
     return {
         "text_vocabulary": caption_words(captions),
         "text_word_pairs": caption_word_pairs(captions),
