@@ -29,13 +29,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from guidance_options import add_guidance_options, guidance_settings  # noqa: E402
 from interaction_geometry import APPROACH_WORDS, HANDS_MEET, real_clips  # noqa: E402
 from interleaved_meeting import closest_hands  # noqa: E402
 from intersyn.diffusion import ddim_sample  # noqa: E402
 from intersyn.io import write_json  # noqa: E402
 from intersyn.kinematics.pair import pair_to_features  # noqa: E402
 from intersyn.pipeline import (  # noqa: E402
-    DEFAULT_GUIDANCE_PARALLEL,
     FPS,
     InterSynPipeline,
     Layout,
@@ -80,16 +80,7 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path, default=None, help="default: shipped model")
     parser.add_argument("--data-root", type=Path, required=True)
     parser.add_argument("--per-class", type=int, default=8, help="test clips per interaction")
-    parser.add_argument("--guidance", type=float, default=2.5)
-    parser.add_argument(
-        "--guidance-max-step", type=int, help="guide only at diffusion steps <= this"
-    )
-    parser.add_argument(
-        "--guidance-parallel",
-        type=float,
-        default=DEFAULT_GUIDANCE_PARALLEL,
-        help="weight of the guidance update along the text prediction (1: classifier-free)",
-    )
+    add_guidance_options(parser)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
@@ -110,17 +101,13 @@ def main() -> None:
     generated = pipe.sample_layouts(
         layouts,
         seed=args.seed,
-        guidance=args.guidance,
-        guidance_max_step=args.guidance_max_step,
-        guidance_parallel=args.guidance_parallel,
+        **guidance_settings(args),
         cleanup=None,
         progress=True,
     )
     result: dict = {
         "checkpoint": str(args.checkpoint or "default"),
-        "guidance": args.guidance,
-        "guidance_max_step": args.guidance_max_step,
-        "guidance_parallel": args.guidance_parallel,
+        **guidance_settings(args),
         "clips": len(clips),
         "real": mean_measures([pair_measures(j, fps) for j, _ in clips]),
         "generated": mean_measures([pair_measures(j, fps) for j in generated]),

@@ -21,6 +21,7 @@ apart and has to close the gap.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -30,8 +31,11 @@ from intersyn.data.build_procedural import items_by_label
 from intersyn.data.procedural import INTERACTIONS
 from intersyn.io import write_json
 from intersyn.kinematics.cleanup import CleanupConfig
-from intersyn.pipeline import DEFAULT_GUIDANCE_PARALLEL, FPS, InterSynPipeline, Layout
+from intersyn.pipeline import FPS, InterSynPipeline, Layout
 from intersyn.quality import foot_skating, jerk
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from guidance_options import add_guidance_options, guidance_settings  # noqa: E402
 
 FRAMES = 150  # 7.5 s at 20 fps
 L_HIP, R_HIP, L_SHOULDER, R_SHOULDER, L_WRIST, R_WRIST = 1, 2, 16, 17, 20, 21
@@ -86,13 +90,7 @@ def main() -> None:
     parser.add_argument("--data-root", type=Path, required=True)
     parser.add_argument("--samples", type=int, default=8)
     parser.add_argument("--steps", type=int, default=50)
-    parser.add_argument("--guidance", type=float, default=2.5)
-    parser.add_argument(
-        "--guidance-parallel",
-        type=float,
-        default=DEFAULT_GUIDANCE_PARALLEL,
-        help="weight of the guidance update along the text prediction (1: classifier-free)",
-    )
+    add_guidance_options(parser, max_step=False)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-coordinator", action="store_true")
     parser.add_argument(
@@ -112,8 +110,7 @@ def main() -> None:
         layouts,
         seed=args.seed,
         steps=args.steps,
-        guidance=args.guidance,
-        guidance_parallel=args.guidance_parallel,
+        **guidance_settings(args),
         coordinator=not args.no_coordinator,
         cleanup=None if args.raw else CleanupConfig(),
         progress=True,

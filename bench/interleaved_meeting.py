@@ -17,6 +17,7 @@ often the README's request meets and whether the seed it shows is a typical one.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -26,6 +27,9 @@ from intersyn.data.build_procedural import items_by_label
 from intersyn.io import write_json
 from intersyn.kinematics.skeleton import HAND_JOINTS
 from intersyn.pipeline import DEFAULT_GUIDANCE_PARALLEL, InterSynPipeline
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from guidance_options import add_guidance_options, guidance_settings  # noqa: E402
 
 # (solo, interaction, solo_start, interaction_start, procedural interaction name)
 REQUESTS = (
@@ -75,15 +79,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--readme-seeds", type=int, default=0, help="README request per seed")
-    parser.add_argument(
-        "--guidance-max-step", type=int, help="guide only at diffusion steps <= this"
-    )
-    parser.add_argument(
-        "--guidance-parallel",
-        type=float,
-        default=DEFAULT_GUIDANCE_PARALLEL,
-        help="weight of the guidance update along the text prediction (1: classifier-free)",
-    )
+    add_guidance_options(parser, scale=False)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
 
@@ -99,8 +95,7 @@ def main() -> None:
             interaction_start=t_i,
             seed=args.seed,
             num_samples=args.samples,
-            guidance_max_step=args.guidance_max_step,
-            guidance_parallel=args.guidance_parallel,
+            **guidance_settings(args),
             progress=False,
         )
         present = np.flatnonzero(result.presence[1])
@@ -126,8 +121,7 @@ def main() -> None:
     report = {
         "checkpoint": str(args.checkpoint or "shipped default"),
         "seed": args.seed,
-        "guidance_max_step": args.guidance_max_step,
-        "guidance_parallel": args.guidance_parallel,
+        **guidance_settings(args),
         "rows": rows,
     }
     if args.readme_seeds > 0:

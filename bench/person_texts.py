@@ -23,14 +23,18 @@ default candidates, cleaned up:
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from intersyn import InterSynPipeline
 from intersyn.kinematics.skeleton import HAND_JOINTS
-from intersyn.pipeline import DEFAULT_CLEANUP, DEFAULT_GUIDANCE_PARALLEL, plan_layout
+from intersyn.pipeline import DEFAULT_CLEANUP, plan_layout
 from intersyn.quality import contact_distance
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from guidance_options import add_guidance_options  # noqa: E402
 
 FOLLOW = "two people walk one behind the other"
 LEAD = ("someone leads the way", "a woman trails behind the other person")
@@ -70,12 +74,7 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path, default=None, help="default: shipped model")
     parser.add_argument("--samples", type=int, default=8)
     parser.add_argument("--seed", type=int, default=3)
-    parser.add_argument(
-        "--guidance-parallel",
-        type=float,
-        default=DEFAULT_GUIDANCE_PARALLEL,
-        help="weight of the guidance update along the text prediction (1: classifier-free)",
-    )
+    add_guidance_options(parser, scale=False, max_step=False)
     args = parser.parse_args()
     pipe = InterSynPipeline.from_pretrained(args.checkpoint)
     print(f"model {pipe.model.sha256[:8]}, trained on per-person texts: {pipe.reads_person_texts}")

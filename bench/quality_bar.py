@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 import time
 from pathlib import Path
 
@@ -52,12 +53,14 @@ from intersyn.io import atomic_open, write_json
 from intersyn.kinematics.skeleton import HAND_JOINTS
 from intersyn.pipeline import (
     DEFAULT_CLEANUP,
-    DEFAULT_GUIDANCE_PARALLEL,
     InterSynPipeline,
     Layout,
     interaction_with_roles,
 )
 from intersyn.quality import contact_distance, foot_skating
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from guidance_options import add_guidance_options, guidance_settings  # noqa: E402
 
 # One prompt per action, in words that the template captions never use verbatim.
 HELD_OUT_SOLO = {
@@ -307,16 +310,7 @@ def main() -> None:
     parser.add_argument("--evaluator-2p", type=Path, required=True)
     parser.add_argument("--samples", type=int, default=8, help="generations per prompt")
     parser.add_argument("--steps", type=int, default=50)
-    parser.add_argument("--guidance", type=float, default=2.5)
-    parser.add_argument(
-        "--guidance-max-step", type=int, help="guide only at diffusion steps <= this"
-    )
-    parser.add_argument(
-        "--guidance-parallel",
-        type=float,
-        default=DEFAULT_GUIDANCE_PARALLEL,
-        help="weight of the guidance update along the text prediction (1: classifier-free)",
-    )
+    add_guidance_options(parser)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--raw", action="store_true", help="score the raw model output (default: as users get it)"
@@ -443,9 +437,7 @@ def main() -> None:
     cleanup = None if args.raw else DEFAULT_CLEANUP
     settings = dict(
         steps=args.steps,
-        guidance=args.guidance,
-        guidance_max_step=args.guidance_max_step,
-        guidance_parallel=args.guidance_parallel,
+        **guidance_settings(args),
         batch_size=48,
         cleanup=cleanup,
         progress=True,
@@ -555,9 +547,7 @@ def main() -> None:
         "candidates": args.candidates,
         "ranker_sha256": pipe.ranker.sha256 if args.candidates > 1 else None,
         "steps": args.steps,
-        "guidance": args.guidance,
-        "guidance_max_step": args.guidance_max_step,
-        "guidance_parallel": args.guidance_parallel,
+        **guidance_settings(args),
         "seed": args.seed,
         "cleanup": None if cleanup is None else dataclasses.asdict(cleanup),
         "prompts": args.prompts,

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -37,8 +38,11 @@ from intersyn import features_to_joints
 from intersyn.data.build_procedural import items_by_label
 from intersyn.data.loaders import SourceBank
 from intersyn.io import write_json
-from intersyn.pipeline import DEFAULT_GUIDANCE_PARALLEL, InterSynPipeline, Layout
+from intersyn.pipeline import InterSynPipeline, Layout
 from intersyn.training.loop import load_training_items
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from guidance_options import add_guidance_options, guidance_settings  # noqa: E402
 
 LOCOMOTION = ("walk", "jog", "run", "walk_backwards")
 LOCOMOTION_WORDS = ("walk", "jog", "run", "backward")  # in the captions of those actions
@@ -132,25 +136,14 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path, default=None, help="default: shipped model")
     parser.add_argument("--samples", type=int, default=8, help="test clips per action")
     parser.add_argument("--draws", type=int, default=2000, help="U(·) samples drawn (0: none)")
-    parser.add_argument("--guidance", type=float, default=2.5)
-    parser.add_argument(
-        "--guidance-max-step", type=int, help="guide only at diffusion steps <= this"
-    )
-    parser.add_argument(
-        "--guidance-parallel",
-        type=float,
-        default=DEFAULT_GUIDANCE_PARALLEL,
-        help="weight of the guidance update along the text prediction (1: classifier-free)",
-    )
+    add_guidance_options(parser)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     started = time.perf_counter()
     pipe = InterSynPipeline.from_pretrained(args.checkpoint)
     sampling = {
-        "guidance": args.guidance,
-        "guidance_max_step": args.guidance_max_step,
-        "guidance_parallel": args.guidance_parallel,
+        **guidance_settings(args),
     }
     result = {
         "checkpoint": str(pipe.checkpoint),

@@ -20,6 +20,7 @@ Two measurements on a checkpoint (default: the shipped model):
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -30,6 +31,9 @@ from intersyn import features_to_joints
 from intersyn.data.build_procedural import items_by_label
 from intersyn.io import write_json
 from intersyn.pipeline import DEFAULT_GUIDANCE_PARALLEL, InterSynPipeline, Layout
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from guidance_options import add_guidance_options  # noqa: E402
 
 TURNING = ("turn", "walk_circle", "walk_and_turn_back")
 TURNING_PAIRS = ("circle_around",)
@@ -129,12 +133,7 @@ def main() -> None:
     parser.add_argument("--data-root", type=Path, required=True)
     parser.add_argument("--samples", type=int, default=8, help="test clips per action")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--guidance-parallel",
-        type=float,
-        default=DEFAULT_GUIDANCE_PARALLEL,
-        help="weight of the guidance update along the text prediction (1: classifier-free)",
-    )
+    add_guidance_options(parser, scale=False, max_step=False)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     started = time.perf_counter()
