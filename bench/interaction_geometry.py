@@ -1,13 +1,18 @@
 """Do generated partners stand where real ones do? Per interaction, generated vs. real test clips.
 
 For each interaction of the procedural vocabulary, `--samples` interaction-only motions are
-generated from one of its training captions (DDIM, guidance as `intersyn generate`) and
-compared with the same number of real test clips of that interaction on:
+generated from one of its training captions, each as long as its real clip (`--frames`; DDIM,
+guidance as `intersyn generate`), and compared with the same number of real test clips of
+that interaction on:
 - facing: cosine between the two people's horizontal facing directions, mean over frames
   (−1 face to face, +1 same way: "follow"),
 - pelvis: horizontal pelvis-to-pelvis distance, mean and minimum over frames (m),
 - hands: closest wrist-to-wrist distance over the clip (m; handshakes and high fives meet),
 - pelvis_start: horizontal pelvis distance in the first frame (m),
+- forward / backward: how far each person's pelvis moves along / against the way it
+  faces (m, mean of the two people): real pushes step back a few tenths of a metre;
+  a pair generated walking backwards into its end positions passes through itself
+  (pelvis_min near 0),
 - skating (toes on the floor, m/s) and jerk (m/s³) of both people.
 Generated motion is scored as `intersyn generate` returns it (cleaned up) unless `--raw`.
 `by_caption` splits the interactions whose hands meet by whether the caption describes an
@@ -37,18 +42,18 @@ from intersyn.quality import foot_skating, jerk
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from guidance_options import add_guidance_options, guidance_settings  # noqa: E402
 
-FRAMES = 150  # 7.5 s at 20 fps
 L_HIP, R_HIP, L_SHOULDER, R_SHOULDER, L_WRIST, R_WRIST = 1, 2, 16, 17, 20, 21
 HANDS_MEET = ("shake_hands", "high_five", "hug", "pass_object", "pull")
 # How the procedural captions say that the two walk up to each other first.
 APPROACH_WORDS = ("approach", "meeting up", "walked over", "walks over")
+COLUMNS = ("facing", "pelvis_min", "hands_min", "forward", "backward", "skating")
 
 
 def facing(joints: np.ndarray) -> np.ndarray:
     """Horizontal unit facing direction `(..., T, 2)` (x, z) from hips and shoulders."""
     across = joints[..., R_HIP, :] - joints[..., L_HIP, :]
     across = across + joints[..., R_SHOULDER, :] - joints[..., L_SHOULDER, :]
-    forward = np.stack([-across[..., 2], across[..., 0]], -1)  # up × across, on the floor
+    forward = np.stack([across[..., 2], -across[..., 0]], -1)  # up × across, on the floor
     return forward / np.maximum(np.linalg.norm(forward, axis=-1, keepdims=True), 1e-8)
 
 
@@ -58,12 +63,16 @@ def pair_geometry(joints: np.ndarray, fps: float) -> dict[str, float]:
     pelvis = np.linalg.norm(joints[0, :, 0, [0, 2]] - joints[1, :, 0, [0, 2]], axis=0)
     wrists = joints[:, :, [L_WRIST, R_WRIST]]  # (2, T, 2, 3)
     hands = np.linalg.norm(wrists[0][:, :, None] - wrists[1][:, None], axis=-1)  # (T, 2, 2)
+    step = np.diff(joints[:, :, 0][..., [0, 2]], axis=1)  # (2, T-1, 2)
+    along = np.sum(step * f[:, :-1], -1)  # signed: + forward, - backward
     return {
         "facing": float(np.mean(np.sum(f[0] * f[1], -1))),
         "pelvis_mean": float(pelvis.mean()),
         "pelvis_min": float(pelvis.min()),
         "pelvis_start": float(pelvis[0]),
         "hands_min": float(hands.min()),
+        "forward": float(along.clip(min=0).sum(1).mean()),
+        "backward": float((-along).clip(min=0).sum(1).mean()),
         "skating": float(np.mean([foot_skating(joints[p], fps).speed for p in range(2)])),
         "jerk": float(np.mean([jerk(joints[p], fps) for p in range(2)])),
     }
@@ -89,6 +98,13 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path, default=None, help="default: shipped model")
     parser.add_argument("--data-root", type=Path, required=True)
     parser.add_argument("--samples", type=int, default=8)
+    parser.add_argument(
+        "--frames",
+        type=int,
+        default=0,
+        help="length of every generated motion (default 0: each real clip's own, so paths "
+        "compare; reports before session 42 used 150)",
+    )
     parser.add_argument("--steps", type=int, default=50)
     add_guidance_options(parser, max_step=False)
     parser.add_argument("--seed", type=int, default=0)
@@ -102,9 +118,10 @@ def main() -> None:
     real = real_clips(args.data_root, args.samples)
     pipe = InterSynPipeline.from_pretrained(args.checkpoint)
     layouts = [
-        Layout.from_segments(FRAMES, [("interaction", 0, FRAMES, caption)])
+        Layout.from_segments(n, [("interaction", 0, n, caption)])
         for name in INTERACTIONS
-        for _, caption in real[name]
+        for joints, caption in real[name]
+        for n in [args.frames or joints.shape[1]]
     ]
     generated = pipe.sample_layouts(
         layouts,
@@ -121,6 +138,7 @@ def main() -> None:
         "guidance_parallel": args.guidance_parallel,
         "cleanup": not args.raw,
         "samples": args.samples,
+        "frames": args.frames or "each real clip's",
         "per_interaction": {},
     }
     kinds: dict[str, dict[str, list]] = {}
@@ -145,15 +163,9 @@ def main() -> None:
         for kind, rows in sorted(kinds.items())
     }
     result["seconds"] = round(time.perf_counter() - started, 1)
-    print(
-        f"{'interaction':20s} "
-        + " ".join(f"{m:>17s}" for m in ("facing", "pelvis_mean", "hands_min", "skating", "jerk"))
-    )
+    print(f"{'interaction':20s} " + " ".join(f"{m:>17s}" for m in COLUMNS))
     for name, rows in result["per_interaction"].items():
-        cells = [
-            f"{rows['real'][m]:8.3f}/{rows['generated'][m]:<8.3f}"
-            for m in ("facing", "pelvis_mean", "hands_min", "skating", "jerk")
-        ]
+        cells = [f"{rows['real'][m]:8.3f}/{rows['generated'][m]:<8.3f}" for m in COLUMNS]
         print(f"{name:20s} " + " ".join(cells))
     print("(each cell: real/generated)")
     for kind, rows in result["by_caption"].items():

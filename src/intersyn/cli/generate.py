@@ -23,7 +23,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--interaction-start", type=int, help="frame where the interaction starts (t_i)"
     )
     roles = (
-        " (read as that person's own by models trained with model.person_texts, joined to "
+        " (read as that person's own by models trained with model.person_texts, the shipped "
+        "one included, joined to "
         "the interaction text by models trained with data.interleave.person_caption_share > 0; "
         "a model trained on neither generates from the interaction text alone, with a warning)"
     )
