@@ -19,8 +19,8 @@ Generated motion is scored as `intersyn generate` returns it (cleaned up) unless
 approach ("after approaching each other, ...", "meeting up, ..."): there the pair starts
 apart and has to close the gap.
 
-    python bench/interaction_geometry.py --checkpoint runs/cpu_v4/checkpoints/final.pt \
-        --data-root data/procedural --samples 8 --out reports/interaction_geometry.json
+    python bench/interaction_geometry.py [--checkpoint CKPT] --data-root data/procedural \
+        --samples 8 --out reports/default_b7bae25e/interaction_geometry.json
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def main() -> None:
         Layout.from_segments(n, [("interaction", 0, n, caption)])
         for name in INTERACTIONS
         for joints, caption in real[name]
-        for n in [args.frames or joints.shape[1]]
+        for n in [min(args.frames or joints.shape[1], pipe.window)]
     ]
     generated = pipe.sample_layouts(
         layouts,
@@ -135,10 +135,10 @@ def main() -> None:
     result: dict = {
         "checkpoint": str(args.checkpoint or "default"),
         "coordinator": not args.no_coordinator,
-        "guidance_parallel": args.guidance_parallel,
+        **guidance_settings(args),
         "cleanup": not args.raw,
         "samples": args.samples,
-        "frames": args.frames or "each real clip's",
+        "frames": args.frames or None,  # None: each real clip's length
         "per_interaction": {},
     }
     kinds: dict[str, dict[str, list]] = {}

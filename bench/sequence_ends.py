@@ -142,9 +142,7 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     pipe = InterSynPipeline.from_pretrained(args.checkpoint)
-    sampling = {
-        **guidance_settings(args),
-    }
+    sampling = guidance_settings(args)
     result = {
         "checkpoint": str(pipe.checkpoint),
         "checkpoint_sha256": pipe.model.sha256,
