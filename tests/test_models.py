@@ -68,6 +68,17 @@ def frame_mask(presence: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
     return presence & valid[:, None, :]
 
 
+def plain_and_switched_on(cfg: ModelConfig, layer: str, **switch: bool):
+    """A trained-looking denoiser of `cfg` and the same one with a zero-started conditioning
+    layer switched on (`switch`, e.g. end_positions=True), loaded from it: only `layer` is new."""
+    torch.manual_seed(0)
+    plain = unzero(build_denoiser(cfg))
+    model = build_denoiser(dataclasses.replace(cfg, **switch)).eval()
+    missing, unexpected = model.load_state_dict(plain.state_dict(), strict=False)
+    assert sorted(missing) == [f"{layer}.bias", f"{layer}.weight"] and not unexpected
+    return plain, model
+
+
 # ---------------------------------------------------------------------------------------------
 # Layers
 # ---------------------------------------------------------------------------------------------
@@ -194,11 +205,7 @@ def test_denoiser_each_condition_changes_the_output(field: str) -> None:
 
 def test_end_positions_start_as_the_model_without_them_and_act_only_where_motion_ends() -> None:
     cfg = tiny()
-    torch.manual_seed(0)
-    plain = unzero(build_denoiser(cfg))
-    model = build_denoiser(dataclasses.replace(cfg, end_positions=True)).eval()
-    missing, unexpected = model.load_state_dict(plain.state_dict(), strict=False)
-    assert sorted(missing) == ["end_in.bias", "end_in.weight"] and not unexpected
+    plain, model = plain_and_switched_on(cfg, "end_in", end_positions=True)
     x, t, cond, presence, valid = make_batch(cfg)
     ends = dataclasses.replace(cond, motion_ends=torch.tensor([True, True, False]))
     base = plain(x, t, cond, presence, valid)

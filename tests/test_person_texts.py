@@ -19,7 +19,7 @@ from intersyn.models.layers import Condition
 from intersyn.training.config import apply_overrides, train_preset
 from intersyn.training.loop import load_trained_model, train
 
-from .test_models import B, frame_mask, make_batch, tiny, unzero
+from .test_models import B, frame_mask, make_batch, plain_and_switched_on, tiny
 
 
 def with_texts(cond: Condition, given: list[list[bool]], seed: int = 5) -> Condition:
@@ -32,11 +32,7 @@ def with_texts(cond: Condition, given: list[list[bool]], seed: int = 5) -> Condi
 
 def test_person_text_layer_starts_at_zero_and_reads_only_given_texts() -> None:
     cfg = tiny()
-    torch.manual_seed(0)
-    plain = unzero(build_denoiser(cfg))
-    model = build_denoiser(dataclasses.replace(cfg, person_texts=True)).eval()
-    missing, unexpected = model.load_state_dict(plain.state_dict(), strict=False)
-    assert sorted(missing) == ["person_text_in.bias", "person_text_in.weight"] and not unexpected
+    plain, model = plain_and_switched_on(cfg, "person_text_in", person_texts=True)
     x, t, cond, presence, valid = make_batch(cfg)
     texts = with_texts(cond, [[True, True], [True, False], [False, False]])
     base = plain(x, t, cond, presence, valid)
