@@ -26,7 +26,7 @@ import numpy as np
 from intersyn.data.build_procedural import items_by_label
 from intersyn.io import write_json
 from intersyn.kinematics.skeleton import HAND_JOINTS
-from intersyn.pipeline import DEFAULT_GUIDANCE_PARALLEL, InterSynPipeline
+from intersyn.pipeline import InterSynPipeline
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from guidance_options import add_guidance_options, guidance_settings  # noqa: E402
@@ -126,7 +126,7 @@ def main() -> None:
     }
     if args.readme_seeds > 0:
         report["readme_request_seeds"] = readme_request_seeds(
-            pipe, args.readme_seeds, args.guidance_max_step, args.guidance_parallel
+            pipe, args.readme_seeds, **guidance_settings(args)
         )
         print(report["readme_request_seeds"])
     if args.out:
@@ -136,10 +136,10 @@ def main() -> None:
 def readme_request_seeds(
     pipe: InterSynPipeline,
     seeds: int,
-    guidance_max_step: int | None = None,
-    guidance_parallel: float = DEFAULT_GUIDANCE_PARALLEL,
+    **sampling: float | int | None,
 ) -> dict:
-    """The README's request (`REQUESTS[1]`) once per seed 0 … seeds−1: closest hands (m)."""
+    """The README's request (`REQUESTS[1]`) once per seed 0 … seeds−1: closest hands (m);
+    `sampling`: guidance options of `InterSynPipeline.__call__` (its defaults otherwise)."""
     solo, interaction, _, t_i, _ = README_REQUEST
     hands = []
     for seed in range(seeds):
@@ -148,8 +148,7 @@ def readme_request_seeds(
             interaction=interaction,
             interaction_start=t_i,
             seed=seed,
-            guidance_max_step=guidance_max_step,
-            guidance_parallel=guidance_parallel,
+            **sampling,
             progress=False,
         )
         present = np.flatnonzero(result.presence[1])

@@ -91,6 +91,7 @@ def main() -> None:
             steps=50,
             guidance=2.5,
             guidance_parallel=args.guidance_parallel,
+            min_distance=args.min_distance,
             cleanup=DEFAULT_CLEANUP,
             candidates=pipe.default_candidates,
             batch_size=48,

@@ -254,6 +254,9 @@ def test_long_text_truncates_with_warning(pipe):
         ({"solo": "walk", "guidance_parallel": float("nan")}, "guidance_parallel=nan"),
         ({"solo": "walk", "guidance_parallel": True}, "guidance_parallel=True"),
         ({"solo": "walk", "guidance": "2"}, "guidance='2': expected a finite number"),
+        ({"interaction": "hug", "min_distance": -0.1}, r"min_distance=-0.1: .*\[0, 2.0\]"),
+        ({"interaction": "hug", "min_distance": float("nan")}, "min_distance=nan"),
+        ({"interaction": "hug", "min_distance": True}, "min_distance=True"),
     ],
 )
 def test_bad_requests(pipe, kwargs, fragment):
@@ -479,12 +482,26 @@ def test_cli_generate_and_errors(tiny_checkpoint, tmp_path, capsys):
             ],
             "--guidance-parallel nan: expected 0 to 1",
         ),
+        (
+            [
+                "generate",
+                "--checkpoint",
+                str(tmp_path / "nope.pt"),  # checked before the model is loaded
+                "--interaction",
+                "hug",
+                "--min-distance",
+                "-1",
+                "--out",
+                str(tmp_path / "o8"),
+            ],
+            "--min-distance -1.0: expected metres from 0 to 2.0",
+        ),
     ]
     for argv, fragment in cases:
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
         assert fragment in err and err.count("\n") == 1 and "Traceback" not in err
-    for name in ("o1", "o2", "o3", "o4", "o5", "o6", "o7"):
+    for name in ("o1", "o2", "o3", "o4", "o5", "o6", "o7", "o8"):
         assert not (tmp_path / name).exists()
 
 

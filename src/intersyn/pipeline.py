@@ -41,7 +41,14 @@ from intersyn.diffusion.schedule import NoiseSchedule
 from intersyn.errors import InterSynError
 from intersyn.kinematics import rotations as rot
 from intersyn.kinematics.cleanup import CleanupConfig, clean_motion
-from intersyn.kinematics.pair import Placement, features_to_pair, frame_pose, pair_to_features
+from intersyn.kinematics.pair import (
+    Placement,
+    decode_pair,
+    features_to_pair,
+    frame_pose,
+    pair_to_features,
+)
+from intersyn.kinematics.personal_space import MIN_DISTANCE, keep_apart
 from intersyn.kinematics.representation import FEATURE_DIM
 from intersyn.models.layers import Condition
 from intersyn.text.known_wording import KnownWording
@@ -70,6 +77,14 @@ KNOWN_WORDING_EVERY = 2
 # ×0.97 / 1.03 / 1.05 / 1.04, with hands meeting as often and the quality bar's validation
 # phrasings passing as before (README, "Projected guidance"; `bench/sequence_ends.py`).
 DEFAULT_GUIDANCE_PARALLEL = 0.0
+# People's pelvises are kept this far apart on every x0 prediction while sampling (README,
+# "Personal space"): no captured pair comes closer, where pushes and hugs generated without it
+# pass through each other (`bench/push_guidance.py`, `bench/interaction_geometry.py`).
+DEFAULT_MIN_DISTANCE = MIN_DISTANCE
+# Steps of `keep_apart` on each x0 prediction (the last one, after the coordinator, takes up to
+# 20, enough to close every gap): what a step leaves, the next prediction is corrected again.
+PREDICTION_ITERATIONS = 3
+MAX_MIN_DISTANCE = 2.0  # m: farther than people who shake hands stand (0.5-0.7 m)
 
 
 def default_checkpoint_path() -> Path:
@@ -83,9 +98,11 @@ def default_checkpoint_path() -> Path:
     return path
 
 
-def _guidance(scale: Any, max_step: Any, parallel: Any, num_steps: int) -> Guidance:
+def _guidance(
+    scale: Any, max_step: Any, parallel: Any, num_steps: int, min_distance: Any
+) -> Guidance:
     """The sampling arguments `guidance`, `guidance_max_step` (None or a diffusion step of the
-    model's schedule) and `guidance_parallel`, checked."""
+    model's schedule), `guidance_parallel` and `min_distance`, checked."""
     if isinstance(scale, bool) or not (isinstance(scale, (int, float)) and np.isfinite(scale)):
         raise InterSynError(f"guidance={scale!r}: expected a finite number")
     if max_step is not None and (
@@ -102,7 +119,14 @@ def _guidance(scale: Any, max_step: Any, parallel: Any, num_steps: int) -> Guida
             f"guidance_parallel={parallel!r}: expected a number in [0, 1] (1: classifier-free "
             "guidance as trained models are usually sampled, 0: projected guidance)"
         )
-    return Guidance(float(scale), max_step, float(parallel))
+    if isinstance(min_distance, bool) or not (
+        isinstance(min_distance, (int, float)) and 0.0 <= min_distance <= MAX_MIN_DISTANCE
+    ):
+        raise InterSynError(
+            f"min_distance={min_distance!r}: expected metres in [0, {MAX_MIN_DISTANCE}] between "
+            f"people's pelvises (0: not kept apart; default {DEFAULT_MIN_DISTANCE})"
+        )
+    return Guidance(float(scale), max_step, float(parallel), float(min_distance))
 
 
 def _clean_text(value: Any, name: str) -> str | None:
@@ -627,6 +651,7 @@ class InterSynPipeline:
         guidance: float = 2.5,
         guidance_max_step: int | None = None,
         guidance_parallel: float = DEFAULT_GUIDANCE_PARALLEL,
+        min_distance: float = DEFAULT_MIN_DISTANCE,
         num_samples: int = 1,
         candidates: int | None = None,
         cleanup: CleanupConfig | None = DEFAULT_CLEANUP,
@@ -641,6 +666,9 @@ class InterSynPipeline:
         interval". `guidance_parallel`: the weight of the guidance update's component along
         the text prediction (0, the default: projected guidance, which keeps walks at the
         data's pace; 1: classifier-free guidance as usual; README, "Projected guidance").
+        `min_distance`: metres that people's pelvises are kept apart on every frame, enforced on
+        each prediction while sampling (`intersyn.kinematics.personal_space`; README, "Personal
+        space"); 0 lets the model put people inside each other.
 
         `candidates`: each returned motion is the best of that many samples by the ranker's
         text-motion agreement (`intersyn.ranking`; their scores in `meta["candidate_scores"]`;
@@ -693,7 +721,9 @@ class InterSynPipeline:
         ):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise InterSynError(f"{name}={value!r}: expected an integer >= {low}")
-        how = _guidance(guidance, guidance_max_step, guidance_parallel, self.schedule.num_steps)
+        how = _guidance(
+            guidance, guidance_max_step, guidance_parallel, self.schedule.num_steps, min_distance
+        )
         if cleanup is not None and not isinstance(cleanup, CleanupConfig):
             raise InterSynError(f"cleanup={cleanup!r}: expected a CleanupConfig or None")
         layout = self.plan(
@@ -767,6 +797,7 @@ class InterSynPipeline:
             "guidance": guidance,
             "guidance_max_step": guidance_max_step,  # None: guided at every step
             "guidance_parallel": how.parallel,  # 1: classifier-free guidance, 0: projected
+            "min_distance": how.min_distance,  # m between pelvises while sampling; 0: none
             "num_samples": num_samples,
             "candidates": candidates,
             "ranker_sha256": None if scores is None else self.ranker.sha256,
@@ -846,7 +877,7 @@ class InterSynPipeline:
         group = torch.stack(motions[:people], 1)  # (N, K, T, D)
         group_presence = torch.from_numpy(layout.presence(people)).to(device)
         group_presence = group_presence[None].expand(num_samples, -1, -1)
-        return self._refine(group, cond, group_presence, valid).cpu().numpy()
+        return self._refine(group, cond, group_presence, valid, guidance.min_distance).cpu().numpy()
 
     def _interaction_caption(self, layout: Layout) -> str | None:
         """The interaction text alone where the data's interaction frames do not depend on
@@ -905,14 +936,21 @@ class InterSynPipeline:
         cond: Condition,
         presence: torch.Tensor,
         valid: torch.Tensor,
+        min_distance: float,
         coordinator: bool = True,
     ) -> torch.Tensor:
         """Coordinator refinement of normalised `group (N, K, T, D)` against person x (when the
-        model has a trained one and `coordinator`), de-normalised, 0 where `presence` is False."""
+        model has a trained one and `coordinator`), people kept `min_distance` apart (the
+        coordinator moves partners again), de-normalised, 0 where `presence` is False."""
         model = self.model
         if coordinator and group.shape[1] > 1 and model.steps.get("rec", 0) > 0:
             group = model.coordinator.refine_group(group, cond, presence, valid)
+        group = keep_apart(group, presence, self._decode_normalised, min_distance)
         return torch.where(presence[..., None], model.stats.denormalize(group), 0.0)
+
+    def _decode_normalised(self, x: torch.Tensor, presence: torch.Tensor) -> torch.Tensor:
+        """Joints `(N, P, T, 22, 3)` of normalised features `x (N, P, T, D)`, differentiably."""
+        return decode_pair(self.model.stats.denormalize(x), presence, self.anchor)
 
     def _denoise(
         self,
@@ -927,6 +965,9 @@ class InterSynPipeline:
         interaction_cond: Condition | None = None,
     ) -> torch.Tensor:
         """DDIM with batched guidance: normalised pair features `(N, 2, T, D)`.
+
+        Each guided x0 prediction keeps the two people `guidance.min_distance` apart
+        (`keep_apart`) before the step that uses it.
 
         `presence (N, 2, T)` and `valid (N, T)` (False on padding) hold per sample.
         `interaction_cond`: every person's rows in the interaction's frames (where a partner is
@@ -982,8 +1023,20 @@ class InterSynPipeline:
             return out
 
         rows = presence & valid[:, None, :]
+        guided = guided_denoiser(model_fn, guidance.scale, guidance.max_step, guidance.parallel)
+
+        def denoise(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            x0 = guided(x_t, t)
+            return keep_apart(
+                x0,
+                rows,
+                self._decode_normalised,
+                guidance.min_distance,
+                iterations=PREDICTION_ITERATIONS,
+            )
+
         return ddim_sample(
-            guided_denoiser(model_fn, guidance.scale, guidance.max_step, guidance.parallel),
+            denoise,
             (num_samples, 2, T, D),
             self.schedule,
             steps,
@@ -1004,6 +1057,7 @@ class InterSynPipeline:
         guidance: float = 2.5,
         guidance_max_step: int | None = None,
         guidance_parallel: float = DEFAULT_GUIDANCE_PARALLEL,
+        min_distance: float = DEFAULT_MIN_DISTANCE,
         batch_size: int = 64,
         coordinator: bool = True,
         cleanup: CleanupConfig | None = None,
@@ -1029,7 +1083,9 @@ class InterSynPipeline:
         The layouts' texts are used as given (`reword` reads unseen words). Guidance as in
         `__call__` (projected by default; the protocol tables pass `guidance_parallel=1`).
         """
-        how = _guidance(guidance, guidance_max_step, guidance_parallel, self.schedule.num_steps)
+        how = _guidance(
+            guidance, guidance_max_step, guidance_parallel, self.schedule.num_steps, min_distance
+        )
         if not layouts:
             return []
         if candidates > 1:
@@ -1042,6 +1098,7 @@ class InterSynPipeline:
                 guidance=guidance,
                 guidance_max_step=guidance_max_step,
                 guidance_parallel=guidance_parallel,
+                min_distance=min_distance,
                 batch_size=batch_size,
                 coordinator=coordinator,
                 cleanup=cleanup,
@@ -1061,6 +1118,7 @@ class InterSynPipeline:
                 guidance=guidance,
                 guidance_max_step=guidance_max_step,
                 guidance_parallel=guidance_parallel,
+                min_distance=min_distance,
                 batch_size=batch_size,
                 coordinator=False,
                 cleanup=cleanup,
@@ -1094,7 +1152,9 @@ class InterSynPipeline:
             group = self._denoise(
                 cond, presence, valid, steps, how, generator, False, None, interaction_cond
             )
-            group = self._refine(group, cond, presence & valid[:, None, :], valid, coordinator)
+            group = self._refine(
+                group, cond, presence & valid[:, None, :], valid, how.min_distance, coordinator
+            )
             features = group.cpu().numpy().astype(np.float64)
             for k, lay in enumerate(part):
                 present = presence_np[k, :, : lay.frames]

@@ -60,6 +60,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "(default) is projected guidance, which keeps walks, jogs and runs near the data's "
         "pace; 1 is classifier-free guidance as usual, which speeds them up",
     )
+    parser.add_argument(
+        "--min-distance",
+        type=float,
+        default=None,
+        help="metres kept between people's pelvises on every frame while sampling (default "
+        "0.3: no captured pair comes closer; 0 lets people pass through each other)",
+    )
     parser.add_argument("--num-samples", type=int, default=1)
     parser.add_argument(
         "--candidates",
@@ -100,7 +107,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from intersyn.errors import InterSynError
-    from intersyn.pipeline import DEFAULT_CLEANUP, DEFAULT_GUIDANCE_PARALLEL, InterSynPipeline
+    from intersyn.pipeline import (
+        DEFAULT_CLEANUP,
+        DEFAULT_GUIDANCE_PARALLEL,
+        DEFAULT_MIN_DISTANCE,
+        MAX_MIN_DISTANCE,
+        InterSynPipeline,
+    )
 
     if args.out.exists() and not args.out.is_dir():
         raise InterSynError(f"--out {args.out}: is a file; expected a directory path")
@@ -114,6 +127,11 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.guidance_parallel is not None and not 0.0 <= args.guidance_parallel <= 1.0:
         raise InterSynError(f"--guidance-parallel {args.guidance_parallel}: expected 0 to 1")
+    min_distance = DEFAULT_MIN_DISTANCE if args.min_distance is None else args.min_distance
+    if not 0.0 <= min_distance <= MAX_MIN_DISTANCE:  # (NaN fails both)
+        raise InterSynError(
+            f"--min-distance {args.min_distance}: expected metres from 0 to {MAX_MIN_DISTANCE}"
+        )
     start = time.perf_counter()
     pipe = InterSynPipeline.from_pretrained(args.checkpoint, ranker=args.ranker)
     loaded = time.perf_counter()
@@ -133,6 +151,7 @@ def run(args: argparse.Namespace) -> int:
         guidance_parallel=(
             DEFAULT_GUIDANCE_PARALLEL if args.guidance_parallel is None else args.guidance_parallel
         ),
+        min_distance=min_distance,
         num_samples=args.num_samples,
         candidates=args.candidates,
         cleanup=None if args.raw else DEFAULT_CLEANUP,

@@ -47,11 +47,14 @@ def drop_condition(
 
 @dataclass(frozen=True)
 class Guidance:
-    """How a sampler guides: `guided_denoiser`'s `scale`, `max_step` and `parallel`."""
+    """How a sampler guides: `guided_denoiser`'s `scale`, `max_step` and `parallel`, and the
+    distance (m) that each x0 prediction keeps people's pelvises apart
+    (`intersyn.kinematics.personal_space`; 0: none)."""
 
     scale: float
     max_step: int | None
     parallel: float
+    min_distance: float = 0.0
 
 
 def guided_denoiser(

@@ -666,6 +666,7 @@ class _Protocol:
             steps=cfg.steps,
             guidance=cfg.guidance,
             guidance_parallel=1.0,  # classifier-free guidance, as the field's protocol samples
+            min_distance=0.0,  # the model's own output, as the protocol scores it (no clean-up)
             batch_size=cfg.batch_size,
             coordinator=row.coordinator,
             progress=self.run.progress,
