@@ -105,3 +105,20 @@ def test_generated_people_keep_their_distance(pipe):
     pelvis = torch.from_numpy(trio[None])
     gaps = pelvis_gaps(pelvis, torch.ones(pelvis.shape[:3], dtype=torch.bool))
     assert gaps.shape == (1, 3, trio.shape[1]) and float(gaps.min()) >= 1.0 - 2e-3
+
+
+def test_long_motions_are_corrected_as_a_whole(pipe, real_joints):
+    # Beyond the window, continuing partners are moved onto where they were and the windows
+    # are cross-faded, which can walk people into each other again; the whole motion is
+    # corrected after (`_keep_world_apart`), in the world it is in.
+    through = np.stack([walk(real_joints, -1, 1, 0.0), walk(real_joints, 1, -1, np.pi)])[None]
+    world = yaw_and_shift(through, 0.7, (3.0, 0.0, -2.0))  # anywhere in the world
+    presence = np.ones((2, FRAMES), dtype=bool)
+    kept = pipe._keep_world_apart(world, presence, 0.3)
+    gaps = np.linalg.norm(kept[0, 1, :, 0, [0, 2]] - kept[0, 0, :, 0, [0, 2]], axis=0)
+    assert kept.shape == world.shape and gaps.min() >= 0.3 - 2e-3
+    assert np.abs(kept[0, 0, 0] - world[0, 0, 0]).max() < 1e-4  # person x starts where it did
+    apart = world.copy()
+    apart[:, 1, ..., 2] += 1.0
+    assert pipe._keep_world_apart(apart, presence, 0.3) is apart
+    assert pipe._keep_world_apart(world, presence, 0.0) is world

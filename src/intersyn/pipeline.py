@@ -1289,7 +1289,26 @@ class InterSynPipeline:
             blend = fade[None, None, :, None, None] * (rows[None, :, :, None, None] > 0)
             world[:, :, start : start + window] = blend * old + (1 - blend) * placed
             previous_end = start + window
-        return world
+        return self._keep_world_apart(world, presence, guidance.min_distance)
+
+    def _keep_world_apart(
+        self, world: np.ndarray, presence: np.ndarray, min_distance: float
+    ) -> np.ndarray:
+        """Joints `world (N, 2, T, 22, 3)` (`presence (2, T)`) with people kept `min_distance`
+        apart over the whole motion. Each window of a long motion was, but then continuing
+        partners are moved onto where they were (`_continue_partners`) and the windows are
+        cross-faded, which can walk people into each other again: the motion's own features
+        are corrected as each window's were and decoded back into the same world."""
+        if min_distance <= 0:
+            return world
+        features, frame = _features_of(world, presence, self.anchor)
+        rows = torch.from_numpy(np.broadcast_to(presence, features.shape[:3]).copy())
+        x = self.model.stats.normalize(torch.from_numpy(features))
+        kept = keep_apart(x, rows, self._decode_normalised, min_distance)
+        if kept is x:
+            return world
+        features = self.model.stats.denormalize(kept).numpy()
+        return _decode(features, presence, self.anchor, frame)
 
 
 def _continue_partners(
