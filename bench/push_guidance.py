@@ -4,8 +4,9 @@ Run: `python bench/push_guidance.py [--checkpoint CKPT] [--text TEXT] [--samples
 Samples `--samples` interaction-only motions of `--text` (default: "one person pushes the
 other, who stumbles backwards", 100 frames) once each, cleaned up as `intersyn generate`
 returns them, at guidance scales 1 (none), 1.5, 2 and 2.5 (the default) and at 2.5 with the
-guidance interval (`--guidance-max-step` 959, 799, 599), all projected and with people kept
-`--min-distance` apart (default 0.3 m, as by default; 0 shows what the model does alone), and
+guidance interval (`--guidance-max-step` 959, 799, 599), all with the shared
+`--guidance-parallel` and `--min-distance` (by default projected, people kept 0.3 m apart, as
+`intersyn generate` samples; `--min-distance 0` shows what the model does alone), and
 reports per setting the means of `interaction_geometry.pair_geometry`: start and minimum
 pelvis distance, metres walked forward and backward per person, closest wrists. A minimum
 pelvis distance near 0 with metres walked backward means both people stepped back through
@@ -22,9 +23,10 @@ import numpy as np
 
 from intersyn import InterSynPipeline
 from intersyn.io import write_json
-from intersyn.pipeline import DEFAULT_CLEANUP, DEFAULT_MIN_DISTANCE, FPS
+from intersyn.pipeline import DEFAULT_CLEANUP, FPS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from guidance_options import add_guidance_options  # noqa: E402
 from interaction_geometry import pair_geometry  # noqa: E402
 
 PUSH = "one person pushes the other, who stumbles backwards"
@@ -39,7 +41,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=100)
     parser.add_argument("--samples", type=int, default=8)
     parser.add_argument("--seed", type=int, default=3)
-    parser.add_argument("--min-distance", type=float, default=DEFAULT_MIN_DISTANCE)
+    add_guidance_options(parser, scale=False, max_step=False)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     pipe = InterSynPipeline.from_pretrained(args.checkpoint)
@@ -51,6 +53,7 @@ def main() -> None:
             seed=args.seed,
             guidance=scale,
             guidance_max_step=max_step,
+            guidance_parallel=args.guidance_parallel,
             min_distance=args.min_distance,
             cleanup=DEFAULT_CLEANUP,
         )
@@ -70,6 +73,7 @@ def main() -> None:
             "frames": args.frames,
             "samples": args.samples,
             "seed": args.seed,
+            "guidance_parallel": args.guidance_parallel,
             "min_distance": args.min_distance,
             "settings": rows,
         },

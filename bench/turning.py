@@ -30,10 +30,10 @@ import torch
 from intersyn import features_to_joints
 from intersyn.data.build_procedural import items_by_label
 from intersyn.io import write_json
-from intersyn.pipeline import DEFAULT_GUIDANCE_PARALLEL, InterSynPipeline, Layout
+from intersyn.pipeline import InterSynPipeline, Layout
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from guidance_options import add_guidance_options  # noqa: E402
+from guidance_options import add_guidance_options, guidance_settings  # noqa: E402
 
 TURNING = ("turn", "walk_circle", "walk_and_turn_back")
 TURNING_PAIRS = ("circle_around",)
@@ -93,7 +93,7 @@ def turning(
     data_root: Path,
     samples: int,
     seed: int,
-    guidance_parallel: float = DEFAULT_GUIDANCE_PARALLEL,
+    **sampling: float | int | None,
 ) -> dict:
     solo_items, pair_items = items_by_label(data_root, "test", samples)
     rows = {}
@@ -114,7 +114,7 @@ def turning(
             Layout.from_segments(n, [(kind, 0, n, text)])
             for n, text in zip(frames, captions, strict=True)
         ]
-        generated = pipe.sample_layouts(layouts, seed=seed, guidance_parallel=guidance_parallel)
+        generated = pipe.sample_layouts(layouts, seed=seed, **sampling)
         real_turn = [heading_change(j) for j in real]
         generated_turn = [heading_change(m[0]) for m in generated]
         rows[name] = {
@@ -141,10 +141,10 @@ def main() -> None:
     result = {
         "checkpoint": str(pipe.checkpoint),
         "checkpoint_sha256": pipe.model.sha256,
-        "guidance_parallel": args.guidance_parallel,
+        **guidance_settings(args),
         "root_channel_error_over_variance": root_channel_errors(pipe, args.data_root, args.seed),
         "heading_change": turning(
-            pipe, args.data_root, args.samples, args.seed, args.guidance_parallel
+            pipe, args.data_root, args.samples, args.seed, **guidance_settings(args)
         ),
     }
     result["seconds"] = round(time.perf_counter() - started, 1)

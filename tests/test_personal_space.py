@@ -51,7 +51,9 @@ def test_walkers_passing_through_each_other_are_kept_apart(real_joints):
     assert min_gap(through) < 0.05  # the two pelvises meet mid-way
     with torch.inference_mode():  # as while sampling
         apart = keep_apart(through, presence, decode, 0.3)
-    assert min_gap(apart) >= 0.3 - 1e-3
+    assert 0.3 - 1e-3 <= min_gap(apart) <= 0.35  # kept apart, not thrown apart
+    moved = decode(apart, presence)[..., 0, :] - decode(through, presence)[..., 0, :]
+    assert float(moved.norm(dim=-1).max()) < 0.35  # a pelvis moves no more than the gap needs
     edited = list(ROOT_CHANNELS + PLACEMENT_CHANNELS)
     untouched = torch.ones(through.shape[-1], dtype=torch.bool)
     untouched[edited] = False
@@ -82,6 +84,14 @@ def test_every_pair_of_three_people_and_absent_frames(real_joints):
     presence[:, 1, 20:] = False
     gaps = pelvis_gaps(decode(x, presence), presence)
     assert torch.isinf(gaps[:, [0, 2], 20:]).all() and torch.isfinite(gaps[:, 1]).all()
+    apart = keep_apart(x, presence, decode, 0.25)
+    assert float(pelvis_gaps(decode(apart, presence), presence).min()) >= 0.25 - 1e-3
+    # Frozen entries (rows a sampler in-paints) never move: here all of person 0.
+    frozen = torch.zeros(x.shape, dtype=torch.bool)
+    frozen[:, 0] = True
+    held = keep_apart(x, presence, decode, 0.25, frozen=frozen)
+    assert torch.equal(held[:, 0], x[:, 0]) and not torch.equal(held, x)
+    assert float(pelvis_gaps(decode(held, presence), presence).min()) >= 0.25 - 1e-3
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +110,11 @@ def test_generated_people_keep_their_distance(pipe):
     # The tiny model alone puts the pair closer than a metre; kept apart, never.
     assert gaps[0.0] < 1.0 <= gaps[1.0] + 2e-3
     assert pipe(**request).meta["min_distance"] == 0.3  # the default
+    # Batches of layouts of different lengths: the padding is no one's position.
+    layouts = [pipe.plan(None, "two people hug", None, None, n, None, None) for n in (40, 64)]
+    for joints in pipe.sample_layouts(layouts, steps=4, min_distance=1.0):
+        pelvis = joints[:, :, 0][..., [0, 2]]
+        assert np.linalg.norm(pelvis[1] - pelvis[0], axis=-1).min() >= 1.0 - 2e-3
     # Three people: every pair, partners included (the coordinator's output is corrected too).
     trio = pipe(**request, people=3, min_distance=1.0).joints[0]
     pelvis = torch.from_numpy(trio[None])

@@ -82,8 +82,9 @@ DEFAULT_GUIDANCE_PARALLEL = 0.0
 # pass through each other (`bench/push_guidance.py`, `bench/interaction_geometry.py`).
 DEFAULT_MIN_DISTANCE = MIN_DISTANCE
 # Steps of `keep_apart` on each x0 prediction (the last one, after the coordinator, takes up to
-# 20, enough to close every gap): what a step leaves, the next prediction is corrected again.
-PREDICTION_ITERATIONS = 3
+# 20): what one step leaves, the next prediction is corrected again. One step per prediction
+# samples a 400-frame hug in 1.7 times the time without personal space, three in 2.7 times.
+PREDICTION_ITERATIONS = 1
 MAX_MIN_DISTANCE = 2.0  # m: farther than people who shake hands stand (0.5-0.7 m)
 
 
@@ -1024,6 +1025,7 @@ class InterSynPipeline:
 
         rows = presence & valid[:, None, :]
         guided = guided_denoiser(model_fn, guidance.scale, guidance.max_step, guidance.parallel)
+        held = None if inpaint is None else inpaint[1]  # the sampler overwrites those anyway
 
         def denoise(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
             x0 = guided(x_t, t)
@@ -1033,6 +1035,7 @@ class InterSynPipeline:
                 self._decode_normalised,
                 guidance.min_distance,
                 iterations=PREDICTION_ITERATIONS,
+                frozen=held,
             )
 
         return ddim_sample(
@@ -1303,11 +1306,11 @@ class InterSynPipeline:
             return world
         features, frame = _features_of(world, presence, self.anchor)
         rows = torch.from_numpy(np.broadcast_to(presence, features.shape[:3]).copy())
-        x = self.model.stats.normalize(torch.from_numpy(features))
-        kept = keep_apart(x, rows, self._decode_normalised, min_distance)
+        x = self.model.stats.normalize(torch.from_numpy(features).to(self.device))
+        kept = keep_apart(x, rows.to(self.device), self._decode_normalised, min_distance)
         if kept is x:
             return world
-        features = self.model.stats.denormalize(kept).numpy()
+        features = self.model.stats.denormalize(kept).cpu().numpy()
         return _decode(features, presence, self.anchor, frame)
 
 
