@@ -83,7 +83,8 @@ DEFAULT_GUIDANCE_PARALLEL = 0.0
 DEFAULT_MIN_DISTANCE = MIN_DISTANCE
 # Steps of `keep_apart` on each x0 prediction (the last one, after the coordinator, takes up to
 # 20): what one step leaves, the next prediction is corrected again. One step per prediction
-# samples a 400-frame hug in 1.7 times the time without personal space, three in 2.7 times.
+# samples a 400-frame hug or push in 1.6-1.9 times the time without personal space (three
+# steps: 2.7 times; `bench/long_motion_distance.py`).
 PREDICTION_ITERATIONS = 1
 MAX_MIN_DISTANCE = 2.0  # m: farther than people who shake hands stand (0.5-0.7 m)
 
