@@ -100,9 +100,9 @@ def _least_squares_step(
 ) -> torch.Tensor:
     """Per sample, the step α along −`direction` g that minimises the linearised shortfalls
     |r − α J g|², α = |g|² / |J g|² (as g = Jᵀr); J g from a finite difference of the gaps
-    (one plain decoding). A step sized to close the largest shortfall alone overshoots where
-    many frames fall short together (a pair walking through each other was thrown 0.8 m
-    apart to make 0.3 m)."""
+    (one plain decoding). The step |r|² / |g|², exact where one frame falls short,
+    overshoots where many fall short together (a pair walking through each other was thrown
+    0.8 m apart to make 0.3 m)."""
     dims = tuple(range(1, x.dim()))
     squared = direction.square().sum(dims)  # |g|² (n,)
     scale = (1e-3 / squared.sqrt().clamp_min(1e-12)).reshape(-1, *([1] * (x.dim() - 1)))
