@@ -12,7 +12,8 @@ Layout: the solo segment and the interaction segment share one timeline of `fram
 one that starts at frame 0 comes first (t_i · t_s = 0, paper Eq. 4). Person x (index 0) is in
 both; the partner (index 1) exists only during the interaction. More than two people: extra
 partners are sampled with person x held fixed (in-painting) and every partner is refined by
-the coordinator against person x (Eq. 9–10, pairwise). Text: the whole request is one caption,
+the coordinator against person x (Eq. 9–10, pairwise); keeping everyone apart at the end
+(`min_distance`) may move person x too. Text: the whole request is one caption,
 except that where the training data make the interaction's frames independent of the solo
 text (see `InterSynPipeline._denoise`) those frames are predicted under the interaction text.
 """
@@ -1030,6 +1031,8 @@ class InterSynPipeline:
 
         def denoise(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
             x0 = guided(x_t, t)
+            if held is not None:  # distances as the in-painted rows will be, not as predicted
+                x0 = torch.where(held, inpaint[0].to(x0), x0)
             return keep_apart(
                 x0,
                 rows,

@@ -9,9 +9,10 @@ has both people walk backwards 1.5 m each, through each other (`bench/push_guida
 placement channels) until every two present people's pelvises are at least `min_distance`
 apart on every frame where both are present. It takes Gauss-Newton-like steps on the
 shortfalls r = max(0, d_min + margin − d) through the differentiable pair decoding: per
-sample, along Jᵀr (the gradient of ½|r|²), as far as minimises the linearised shortfalls. Applied to each x0 prediction while sampling, the model re-plans the rest of
-the motion (poses, steps) around the corrected root at the next step, instead of the roots
-alone being moved after the fact. Samples already apart are returned unchanged.
+sample, along Jᵀr (the gradient of ½|r|²), as far as minimises the linearised
+shortfalls. Applied to each x0 prediction while sampling, the model re-plans the rest of the
+motion (poses, steps) around the corrected root at the next step, instead of the roots alone
+being moved after the fact. Samples already apart are returned unchanged.
 """
 
 from __future__ import annotations
@@ -100,9 +101,9 @@ def _least_squares_step(
 ) -> torch.Tensor:
     """Per sample, the step α along −`direction` g that minimises the linearised shortfalls
     |r − α J g|², α = |g|² / |J g|² (as g = Jᵀr); J g from a finite difference of the gaps
-    (one plain decoding). The step |r|² / |g|², exact where one frame falls short,
-    overshoots where many fall short together (a pair walking through each other was thrown
-    0.8 m apart to make 0.3 m)."""
+    (one plain decoding). The previous rule, the step |r|² / |g|² (exact where one frame
+    falls short), overshoots where many fall short together (a pair walking through each
+    other was thrown 0.8 m apart to make 0.3 m)."""
     dims = tuple(range(1, x.dim()))
     squared = direction.square().sum(dims)  # |g|² (n,)
     scale = (1e-3 / squared.sqrt().clamp_min(1e-12)).reshape(-1, *([1] * (x.dim() - 1)))
@@ -113,4 +114,6 @@ def _least_squares_step(
         torch.where(active, gaps - moved, torch.zeros_like(gaps)) / scale.flatten()[:, None, None]
     )
     along = change.square().flatten(1).sum(1).clamp_min(1e-12)  # |J g|²
-    return (squared / along).reshape(-1, *([1] * (x.dim() - 1)))
+    # Never beyond |r|² / |g|², its bound in exact arithmetic (a poor difference stays safe).
+    bound = shortfall.square().flatten(1).sum(1) / squared.clamp_min(1e-12)
+    return torch.minimum(squared / along, bound).reshape(-1, *([1] * (x.dim() - 1)))
