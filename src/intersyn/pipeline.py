@@ -1043,7 +1043,7 @@ class InterSynPipeline:
             )
 
         return ddim_sample(
-            denoise,
+            denoise if guidance.min_distance > 0 else guided,  # 0: no per-step decoding at all
             (num_samples, 2, T, D),
             self.schedule,
             steps,
