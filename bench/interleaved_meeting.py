@@ -138,10 +138,12 @@ def readme_request_seeds(
     seeds: int,
     **sampling: float | int | None,
 ) -> dict:
-    """The README's request (`REQUESTS[1]`) once per seed 0 … seeds−1: closest hands (m);
-    `sampling`: guidance options of `InterSynPipeline.__call__` (its defaults otherwise)."""
+    """The README's request (`REQUESTS[1]`) once per seed 0 … seeds−1: closest hands (m), how
+    far person x walks before the interaction (pelvis, m: "walks forward and waves") and which
+    candidate the ranker kept; `sampling`: guidance options of `InterSynPipeline.__call__` (its
+    defaults otherwise)."""
     solo, interaction, _, t_i, _ = README_REQUEST
-    hands = []
+    hands, walked, chosen = [], [], []
     for seed in range(seeds):
         result = pipe(
             solo=solo,
@@ -153,12 +155,18 @@ def readme_request_seeds(
         )
         present = np.flatnonzero(result.presence[1])
         hands.append(closest_hands(result.joints[0][:, present[0] : present[-1] + 1]))
+        pelvis = result.joints[0, 0, [0, t_i], 0][:, [0, 2]]
+        walked.append(round(float(np.linalg.norm(pelvis[1] - pelvis[0])), 2))
+        chosen.append((result.meta["chosen_candidates"] or [None])[0])  # None: one candidate
     return {
         "solo": solo,
         "interaction": interaction,
         "interaction_start": t_i,
         "closest_hands": [round(h, 3) for h in hands],
         "met_10cm": sum(h < 0.10 for h in hands),
+        "x_walked_before_interaction": walked,
+        "walked_0_5m": sum(w >= 0.5 for w in walked),
+        "chosen_candidates": chosen,
         "seeds": seeds,
     }
 

@@ -86,9 +86,47 @@ def test_sliding_feet_become_steps_not_long_pins(walk):
     np.testing.assert_allclose(_leg_lengths(locked), _leg_lengths(shuffle), atol=1e-6)
 
 
+def test_short_blurred_stances_are_planted_not_lifted():
+    # The model draws motion in 4-frame patches: a run held patch by patch, then smoothed,
+    # turns each short stance into a slow slide that the plant speed alone lifts off the floor.
+    def on_floor(joints: np.ndarray) -> float:
+        return float((joints[:, [10, 11], 1] < 0.05).mean())
+
+    shares = []
+    for seed in (3, 4):
+        run = generate_solo_clip("run", np.random.default_rng(seed), fps=FPS).joints
+        run = np.asarray(run, np.float64)
+        held = run[(np.arange(len(run)) // 4) * 4]
+        lifted = clean_motion(held, CleanupConfig(stance_speed=0.5))  # the plant speed alone
+        cleaned = clean_motion(held)
+        shares.append((on_floor(run), on_floor(lifted), on_floor(cleaned)))
+        assert foot_skating(cleaned, FPS).speed < 0.01  # planted, not sliding
+        assert np.linalg.norm(cleaned[:, [10, 11]] - lifted[:, [10, 11]], axis=-1).max() < 0.15
+    data, hovering, planted = np.mean(shares, axis=0)
+    assert data > 0.5 and hovering < 0.35  # the data's stances; feet lifted through most
+    assert planted > hovering + 0.1
+
+
+def test_two_stances_joined_by_a_slow_slide_stay_two_steps(walk):
+    # A toe stands, slides 15 cm at 1 m/s low over the floor, and stands again: slow enough
+    # for the stance rule, but two stances the plant speed finds are never merged into one pin.
+    x = np.r_[np.zeros(5), [0.05, 0.1], np.full(7, 0.15)]
+    feet = np.repeat(walk[:1], len(x), axis=0)
+    feet[:, 10, 0] += x
+    feet[:, 10, 1] = 0.01
+    locked = lock_feet(feet)
+    np.testing.assert_allclose(locked[:, 10, 0] - feet[:, 10, 0], 0.0, atol=1e-6)
+    assert np.all(locked[[5, 6], 10, 1] > 0.059)  # the slide is a step
+    np.testing.assert_allclose(locked[[*range(5), *range(7, 14)], 10, 1], 0.01)
+
+
 def test_cleanup_config_rejects_a_clearance_below_the_floor_height():
     with pytest.raises(InterSynError, match="swing_clearance"):
         CleanupConfig(swing_clearance=0.04)
+    with pytest.raises(InterSynError, match="stance_speed"):
+        CleanupConfig(stance_speed=0.4)
+    with pytest.raises(InterSynError, match="stance_radius"):
+        CleanupConfig(stance_radius=-0.1)
 
 
 def test_batched_people_match_one_by_one(walk):

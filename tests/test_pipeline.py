@@ -676,6 +676,10 @@ def test_shipped_default_model_generates():
     assert len(set(result.meta["candidate_captions"])) == 1
     assert known.nearest("a person walks forward", "solo") == "a person walks forward"
     assert known.nearest("someone strolls ahead", "solo") in known.captions["solo"]
+    # The README's request is in the model's own words: drawn as written, not as its nearest
+    # caption ("a person waves both hands in greeting", which drops the walk).
+    readme = "a person walks forward and waves"
+    assert readme not in known.captions["solo"] and known.nearest(readme, "solo") == readme
     # A person, not noise: bone lengths near the reference skeleton and feet near the floor.
     from intersyn.kinematics.skeleton import REFERENCE_BONE_LENGTHS, bone_lengths
 

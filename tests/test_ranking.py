@@ -189,6 +189,14 @@ def test_known_wording_finds_the_nearest_caption_of_the_segment_s_kind():
     assert known.nearest("A person  waves.", "solo") == "A person  waves."  # as joined
     assert known.nearest("someone waves a hand", "solo") == "a person waves"
     assert known.nearest("people embrace", "interaction") == "two people hug"
+    # A text in the captions' own words (of either kind) is drawn as it is: its nearest
+    # caption could only say less (it is one of waving and clapping).
+    assert known.in_own_words("Two people hug a person") and not known.in_own_words("a hug, x")
+    assert not known.in_own_words("2 2")  # no words: nothing the model reads as it is
+    # The model's own vocabulary where it is known (a checkpoint's text_vocabulary).
+    assert KnownWording(bank, letters, vocabulary=["A", "x"]).in_own_words("a x")
+    assert known.nearest("a person waves two claps", "solo") == "a person waves two claps"
+    assert known.nearest("a person waves and claps", "solo") in bank["solo"]  # "and": unseen
     assert KnownWording({"solo": ["a"]}, letters).nearest("hug", "interaction") == "hug"
     with pytest.raises(InterSynError, match="segment kind 'dance'"):
         known.nearest("a", "dance")

@@ -501,6 +501,7 @@ class InterSynPipeline:
                 model.text_captions,
                 self._ranker.embed_texts,
                 {k: v for k, v in embedded.items() if k != "ranker_sha256"} if same else None,
+                model.text_vocabulary,  # (None before session 31: the captions' words)
             )
 
     @classmethod
@@ -573,7 +574,8 @@ class InterSynPipeline:
     def candidate_layouts(self, layout: Layout, candidates: int, keep_words: bool) -> list[Layout]:
         """What each of `candidates` samples of `layout` is drawn under: its own texts, and for
         every `KNOWN_WORDING_EVERY`-th candidate (when there is more than one, so the ranker
-        chooses) their nearest training captions, unless `keep_words`."""
+        chooses) their nearest training captions (texts in the captions' own words kept,
+        `KnownWording.nearest`), unless `keep_words`."""
         known = layout
         if candidates > 1 and not keep_words:
             known = self.in_known_wording(layout)

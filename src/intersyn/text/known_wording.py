@@ -8,15 +8,22 @@ sampling (`intersyn.ranking`) draws some candidates under that caption and ranks
 candidate against the user's own text, so a wrong neighbour costs one candidate, not the
 result. (Replacing the text outright was measured worse in session 34: some training captions
 the denoiser reads worse than a user's own words.)
+
+A text written wholly in the training captions' words is its own known wording: the model
+reads it as it is, and its nearest caption can only say less. "A person walks forward and
+waves" is nearest "a person waves both hands in greeting" (cosine 0.77); drawn under it, the
+README request's person x stood and waved in 7 of seeds 0–15 (0.02–0.24 m walked in the
+first 2 s), and the ranker kept that candidate (session 44).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import torch
 
 from intersyn.errors import InterSynError
+from intersyn.text.vocabulary import WORD, caption_words
 
 KINDS = ("solo", "interaction")  # a layout segment's kind → the captions it is matched against
 _CHUNK = 512  # captions embedded per call
@@ -27,7 +34,9 @@ class KnownWording:
 
     `captions`: the training captions by segment kind (a checkpoint's `text_captions`);
     `embed`: sentence embeddings `(N, C)` of a list of texts (the ranker's sentence tower,
-    trained with motion, so "near" means "the same movement"). A kind's captions are embedded
+    trained with motion, so "near" means "the same movement"); `vocabulary`: the words the
+    model was trained on (a checkpoint's `text_vocabulary`; default: the captions' words), a
+    text wholly in which is its own known wording. A kind's captions are embedded
     on first use and kept, unless `embedded` holds them (`embed_caption_bank`, which a shipped
     checkpoint keeps: embedding some 4000 captions takes seconds on a CPU).
     """
@@ -37,9 +46,13 @@ class KnownWording:
         captions: Mapping[str, Sequence[str]],
         embed: Callable[[list[str]], torch.Tensor],
         embedded: Mapping[str, torch.Tensor] | None = None,
+        vocabulary: Iterable[str] | None = None,
     ) -> None:
         self.captions = {kind: list(captions.get(kind, ())) for kind in KINDS}
         self._known = {kind: {_key(t) for t in texts} for kind, texts in self.captions.items()}
+        if vocabulary is None:
+            vocabulary = caption_words(t for texts in self.captions.values() for t in texts)
+        self._words = frozenset(w.lower() for w in vocabulary)
         self._embed = embed
         self._bank: dict[str, torch.Tensor] = {
             kind: torch.nn.functional.normalize(rows.float(), dim=-1)
@@ -52,14 +65,19 @@ class KnownWording:
     def _unit(self, texts: list[str]) -> torch.Tensor:
         return torch.nn.functional.normalize(_embed_all(self._embed, texts), dim=-1)
 
+    def in_own_words(self, text: str) -> bool:
+        """Whether `text` has words and every one of them is a training word."""
+        words = WORD.findall(text)
+        return bool(words) and all(w.lower() in self._words for w in words)
+
     def nearest(self, text: str, kind: str) -> str:
         """The `kind` training caption nearest to `text` (`text` itself if it is one, up to
-        case and a closing full stop as joined captions write it, or if there are none of
-        that kind)."""
+        case and a closing full stop as joined captions write it, if it is written wholly in
+        the captions' words, or if there are none of that kind)."""
         if kind not in self.captions:
             raise InterSynError(f"segment kind {kind!r}: expected one of {KINDS}")
         texts = self.captions[kind]
-        if not texts or _key(text) in self._known[kind]:
+        if not texts or _key(text) in self._known[kind] or self.in_own_words(text):
             return text
         if (kind, text) not in self._found:
             if kind not in self._bank:
