@@ -120,6 +120,19 @@ def test_two_stances_joined_by_a_slow_slide_stay_two_steps(walk):
     np.testing.assert_allclose(locked[[*range(5), *range(7, 14)], 10, 1], 0.01)
 
 
+def test_a_long_slow_slide_is_lifted_not_pinned(walk):
+    # A toe sliding 55 cm low over the floor at 1 m/s, never slow: slower than stance_speed
+    # but wider than stance_radius, so a slide (a step), not a stance pinned at its middle.
+    feet = np.repeat(walk[:1], 12, axis=0)
+    feet[:, 10, 0] += 0.05 * np.arange(12)
+    feet[:, 10, 1] = 0.01
+    locked = lock_feet(feet)
+    np.testing.assert_allclose(locked[:, 10, [0, 2]], feet[:, 10, [0, 2]], atol=1e-6)
+    assert np.all(locked[:, 10, 1] > 0.059)
+    pinned = lock_feet(feet, CleanupConfig(stance_radius=1.0))  # the radius is what decides
+    assert np.abs(pinned[:, 10, 0] - feet[:, 10, 0]).max() > 0.2
+
+
 def test_cleanup_config_rejects_a_clearance_below_the_floor_height():
     with pytest.raises(InterSynError, match="swing_clearance"):
         CleanupConfig(swing_clearance=0.04)

@@ -672,7 +672,8 @@ def test_shipped_default_model_generates():
     )
     np.testing.assert_allclose(known._bank["solo"][:8].numpy(), fresh.numpy(), atol=2e-3)
     # Both texts are training captions, so every candidate was drawn under them as asked; a
-    # new wording's 2nd candidate is drawn under the nearest ones.
+    # text with a word the model never saw has a nearest caption (the pipeline asks after
+    # reading unseen words, when it is often in the model's words already).
     assert len(set(result.meta["candidate_captions"])) == 1
     assert known.nearest("a person walks forward", "solo") == "a person walks forward"
     assert known.nearest("someone strolls ahead", "solo") in known.captions["solo"]
@@ -680,6 +681,8 @@ def test_shipped_default_model_generates():
     # caption ("a person waves both hands in greeting", which drops the walk).
     readme = "a person walks forward and waves"
     assert readme not in known.captions["solo"] and known.nearest(readme, "solo") == readme
+    # "Own words" are the model's vocabulary, which holds per-person captions' words too.
+    assert known.in_own_words("one person greets the other")  # "greets": a per-person word
     # A person, not noise: bone lengths near the reference skeleton and feet near the floor.
     from intersyn.kinematics.skeleton import REFERENCE_BONE_LENGTHS, bone_lengths
 

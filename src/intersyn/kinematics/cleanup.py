@@ -25,7 +25,7 @@ sees without touching the model:
    into a slow slide (1-1.5 m/s). A run of low frames slower than `stance_speed` that stays
    within `stance_radius` of its mean, and holds at most one stance found by `plant_speed`
    (two would be merged into one pin, erasing a step), is therefore planted too (by
-   `plant_speed` alone, generated runs kept a toe on the floor in 21–23 % of frames against
+   `plant_speed` alone, generated runs kept a toe on the floor in 21 % of frames against
    the data's 60 %: the feet hovered at the swing clearance). A toe that is low but fast is a
    foot the model slid along the floor instead of stepping: it is lifted to `swing_clearance`
    (a step) instead of pinned (pinning it would drag the foot back by up to a metre and
@@ -176,7 +176,7 @@ def _stance_anchors(toe_xz: np.ndarray, contact: np.ndarray) -> np.ndarray:
 def _run_max(values: np.ndarray, contact: np.ndarray) -> np.ndarray:
     """Largest of `values (..., T)` over each frame's run of contact frames (−inf outside)."""
     run, one_hot = _runs(contact)
-    largest = np.where(one_hot, values[..., None], -np.inf).max(-2)  # (..., runs + 1)
+    largest = np.where(one_hot, values[..., None], -np.inf).max(-2, initial=-np.inf)
     return np.where(contact, np.take_along_axis(largest, run, axis=-1), -np.inf)
 
 

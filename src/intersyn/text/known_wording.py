@@ -9,11 +9,11 @@ candidate against the user's own text, so a wrong neighbour costs one candidate,
 result. (Replacing the text outright was measured worse in session 34: some training captions
 the denoiser reads worse than a user's own words.)
 
-A text written wholly in the training captions' words is its own known wording: the model
-reads it as it is, and its nearest caption can only say less. "A person walks forward and
-waves" is nearest "a person waves both hands in greeting" (cosine 0.77); drawn under it, the
-README request's person x stood and waved in 7 of seeds 0–15 (0.02–0.24 m walked in the
-first 2 s), and the ranker kept that candidate (session 44).
+A text written wholly in the words the model was trained on is its own known wording: the
+model reads it as it is, and its nearest caption can only say less. "A person walks forward
+and waves" is nearest "a person waves both hands in greeting" (cosine 0.77); drawn under it,
+the README request's person x stood and waved (0.02–0.20 m walked in the first 2 s) in the 23
+of seeds 0–39 where the ranker kept that candidate (session 44).
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ class KnownWording:
     def nearest(self, text: str, kind: str) -> str:
         """The `kind` training caption nearest to `text` (`text` itself if it is one, up to
         case and a closing full stop as joined captions write it, if it is written wholly in
-        the captions' words, or if there are none of that kind)."""
+        training words (`in_own_words`), or if there are none of that kind)."""
         if kind not in self.captions:
             raise InterSynError(f"segment kind {kind!r}: expected one of {KINDS}")
         texts = self.captions[kind]
