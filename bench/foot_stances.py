@@ -36,7 +36,7 @@ from intersyn.quality import SKATING_HEIGHT, SKATING_JOINTS, foot_skating
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from guidance_options import add_guidance_options, guidance_settings  # noqa: E402
-from quality_bar import HELD_OUT_SOLO  # noqa: E402
+from quality_bar import HELD_OUT_SOLO, sample_lengths  # noqa: E402
 
 FPS = 20
 
@@ -64,19 +64,21 @@ def main() -> None:
     started = time.time()
     pipe = InterSynPipeline.from_pretrained(args.checkpoint)
     solo_items, _ = items_by_label(args.data_root, "test", args.samples)
-    real = {
-        name: [np.asarray(features_to_joints(i.load_features())) for i in solo_items[name]]
-        for name in SOLO_ACTIONS
+    features = {
+        k: [i.load_features() for i in solo_items[name]] for k, name in enumerate(SOLO_ACTIONS)
     }
-    missing = [name for name, clips in real.items() if not clips]
+    missing = [SOLO_ACTIONS[k] for k, clips in features.items() if not clips]
     if missing:
         raise SystemExit(f"--data-root {args.data_root}: no test clips of {missing}")
+    real = {
+        name: [np.asarray(features_to_joints(f)) for f in features[k]]
+        for k, name in enumerate(SOLO_ACTIONS)
+    }
+    frames, _ = sample_lengths(features, {}, args.samples, pipe.window, fixed=False)
     layouts, names = [], []
-    for name in SOLO_ACTIONS:
-        for k in range(args.samples):
-            frames = min(len(real[name][k % len(real[name])]) + 1, pipe.window)  # rows + 1
-            text = HELD_OUT_SOLO[name]
-            layout = Layout.from_segments(frames, [("solo", 0, frames, text)])
+    for k, name in enumerate(SOLO_ACTIONS):
+        for length in frames[k]:
+            layout = Layout.from_segments(length, [("solo", 0, length, HELD_OUT_SOLO[name])])
             layouts.append(pipe.read_layout(layout)[0])
             names.append(name)
     raw = pipe.sample_layouts(

@@ -574,7 +574,7 @@ class InterSynPipeline:
     def candidate_layouts(self, layout: Layout, candidates: int, keep_words: bool) -> list[Layout]:
         """What each of `candidates` samples of `layout` is drawn under: its own texts, and for
         every `KNOWN_WORDING_EVERY`-th candidate (when there is more than one, so the ranker
-        chooses) their nearest training captions (texts in the captions' own words kept,
+        chooses) their nearest training captions (a text wholly in training words kept,
         `KnownWording.nearest`), unless `keep_words`."""
         known = layout
         if candidates > 1 and not keep_words:

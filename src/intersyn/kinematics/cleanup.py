@@ -30,7 +30,8 @@ sees without touching the model:
    foot the model slid along the floor instead of stepping: it is lifted to `swing_clearance`
    (a step) instead of pinned (pinning it would drag the foot back by up to a metre and
    over-stretch the leg). The leg is re-solved with analytic two-bone IK (hip fixed, bone
-   lengths kept, knee bent towards where it was). The horizontal pin eases out over `blend_frames` around each stance.
+   lengths kept, knee bent towards where it was). The horizontal pin eases out over
+   `blend_frames` around each stance.
 4. Hand contact (motions of two or more people). The model brings hands *near* each other
    in a handshake or a high five but lands them 5-20 cm apart, where captured hands touch
    (2 cm). A wrist within `hand_radius` of another present person's wrist is pulled towards
@@ -155,36 +156,48 @@ def _nearest_stance(contact: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.clip(nearest, 0, T - 1), np.abs(nearest - frames)
 
 
-def _runs(contact: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _starts(contact: np.ndarray) -> np.ndarray:
+    """Frames of `(..., T)` bool where a run of consecutive contact frames begins."""
+    return contact & ~np.concatenate([np.zeros_like(contact[..., :1]), contact[..., :-1]], -1)
+
+
+Runs = tuple[np.ndarray, np.ndarray]  # each frame's run (1, 2, ...; 0 outside) and its one-hot
+
+
+def _runs(contact: np.ndarray) -> Runs:
     """Runs of consecutive contact frames in `(..., T)` bool: each frame's run (1, 2, ...;
     0 outside runs) and the one-hot `(..., T, runs + 1)` of it (column 0 always False)."""
-    starts = contact & ~np.concatenate([np.zeros_like(contact[..., :1]), contact[..., :-1]], -1)
-    run = np.cumsum(starts, axis=-1) * contact
+    run = np.cumsum(_starts(contact), axis=-1) * contact
     one_hot = run[..., None] == np.arange(int(run.max(initial=0)) + 1)
     one_hot[..., 0] = False
     return run, one_hot
 
 
+def _run_mean(values: np.ndarray, runs: Runs) -> np.ndarray:
+    """Mean of `values (..., T, C)` over each frame's run, `(..., T, C)`."""
+    run, one_hot = runs
+    sums = np.einsum("...tr,...tc->...rc", one_hot, values)
+    means = sums / np.maximum(one_hot.sum(-2)[..., None], 1)
+    return np.take_along_axis(means, run[..., None].repeat(values.shape[-1], -1), axis=-2)
+
+
 def _stance_anchors(toe_xz: np.ndarray, contact: np.ndarray) -> np.ndarray:
     """Mean horizontal toe position of each frame's stance (run of contact frames), `(..., T, 2)`."""
-    run, one_hot = _runs(contact)
-    sums = np.einsum("...tr,...tc->...rc", one_hot, toe_xz)
-    means = sums / np.maximum(one_hot.sum(-2)[..., None], 1)
-    return np.take_along_axis(means, run[..., None].repeat(2, -1), axis=-2)
+    return _run_mean(toe_xz, _runs(contact))
 
 
-def _run_max(values: np.ndarray, contact: np.ndarray) -> np.ndarray:
-    """Largest of `values (..., T)` over each frame's run of contact frames (−inf outside)."""
-    run, one_hot = _runs(contact)
+def _run_max(values: np.ndarray, runs: Runs) -> np.ndarray:
+    """Largest of `values (..., T)` over each frame's run (−inf outside runs)."""
+    run, one_hot = runs
     largest = np.where(one_hot, values[..., None], -np.inf).max(-2, initial=-np.inf)
-    return np.where(contact, np.take_along_axis(largest, run, axis=-1), -np.inf)
+    return np.where(run > 0, np.take_along_axis(largest, run, axis=-1), -np.inf)
 
 
-def _run_sum(values: np.ndarray, contact: np.ndarray) -> np.ndarray:
-    """Sum of `values (..., T)` over each frame's run of contact frames (0 outside)."""
-    run, one_hot = _runs(contact)
+def _run_sum(values: np.ndarray, runs: Runs) -> np.ndarray:
+    """Sum of `values (..., T)` over each frame's run (0 outside runs)."""
+    run, one_hot = runs
     totals = np.einsum("...tr,...t->...r", one_hot, values)
-    return np.where(contact, np.take_along_axis(totals, run, axis=-1), 0.0)
+    return np.where(run > 0, np.take_along_axis(totals, run, axis=-1), 0.0)
 
 
 def _two_bone_ik(
@@ -234,10 +247,10 @@ def lock_feet(joints: np.ndarray, config: CleanupConfig | None = None) -> np.nda
         # whole run stays within stance_radius of its mean and holds at most one stance
         # found above (two joined by a slow slide are two steps, not one).
         steady = low & (speed < config.stance_speed)
-        spread = np.linalg.norm(toe_xz - _stance_anchors(toe_xz, steady), axis=-1)
-        begins = planted & ~np.concatenate([np.zeros_like(planted[..., :1]), planted[..., :-1]], -1)
-        one_stance = _run_sum(begins.astype(np.float64), steady) <= 1
-        planted |= steady & one_stance & (_run_max(spread, steady) <= config.stance_radius)
+        runs = _runs(steady)
+        spread = np.linalg.norm(toe_xz - _run_mean(toe_xz, runs), axis=-1)
+        one_stance = _run_sum(_starts(planted).astype(np.float64), runs) <= 1
+        planted |= steady & one_stance & (_run_max(spread, runs) <= config.stance_radius)
         has_stance = planted.any(-1)[..., None]
         shift = np.zeros_like(toe_pos)
         shift[..., [0, 2]] = _stance_anchors(toe_xz, planted) - toe_xz
