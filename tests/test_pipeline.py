@@ -245,7 +245,6 @@ def test_long_text_truncates_with_warning(pipe):
         ),
         ({"interaction": "hug", "people": 0}, "people=0"),
         ({"solo": "walk", "people": 2}, "needs an interaction"),
-        ({"interaction": "hug", "people": 3, "frames": 100}, "only supported within the model's"),
         ({}, "nothing to generate"),
         ({"solo": "walk", "steps": 0}, "steps=0"),
         ({"solo": "walk", "cleanup": "smooth"}, "cleanup='smooth': expected a CleanupConfig"),
@@ -555,6 +554,55 @@ def test_longer_than_the_window(pipe):
     assert several.joints.shape == (3, 2, 150, 22, 3) and np.isfinite(several.joints).all()
 
 
+def test_longer_than_the_window_with_more_than_two_people(pipe):
+    """Every partner of a long motion continues across windows as the first one does: each
+    window samples person x and the first partner, then the others with person x fixed."""
+    request = dict(
+        solo="a person walks", interaction="two people hug", interaction_start=40, frames=150,
+        seed=0, steps=5, candidates=1, min_distance=0.0, cleanup=None,
+    )  # fmt: skip
+    two = pipe(**request)
+    three = pipe(**request, people=3)
+    assert three.joints.shape == (1, 3, 150, 22, 3) and np.isfinite(three.joints).all()
+    assert three.features.shape == (1, 3, 150, 267)
+    assert (three.presence[1:] == three.presence[1]).all() and three.presence[2, 40:].all()
+    assert not three.presence[2, :40].any()
+    # In the first window (up to where the second one starts, frame 48), person x and the first
+    # partner are drawn as with two people (later windows draw their noise after the third
+    # person's); the third is another draw.
+    np.testing.assert_allclose(three.joints[0, :2, :48], two.joints[0, :, :48], atol=1e-4)
+    assert not np.allclose(three.joints[0, 2, 40:], three.joints[0, 1, 40:], atol=1e-2)
+    assert three.meta["people"] == 3
+
+
+def test_long_motions_continue_the_overlap_without_a_seam(pipe, monkeypatch):
+    """A window that keeps its in-painted overlap and walks on from it continues the motion
+    made so far: no step where windows meet. Until session 45 the overlap's last feature row
+    was read against a frame not made yet (zeros), so every long motion jumped 4–11 m back
+    towards the start at the end of its first window."""
+    from intersyn.data.procedural import generate_solo_clip
+    from intersyn.kinematics.pair import pair_to_features
+
+    clip = generate_solo_clip("walk", np.random.default_rng(0), num_frames=pipe.window + 1)
+    walk = np.asarray(clip.joints, dtype=np.float64)[None, None, : pipe.window + 1]
+    features, _ = pair_to_features(walk, presence=np.ones(walk.shape[:3], dtype=bool))
+    steady = np.asarray(features)[0, 0]  # (window, 267): a walk in its own canonical frame
+
+    def walk_on(layouts, people, seed, steps, guidance, progress, *, generator=None, known=None):
+        out = np.zeros((len(layouts), people, layouts[0].frames, steady.shape[-1]))
+        out[:, 0] = steady
+        if known is not None:  # the overlap as given, then the walk's own rows
+            out = np.where(known[1][..., None], known[0], out)
+        return out
+
+    monkeypatch.setattr(pipe, "_sample", walk_on)
+    result = pipe(solo="a person walks", frames=150, steps=2, candidates=1, cleanup=None)
+    pelvis = result.joints[0, 0, :, 0]
+    steps_m = np.linalg.norm(np.diff(pelvis, axis=0)[:, [0, 2]], axis=-1)
+    assert np.linalg.norm(pelvis[-1, [0, 2]]) > 2.0  # it walked on
+    assert steps_m.max() < 0.2, (steps_m.argmax(), steps_m.max())
+
+
 def test_only_a_long_motion_s_last_window_is_told_that_the_motion_ends(pipe, monkeypatch):
     """Inner windows go on past their last frame (Condition.motion_ends False), so a model
     with end positions does not bring the motion to a stop at every window's end."""
@@ -602,7 +650,9 @@ def test_longer_than_the_window_with_end_placements(pipe, monkeypatch):
     )  # fmt: skip
     assert np.isfinite(result.joints).all() and len(fixed) == 2  # windows 2 and 3 in-paint
     shared = [int(mask[0, 0, :, 0].sum()) for mask in fixed]
-    assert shared == [16, 26]  # windows start at 0, 48 and 86
+    # Windows start at 0, 48 and 86 and share 16 and 26 frames with the motion so far: the
+    # feature rows of all but the last of those frames (a row needs its frame and the next).
+    assert shared == [15, 25]
     for mask, n in zip(fixed, shared):  # (N, 2, T, 267): the overlap, not the partner's placement
         assert mask[0, 0, :n].all() and mask[0, 1, :n, :263].all()
         assert not mask[0, 1, :, 263:].any() and not mask[0, :, n:].any()

@@ -712,11 +712,6 @@ class InterSynPipeline:
             raise InterSynError(f"people={people}: more than one person needs an interaction text")
         if interaction is not None and people < 2:
             raise InterSynError("people=1: an interaction needs at least 2 people")
-        if frames > self.window and people > 2:
-            raise InterSynError(
-                f"people={people} with frames={frames}: more than two people are only supported "
-                f"within the model's {self.window}-frame window"
-            )
         if candidates is None:
             candidates = self.default_candidates
         for name, value, low in (
@@ -755,7 +750,7 @@ class InterSynPipeline:
         drawn = variants * num_samples  # sample n * candidates + j is drawn under variant j
         features = None
         if frames > self.window:
-            world = self._sample_long(drawn, seed, steps, how, progress)
+            world = self._sample_long(drawn, max(people, 2), seed, steps, how, progress)
             world = world[:, :people]
         else:
             features = self._sample(drawn, people, seed, steps, how, progress)
@@ -837,8 +832,9 @@ class InterSynPipeline:
         """Normalised sampling of person x + partners, coordinator refinement, de-normalised:
         one sample per layout (layouts of one timeline, which may differ in their texts).
 
-        `known = (features (N, 2, T, D) unnormalised, rows (N, 2, T) bool)` fixes those rows by
-        in-painting (long motions: the overlap with the previous window).
+        `known = (features (N, K, T, D) unnormalised, rows (N, K, T) bool)` fixes those rows by
+        in-painting, for each of the `people` (K of them, 2 at least; long motions: the overlap
+        with the previous window).
         """
         model, device = self.model, self.device
         layout, num_samples = layouts[0], len(layouts)
@@ -850,16 +846,19 @@ class InterSynPipeline:
             generator = torch.Generator(device=device).manual_seed(seed)
         mask = presence[..., None].expand(-1, -1, -1, D)
         shape = (num_samples, 2, T, D)
-        inpaint = None
-        if known is not None:
-            values = torch.from_numpy(known[0]).float().to(device)
-            rows = torch.from_numpy(known[1]).to(device) & presence
+
+        def known_pair(pair: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+            """The known rows of people `pair` (person x, a partner) as a pair's in-painting:
+            normalised values and which entries they fix."""
+            values = torch.from_numpy(known[0][:, pair]).float().to(device)
+            rows = torch.from_numpy(known[1][:, pair]).to(device) & presence
             fixed = rows[..., None].expand(shape).clone()
             if self.anchor == "run_end":
                 # A partner's placement is where its run ends, which the overlap does not know:
                 # the model predicts it (`_sample_long` keeps the partner where it was).
                 fixed[:, 1:, :, FEATURE_DIM:] = False
-            inpaint = (model.stats.normalize(values) * rows[..., None], fixed)
+            return model.stats.normalize(values) * rows[..., None], fixed
+
         sample = functools.partial(
             self._denoise,
             cond,
@@ -871,14 +870,15 @@ class InterSynPipeline:
             progress,
             interaction_cond=interaction_cond,
         )
-        first = sample(inpaint)
+        first = sample(None if known is None else known_pair([0, 1]))
         motions = [first[:, 0], first[:, 1]]
-        for _ in range(people - 2):  # more partners: person x held fixed by in-painting
-            known = torch.zeros(shape, device=device)
-            known[:, 0] = first[:, 0]
-            known_mask = torch.zeros(shape, dtype=torch.bool, device=device)
-            known_mask[:, 0] = mask[:, 0]
-            motions.append(sample((known, known_mask))[:, 1])
+        for partner in range(2, people):  # more partners: person x held fixed by in-painting
+            values = torch.zeros(shape, device=device)
+            fixed = torch.zeros(shape, dtype=torch.bool, device=device)
+            if known is not None:  # and the partner's own overlap, as the first one's
+                values, fixed = known_pair([0, partner])
+            values[:, 0], fixed[:, 0] = first[:, 0], mask[:, 0]
+            motions.append(sample((values, fixed))[:, 1])
         group = torch.stack(motions[:people], 1)  # (N, K, T, D)
         group_presence = torch.from_numpy(layout.presence(people)).to(device)
         group_presence = group_presence[None].expand(num_samples, -1, -1)
@@ -1207,6 +1207,7 @@ class InterSynPipeline:
     def _sample_long(
         self,
         layouts: list[Layout],
+        people: int,
         seed: int,
         steps: int,
         guidance: Guidance,
@@ -1218,19 +1219,18 @@ class InterSynPipeline:
         Window k starts where person x stands at its first frame (its canonical frame); the
         overlap's features are recomputed from the motion made so far, expressed in that frame,
         and fixed by in-painting, so the new window continues it; the windows are then placed
-        in one world frame and cross-faded linearly over the overlap. Returns joints
-        `(N, 2, frames, 22, 3)` in person x's frame at frame 0.
+        in one world frame and cross-faded linearly over the overlap. Every partner of `people`
+        (2 or more) continues so: each window samples person x and the first partner, then the
+        others with person x held fixed (`_sample`). Returns joints `(N, people, frames, 22, 3)`
+        in person x's frame at frame 0.
         """
         from intersyn.kinematics.representation import canonicalize
 
         layout, num_samples = layouts[0], len(layouts)
         window, total = self.window, layout.frames
-        overlap = self.overlap
-        starts = [0]
-        while starts[-1] + window < total:
-            starts.append(min(starts[-1] + window - overlap, total - window))
-        presence = layout.presence(2)
-        world = np.zeros((num_samples, 2, total, 22, 3))
+        starts = window_starts(total, window, self.overlap)
+        presence = layout.presence(people)
+        world = np.zeros((num_samples, people, total, 22, 3))
         generator = torch.Generator(device=self.device).manual_seed(seed)
         previous_end = 0
         for start in starts:
@@ -1243,12 +1243,15 @@ class InterSynPipeline:
                 _, facing, origin = canonicalize(
                     torch.from_numpy(world[:, 0, start : start + 1]), floor=False
                 )
-                # The motion so far, frames [start, start + shared], in that frame.
-                head = torch.from_numpy(world[:, :, start : start + shared + 1])
+                # The motion so far, frames [start, start + shared), in that frame: its
+                # shared - 1 feature rows (a row needs its frame and the next; frame
+                # start + shared is not made yet, and reading it as zeros put a 4–11 m step
+                # into every long motion at the end of the first window until session 45).
+                head = torch.from_numpy(world[:, :, start : start + shared])
                 local = rot.quat_rotate(
                     facing[:, None, None, None, :], head - origin[:, None, None, None, :]
                 )
-                here = rows[:, : shared + 1]
+                here = rows[:, :shared]
                 feats, valid_rows, frame = pair_to_features(
                     local,
                     presence=np.broadcast_to(here, local.shape[:3]).copy(),
@@ -1257,14 +1260,14 @@ class InterSynPipeline:
                 )
                 # pair_to_features re-floors to the lowest joint seen; put absolute heights back.
                 feats = _lift_heights(np.asarray(feats), frame.origin[:, 1].numpy())
-                values = np.zeros((num_samples, 2, window, feats.shape[-1]))
-                values[:, :, :shared] = feats
-                known_rows = np.zeros((num_samples, 2, window), dtype=bool)
-                known_rows[:, :, :shared] = np.asarray(valid_rows)
+                values = np.zeros((num_samples, people, window, feats.shape[-1]))
+                values[:, :, : shared - 1] = feats
+                known_rows = np.zeros((num_samples, people, window), dtype=bool)
+                known_rows[:, :, : shared - 1] = np.asarray(valid_rows)
                 known = (values * known_rows[..., None], known_rows)
             part_features = self._sample(
                 parts,
-                2,
+                people,
                 seed,
                 steps,
                 guidance,
@@ -1320,21 +1323,34 @@ class InterSynPipeline:
         return _decode(features, presence, self.anchor, frame)
 
 
+def window_starts(frames: int, window: int, overlap: int) -> list[int]:
+    """First frames of the overlapping windows a `frames`-long motion is made of: each next
+    window starts `overlap` frames before the previous one ends, the last one ends with the
+    motion (so it may share more)."""
+    starts = [0]
+    while starts[-1] + window < frames:
+        starts.append(min(starts[-1] + window - overlap, frames - window))
+    return starts
+
+
 def _continue_partners(
     placed: np.ndarray, before: np.ndarray, rows: np.ndarray, last_shared: int
 ) -> np.ndarray:
-    """Window joints `placed (N, 2, T, 22, 3)` with each partner who is present from the
-    window's first frame into its overlap (`rows (2, T)`, up to frame `last_shared`) moved
+    """Window joints `placed (N, P, T, 22, 3)` with each partner who is present from the
+    window's first frame into its overlap (`rows (P, T)`, up to frame `last_shared`) moved
     rigidly (yaw and floor translation) onto its pose so far at that first frame,
-    `before (N, 2, 22, 3)`: a continuing partner goes on from where it was, as in-painting
+    `before (N, P, 22, 3)`: a continuing partner goes on from where it was, as in-painting
     does for person x. ("run_end" placements are where a run ends; the overlap cannot fix
     them.)"""
-    if last_shared < 0 or not rows[1, : last_shared + 1].all():
+    if last_shared < 0:
         return placed
-    new = frame_pose(torch.from_numpy(placed[:, 1, 0]))
-    old = frame_pose(torch.from_numpy(before[:, 1]))
     moved = placed.copy()
-    moved[:, 1] = old.to_world(new.to_local(torch.from_numpy(placed[:, 1]))).numpy()
+    for partner in range(1, placed.shape[1]):
+        if rows[partner, : last_shared + 1].all():
+            new = frame_pose(torch.from_numpy(placed[:, partner, 0]))
+            old = frame_pose(torch.from_numpy(before[:, partner]))
+            local = new.to_local(torch.from_numpy(placed[:, partner]))
+            moved[:, partner] = old.to_world(local).numpy()
     return moved * rows[None, :, :, None, None]
 
 
