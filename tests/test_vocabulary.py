@@ -1,6 +1,7 @@
 """Unseen-word substitution: the reader, the vocabulary a checkpoint records, generation."""
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from intersyn.training.config import apply_overrides, train_preset
 from intersyn.training.loop import caption_texts, load_training_items, training_vocabulary
 
 VOCABULARY = ["a", "person", "walks", "runs", "jumps", "two", "people", "hug"]
+UNREAD = ["swings"]  # a word of test_generation_reads_unseen_words_as_known_ones no reading finds
 
 
 def axis_vectors(calls: list[int]):
@@ -72,6 +74,9 @@ def test_reader_rewrites_only_unseen_words_above_the_threshold():
     assert low.rewrite("a person is with them")[1] == []
     with pytest.raises(InterSynError, match="vocabulary: empty"):
         UnseenWordReader([], axis_vectors([]))
+    # Words left as written: neither training nor function words, each once, in order.
+    assert reader.unknown("Walks: a person walks and Sings, sings at the café") == ["sings", "café"]
+    assert reader.knows_any("a person sings") and not reader.knows_any("A sings at the café")
 
 
 def test_reader_never_reads_a_word_as_a_grammar_word_or_its_opposite():
@@ -192,6 +197,9 @@ def test_generation_reads_unseen_words_as_known_ones(tiny_checkpoint, tmp_path, 
     )
     assert kept.meta["word_substitutions"] == [] and kept.meta["model_caption"] == meta["caption"]
     assert not np.array_equal(kept.joints, known.joints)
+    # What no reading was found for, and what keep_words left, is used as written: listed.
+    assert meta["unknown_words"] == UNREAD
+    assert kept.meta["unknown_words"] == ["walking", "individuals", *UNREAD]
     # The CLI says what it substituted.
     out = tmp_path / "cli"
     args = [
@@ -214,6 +222,31 @@ def test_generation_reads_unseen_words_as_known_ones(tiny_checkpoint, tmp_path, 
     assert json.loads((out / "meta.json").read_text())["word_substitutions"][0]["read_as"] == (
         "walks"
     )
+
+
+def test_a_text_without_a_known_word_warns(tiny_checkpoint, tmp_path, capsys):
+    """A text the model knows no word of ("Ein Mensch geht") would give a motion that does not
+    follow it: the user is told, by name of the text, and its words are listed as unknown."""
+    from intersyn.pipeline import UnknownTextWarning
+
+    pipe = InterSynPipeline.from_pretrained(tiny_checkpoint)
+    request = dict(frames=40, steps=2, candidates=1)
+    with pytest.warns(UnknownTextWarning, match=r"^solo 'Ein Mensch geht': none of its words"):
+        result = pipe(solo="Ein Mensch geht", **request)
+    assert result.meta["unknown_words"] == ["ein", "mensch", "geht"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a text with one known word: no warning
+        assert pipe(solo="a person geht", **request).meta["unknown_words"] == ["geht"]
+    with pytest.warns(UnknownTextWarning, match=r"^interaction 'zwei Leute tanzen'"):
+        pipe(solo="a person walks", interaction="zwei Leute tanzen", **request)
+    out = tmp_path / "cli"
+    args = ["generate", "--checkpoint", str(tiny_checkpoint), "--solo", "Ein Mensch geht"]
+    assert (
+        main([*args, "--steps", "2", "--frames", "40", "--video", "none", "--out", str(out)]) == 0
+    )
+    captured = capsys.readouterr()
+    assert "used as written: 'ein', 'mensch', 'geht'" in captured.out
+    assert "intersyn: warning: solo 'Ein Mensch geht': none of its words" in captured.err
 
 
 def test_checkpoints_without_or_with_a_bad_vocabulary(tiny_checkpoint, tmp_path):

@@ -155,6 +155,11 @@ def _clean_text(value: Any, name: str) -> str | None:
     return text
 
 
+class UnknownTextWarning(UserWarning):
+    """A text has no word the model was trained on, read or as written ("Ein Mensch geht"):
+    the motion will not follow it."""
+
+
 class PersonTextsUnreadWarning(UserWarning):
     """Per-person texts were given to a model that was not trained on them; it generates from
     the interaction text alone (`InterSynPipeline.reads_person_texts`)."""
@@ -562,6 +567,28 @@ class InterSynPipeline:
         read_layout = layout.map_texts(read, read)
         return (read_layout, list(found.values())) if found else (layout, [])
 
+    def _unknown_words(self, texts: dict[str, str | None], keep_words: bool) -> list[str]:
+        """The words of `texts` the model reads as written although it was never trained on
+        them (none read as a training word, or all with `keep_words`), each once; warns
+        (`UnknownTextWarning`) of a text that has no training word at all."""
+        if self.reader is None:  # a model without a vocabulary: nothing to compare with
+            return []
+        found: list[str] = []
+        for name, text in texts.items():
+            if text is None:
+                continue
+            read = text if keep_words else self.reword(text)[0]
+            found += self.reader.unknown(read)
+            if not self.reader.knows_any(read):
+                warnings.warn(
+                    f"{name} {text!r}: none of its words is one the model was trained on (an "
+                    "English description of a motion such as 'a person waves'); the motion "
+                    "will not follow it",
+                    UnknownTextWarning,
+                    stacklevel=4,  # (past _unknown_words, __call__ and inference_mode's wrapper)
+                )
+        return list(dict.fromkeys(found))
+
     def in_known_wording(self, layout: Layout) -> Layout:
         """`layout` with each segment's text replaced by its nearest training caption of the
         segment's kind, per-person texts kept (`layout` itself when the model knows no
@@ -729,6 +756,12 @@ class InterSynPipeline:
         layout = self.plan(
             solo, interaction, solo_start, interaction_start, frames, person_text, partner_text
         )
+        texts = {
+            "solo": solo,
+            "interaction": interaction,
+            "person_text": person_text,
+            "partner_text": partner_text,
+        }
         if unread:
             warnings.warn(
                 f"person_text / partner_text: checkpoint {self.checkpoint.name} was not trained "
@@ -740,6 +773,9 @@ class InterSynPipeline:
                 stacklevel=3,  # (past torch.inference_mode's wrapper: the caller's line)
             )
         model_layout, substitutions = (layout, []) if keep_words else self.read_layout(layout)
+        # (per-person texts a model does not read are dropped with their own warning above)
+        read_texts = {"solo": solo, "interaction": interaction} if unread else texts
+        unknown = self._unknown_words(read_texts, keep_words)
 
         if candidates > 1:
             _ = self.ranker  # no ranker: fail before sampling, not after
@@ -773,12 +809,6 @@ class InterSynPipeline:
         joints = _hold_absent(_decode(features, presence, self.anchor, frame), presence)
         joints = joints.astype(np.float32)
         elapsed = time.perf_counter() - started
-        texts = {
-            "solo": solo,
-            "interaction": interaction,
-            "person_text": person_text,
-            "partner_text": partner_text,
-        }
         meta = {
             "texts": texts,
             # False: the model does not read them
@@ -786,6 +816,8 @@ class InterSynPipeline:
             "caption": layout.caption,
             "model_caption": model_layout.caption,  # the caption with unseen words substituted
             "word_substitutions": [dataclasses.asdict(s) for s in substitutions],
+            # words neither in the training captions nor read as one of theirs: used as written
+            "unknown_words": unknown,
             "solo_start": layout.solo_start,
             "interaction_start": layout.interaction_start,
             "order": list(layout.order),

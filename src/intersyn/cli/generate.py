@@ -164,6 +164,12 @@ def run(args: argparse.Namespace) -> int:
             f"words the model was not trained on, read as ones it knows: {pairs} "
             "(--keep-words uses them as written)"
         )
+    unknown = result.meta["unknown_words"]
+    if unknown:
+        print(
+            "words the model was not trained on and could not read as one it knows, used as "
+            f"written: {', '.join(map(repr, unknown))}"
+        )
     result.save(
         args.out, overwrite=args.overwrite, video="" if args.video == "none" else args.video
     )

@@ -175,6 +175,22 @@ class UnseenWordReader:
             for r in (max(g, key=closeness) for g in phrases)
         ]
 
+    def unknown(self, text: str) -> list[str]:
+        """The words of `text` (lower-case, each once, in order) that are neither training
+        words nor function words: what the model reads only by their subword pieces, if at
+        all. Ask it of a text as `rewrite` left it: the words no reading was found for."""
+        words = (w.lower() for w in WORD.findall(text))
+        return list(
+            dict.fromkeys(w for w in words if w not in self._index and w not in FUNCTION_WORDS)
+        )
+
+    def knows_any(self, text: str) -> bool:
+        """Whether `text` has a training word that is not a grammar word ("a", "the"): a text
+        without one ("Ein Mensch geht") tells the model nothing it learned."""
+        return any(
+            w.lower() in self._index and w.lower() not in GRAMMAR_WORDS for w in WORD.findall(text)
+        )
+
     def _fit(self, reading: str, left: str, right: str) -> int:
         """How many training word pairs `reading` forms with its neighbours (0, 1 or 2)."""
         return (f"{left} {reading}" in self.word_pairs) + (f"{reading} {right}" in self.word_pairs)
