@@ -115,6 +115,21 @@ def test_other_layouts(pipe):
     assert many.joints.shape[0] == 2 and not np.allclose(many.joints[0], many.joints[1])
 
 
+def test_many_samples_are_drawn_batch_after_batch(pipe, monkeypatch):
+    """More samples than `SAMPLES_PER_BATCH` are drawn in several batches from one generator:
+    the first batch as alone, the next with new noise (not the first batch again)."""
+    import intersyn.pipeline as pipeline_module
+
+    request = dict(solo="a person walks", seed=4, steps=3)
+    two = pipe(**request, num_samples=2)
+    monkeypatch.setattr(pipeline_module, "SAMPLES_PER_BATCH", 2)
+    five = pipe(**request, num_samples=5)
+    assert five.joints.shape[0] == 5 and len(five.meta["features_frame"]) == 5
+    np.testing.assert_array_equal(five.joints[:2], two.joints)
+    for k in range(2, 5):
+        assert not np.allclose(five.joints[k], five.joints[k - 2], atol=1e-3)
+
+
 def test_interaction_frames_are_predicted_under_the_interaction_text(pipe, monkeypatch):
     """Where the data's interaction frames do not depend on person x's solo text, every
     person's rows in them come, in each conditional prediction, from the interaction caption
@@ -246,6 +261,8 @@ def test_long_text_truncates_with_warning(pipe):
         ({"interaction": "hug", "people": 0}, "people=0"),
         ({"solo": "walk", "people": 2}, "needs an interaction"),
         ({}, "nothing to generate"),
+        ({"solo": "walk", "num_samples": 10**6}, r"× frames=64: 128,000,000 person-frames"),
+        ({"solo": "walk", "frames": 10**6, "candidates": 1}, "expected at most 400,000 per call"),
         ({"solo": "walk", "steps": 0}, "steps=0"),
         ({"solo": "walk", "cleanup": "smooth"}, "cleanup='smooth': expected a CleanupConfig"),
         ({"solo": "walk", "guidance_max_step": 1000}, r"guidance_max_step=1000: .*\[0, 999\]"),

@@ -88,6 +88,24 @@ DEFAULT_MIN_DISTANCE = MIN_DISTANCE
 # steps: 2.7 times; `bench/long_motion_distance.py`).
 PREDICTION_ITERATIONS = 1
 MAX_MIN_DISTANCE = 2.0  # m: farther than people who shake hands stand (0.5-0.7 m)
+# Samples drawn in one batch (each with its candidates): more are drawn batch after batch, so a
+# request for many samples does not hold them all in the denoiser at once.
+SAMPLES_PER_BATCH = 16
+# The most person-frames (samples × candidates × people, 2 at least, × frames) one call draws:
+# some 0.2 GB of float64 joints; a request beyond it (10 000 samples, a million frames) is
+# refused in one line instead of failing inside torch's allocator.
+MAX_PERSON_FRAMES = 400_000
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """One batch of `InterSynPipeline.__call__`'s samples, as it returns them."""
+
+    joints: np.ndarray  # (n, people, T, 22, 3) float32
+    features: np.ndarray  # (n, people, T, 267) float32
+    chosen: list[int] | None  # each sample's best candidate (None for one candidate)
+    scores: np.ndarray | None  # (n, candidates) ranker scores
+    frame_meta: list[dict[str, Any]]  # per sample, where the features' frame lies
 
 
 def default_checkpoint_path() -> Path:
@@ -748,6 +766,13 @@ class InterSynPipeline:
         ):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise InterSynError(f"{name}={value!r}: expected an integer >= {low}")
+        drawn = num_samples * candidates * max(people, 2) * frames
+        if drawn > MAX_PERSON_FRAMES:
+            raise InterSynError(
+                f"num_samples={num_samples} × candidates={candidates} × people={max(people, 2)} "
+                f"× frames={frames}: {drawn:,} person-frames to sample; expected at most "
+                f"{MAX_PERSON_FRAMES:,} per call (ask for fewer, or call again with another seed)"
+            )
         how = _guidance(
             guidance, guidance_max_step, guidance_parallel, self.schedule.num_steps, min_distance
         )
@@ -783,31 +808,28 @@ class InterSynPipeline:
         started = time.perf_counter()
         presence = layout.presence(people)
         variants = self.candidate_layouts(model_layout, candidates, keep_words)
-        drawn = variants * num_samples  # sample n * candidates + j is drawn under variant j
-        features = None
-        if frames > self.window:
-            world = self._sample_long(drawn, max(people, 2), seed, steps, how, progress)
-            world = world[:, :people]
-        else:
-            features = self._sample(drawn, people, seed, steps, how, progress)
-            needed = cleanup is not None or candidates > 1
-            world = _decode(features, presence, self.anchor) if needed else None
-        if world is not None and cleanup is not None:
-            world = clean_motion(_hold_absent(world, presence), cleanup, presence)
-        scores, chosen = None, None
-        if candidates > 1:
-            best, scores = self._best_of(world, model_layout.scored_segments, candidates)
-            chosen = (best % candidates).tolist()
-            world = world[best]
-            if cleanup is None and features is not None:  # raw output: the model's own features
-                features, world = features[best], None
-        frame = None
-        if world is not None:
-            features, frame = _features_of(world, presence, self.anchor)
-        # Joints decoded from the returned features (in the world the clean-up left them in,
-        # not re-canonicalised), so the two outputs agree exactly.
-        joints = _hold_absent(_decode(features, presence, self.anchor, frame), presence)
-        joints = joints.astype(np.float32)
+        # One generator for every batch, so each batch draws new noise after the one before.
+        generator = torch.Generator(device=self.device).manual_seed(seed)
+        batches = [
+            self._generate_batch(
+                variants,
+                min(SAMPLES_PER_BATCH, num_samples - first),
+                people,
+                presence,
+                model_layout.scored_segments,
+                generator,
+                steps,
+                how,
+                cleanup,
+                progress,
+            )  # fmt: skip
+            for first in range(0, num_samples, SAMPLES_PER_BATCH)
+        ]
+        joints = np.concatenate([batch.joints for batch in batches])
+        features = np.concatenate([batch.features for batch in batches])
+        chosen = None if candidates == 1 else [c for batch in batches for c in batch.chosen]
+        scores = None if candidates == 1 else np.concatenate([batch.scores for batch in batches])
+        frames_meta = [f for batch in batches for f in batch.frame_meta]
         elapsed = time.perf_counter() - started
         meta = {
             "texts": texts,
@@ -845,9 +867,60 @@ class InterSynPipeline:
             "cleanup": None if cleanup is None else dataclasses.asdict(cleanup),
             # features.npy is canonical (person x at the origin facing +Z); per sample, the yaw
             # and translation that put the decoded features where joints.npy is.
-            "features_frame": _frame_meta(frame, num_samples),
+            "features_frame": frames_meta,
         }
-        return GenerationResult(joints, features.astype(np.float32), presence, texts, meta)
+        return GenerationResult(joints, features, presence, texts, meta)
+
+    def _generate_batch(
+        self,
+        variants: list[Layout],
+        count: int,
+        people: int,
+        presence: np.ndarray,
+        scored_segments: tuple,
+        generator: torch.Generator,
+        steps: int,
+        guidance: Guidance,
+        cleanup: CleanupConfig | None,
+        progress: bool,
+    ) -> _Batch:
+        """`count` motions of `people` (`presence (people, T)`), each the best of one sample per
+        layout of `variants` by the ranker (`scored_segments`), cleaned up unless `cleanup` is
+        None, as `__call__` returns them; noise from `generator`."""
+        candidates = len(variants)
+        drawn = variants * count  # sample n * candidates + j is drawn under variant j
+        features = None
+        if drawn[0].frames > self.window:
+            world = self._sample_long(drawn, max(people, 2), steps, guidance, progress, generator)
+            world = world[:, :people]
+        else:
+            features = self._sample(
+                drawn, people, 0, steps, guidance, progress, generator=generator
+            )
+            needed = cleanup is not None or candidates > 1
+            world = _decode(features, presence, self.anchor) if needed else None
+        if world is not None and cleanup is not None:
+            world = clean_motion(_hold_absent(world, presence), cleanup, presence)
+        scores, chosen = None, None
+        if candidates > 1:
+            best, scores = self._best_of(world, scored_segments, candidates)
+            chosen = (best % candidates).tolist()
+            world = world[best]
+            if cleanup is None and features is not None:  # raw output: the model's own features
+                features, world = features[best], None
+        frame = None
+        if world is not None:
+            features, frame = _features_of(world, presence, self.anchor)
+        # Joints decoded from the returned features (in the world the clean-up left them in,
+        # not re-canonicalised), so the two outputs agree exactly.
+        joints = _hold_absent(_decode(features, presence, self.anchor, frame), presence)
+        return _Batch(
+            joints.astype(np.float32),
+            features.astype(np.float32),
+            chosen,
+            scores,
+            _frame_meta(frame, count),
+        )
 
     def _sample(
         self,
@@ -1240,10 +1313,10 @@ class InterSynPipeline:
         self,
         layouts: list[Layout],
         people: int,
-        seed: int,
         steps: int,
         guidance: Guidance,
         progress: bool,
+        generator: torch.Generator,
     ) -> np.ndarray:
         """Motions longer than the window, one per layout (of one timeline): overlapping
         windows, each in-painting its overlap.
@@ -1263,9 +1336,8 @@ class InterSynPipeline:
         starts = window_starts(total, window, self.overlap)
         presence = layout.presence(people)
         world = np.zeros((num_samples, people, total, 22, 3))
-        generator = torch.Generator(device=self.device).manual_seed(seed)
         previous_end = 0
-        for start in starts:
+        for start in tqdm(starts, desc="windows", unit="window", disable=not progress):
             parts = [lay.window(start, window) for lay in layouts]
             rows = presence[:, start : start + window]
             known = None
@@ -1300,7 +1372,7 @@ class InterSynPipeline:
             part_features = self._sample(
                 parts,
                 people,
-                seed,
+                0,
                 steps,
                 guidance,
                 progress,

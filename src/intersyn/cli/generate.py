@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -156,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
         candidates=args.candidates,
         cleanup=None if args.raw else DEFAULT_CLEANUP,
         keep_words=args.keep_words,
+        progress=sys.stderr.isatty(),  # diffusion steps (and windows of a long motion)
     )
     substitutions = result.meta["word_substitutions"]
     if substitutions:
