@@ -391,6 +391,20 @@ def test_config_overrides():
         apply_overrides(cfg, ["loss.lambda_rela"])
     with pytest.raises(InterSynError, match="organisation"):
         apply_overrides(cfg, ["data.interleave.organisation=s-x"])
+    # A value of the wrong kind is refused by name (until session 45 "ins.lr=abc" got as far
+    # as a TypeError inside the config's own checks); a whole number is a float's value.
+    for entry, kind in (
+        ("ins.lr=abc", "a number"),
+        ("ins.steps=1.5", "a whole number"),
+        ("ins.steps=true", "a whole number"),
+        ("ins.ema_warmup=1", "true or false"),
+    ):
+        with pytest.raises(InterSynError, match=f"--set '{entry}': expected {kind}, got "):
+            apply_overrides(cfg, [entry])
+    assert apply_overrides(cfg, ["ins.lr=1"]).ins.lr == 1.0
+    assert isinstance(apply_overrides(cfg, ["ins.lr=1"]).ins.lr, float)
+    with pytest.raises(InterSynError, match="organisation '1': expected alternating"):
+        apply_overrides(cfg, ["data.interleave.organisation=1"])  # text where text is: as written
 
 
 def test_stage_two_ablation_from_a_trained_model(tmp_path, tiny_checkpoint, tiny_data_root):

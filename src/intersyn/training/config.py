@@ -270,8 +270,33 @@ def apply_overrides(cfg: TrainConfig, overrides: Sequence[str]) -> TrainConfig:
             node = node[part]
         if leaf not in node:
             raise InterSynError(f"--set {entry!r}: {key!r} is not a config entry")
-        node[leaf] = value
+        node[leaf] = _of_kind(node[leaf], value, raw, entry)
     return TrainConfig.from_dict(data)
+
+
+def _of_kind(current: object, value: object, raw: str, entry: str) -> object:
+    """`value` (`raw` parsed as JSON) as the kind of the entry's `current` value: a whole number
+    where it is a float is taken as one, text where it is text is taken as written ("1e-4" stays
+    text for a path); any other mismatch ("ins.lr=abc", "ins.steps=1.5") is refused by name."""
+    if current is None:  # an optional entry: the config's own checks decide
+        return value
+    if isinstance(current, str):
+        return value if isinstance(value, str) else raw
+    if isinstance(current, bool):
+        expected = isinstance(value, bool)
+    elif isinstance(current, int):
+        expected = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(current, float):
+        expected = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if expected else value
+    else:
+        expected = isinstance(value, type(current))
+    if not expected:
+        kind = {bool: "true or false", int: "a whole number", float: "a number"}.get(
+            type(current), type(current).__name__
+        )
+        raise InterSynError(f"--set {entry!r}: expected {kind}, got {raw!r}")
+    return value
 
 
 def train_preset(name: str) -> TrainConfig:
