@@ -87,3 +87,23 @@ def test_convert_bad_input_is_one_line(tmp_path, capsys, content, fragment):
     assert code == 2
     assert fragment in err and err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "o.npy").exists()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["train", "--config", "tiny", "--data-root", "d", "--out", "o"],
+        ["evaluator", "train", "--data-root", "d", "--out", "o"],
+        ["text-encoder", "train", "--data-root", "d", "--out", "o"],
+        ["evaluate", "--table", "1", "--data-root", "d", "--evaluator-2p", "e", "--out", "o"],
+    ],
+)
+@pytest.mark.parametrize("seed", ["1180591620717411303424", "-1", "x"])
+def test_a_seed_torch_cannot_take_is_one_line(tmp_path, capsys, command, seed):
+    """Until session 45 a seed beyond 2^63 failed inside torch ("Overflow when unpacking long
+    long") after the data had loaded."""
+    with pytest.raises(SystemExit) as exited:
+        main([*command, "--seed", seed])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and "Traceback" not in err
+    assert f"argument --seed: '{seed}': expected an integer from 0 to 2^63 - 1" in err

@@ -261,6 +261,8 @@ def test_long_text_truncates_with_warning(pipe):
         ({"interaction": "hug", "people": 0}, "people=0"),
         ({"solo": "walk", "people": 2}, "needs an interaction"),
         ({}, "nothing to generate"),
+        ({"solo": "walk", "seed": "x"}, r"seed='x': expected an integer from -2\^63 to 2\^64 - 1"),
+        ({"solo": "walk", "seed": 2**70}, r"seed=1180591620717411303424: expected an integer"),
         ({"solo": "walk", "num_samples": 10**6}, r"× frames=64: 128,000,000 person-frames"),
         ({"solo": "walk", "frames": 10**6, "candidates": 1}, "expected at most 400,000 per call"),
         ({"solo": "walk", "steps": 0}, "steps=0"),

@@ -150,6 +150,12 @@ def _guidance(
     return Guidance(float(scale), max_step, float(parallel), float(min_distance))
 
 
+def _check_seed(seed: Any) -> None:
+    """A seed torch's generator takes: an integer from -2^63 to 2^64 - 1."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not -(2**63) <= seed < 2**64:
+        raise InterSynError(f"seed={seed!r}: expected an integer from -2^63 to 2^64 - 1")
+
+
 def _clean_text(value: Any, name: str) -> str | None:
     if value is None:
         return None
@@ -766,6 +772,7 @@ class InterSynPipeline:
         ):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise InterSynError(f"{name}={value!r}: expected an integer >= {low}")
+        _check_seed(seed)
         drawn = num_samples * candidates * max(people, 2) * frames
         if drawn > MAX_PERSON_FRAMES:
             raise InterSynError(
@@ -1197,6 +1204,7 @@ class InterSynPipeline:
         The layouts' texts are used as given (`reword` reads unseen words). Guidance as in
         `__call__` (projected by default; the protocol tables pass `guidance_parallel=1`).
         """
+        _check_seed(seed)
         how = _guidance(
             guidance, guidance_max_step, guidance_parallel, self.schedule.num_steps, min_distance
         )

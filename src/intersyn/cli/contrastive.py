@@ -1,4 +1,5 @@
-"""Flags and checks shared by the contrastive trainers' subcommands (evaluator, text-encoder)."""
+"""Flags and checks shared by the contrastive trainers' subcommands (evaluator, text-encoder), and
+the seed type every training or measuring subcommand takes."""
 
 from __future__ import annotations
 
@@ -11,10 +12,22 @@ from intersyn.errors import InterSynError
 Config = TypeVar("Config")
 
 
+def seed(text: str) -> int:
+    """An argparse type: a seed torch's generators take, 0 to 2^63 - 1 (larger ones failed
+    inside torch with "Overflow when unpacking long long")."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected an integer from 0 to 2^63 - 1")
+    return value
+
+
 def add_schedule_flags(train: argparse.ArgumentParser) -> None:
     """`--epochs` (default: the config's), `--seed`, `--no-progress`."""
     train.add_argument("--epochs", type=int, default=None)
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=seed, default=0)
     train.add_argument("--no-progress", action="store_true")
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from intersyn.cli.contrastive import seed
+
 QUICK = {"replications": 2, "steps": 4, "samples": 12, "mm_samples": 0, "batch_size": 16}
 
 
@@ -46,7 +48,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--mm-repeats", type=int, default=None, help="generations per caption (10)")
     parser.add_argument("--batch-size", type=int, default=None, help="generation batch (64)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=seed, default=0)
     parser.add_argument("--quick", action="store_true", help="tiny settings for smoke tests")
     parser.add_argument("--no-progress", action="store_true")
     parser.set_defaults(func=run)

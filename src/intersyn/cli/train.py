@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from intersyn.cli.contrastive import seed
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -49,7 +51,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="override a config entry by its dotted path, e.g. loss.lambda_rela=0 or "
         "data.interleave.organisation=s-i-s-i (repeatable; VALUE is JSON or plain text)",
     )
-    parser.add_argument("--seed", type=int, default=None, help="overrides the config's seed")
+    parser.add_argument("--seed", type=seed, default=None, help="overrides the config's seed")
     parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda:N")
     parser.add_argument("--batch-size", type=int, default=None, help="global batch (overrides)")
     parser.add_argument(
