@@ -229,10 +229,21 @@ def test_save_writes_every_output(pipe, tmp_path):
     reader = imageio_ffmpeg.read_frames(str(out / "motion.mp4"))
     info = next(reader)
     assert sum(1 for _ in reader) == 64 and tuple(info["size"]) == (640, 480)
-    with pytest.raises(InterSynError, match="not empty; pass --overwrite"):
+    with pytest.raises(InterSynError, match=r"not empty; pass overwrite=True \(--overwrite\)"):
         result.save(out)
     result.save(out, overwrite=True)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    # A sample that is not there, or a video kind that is not made, is said in one line.
+    for call in (
+        lambda: result.sample(1),
+        lambda: result.render(tmp_path / "m.gif", index=2),
+        lambda: result.to_bvh(tmp_path / "m.bvh", index=-1),
+    ):
+        with pytest.raises(InterSynError, match=r"expected a sample index from 0 to 0 \(1 sample"):
+            call()
+    with pytest.raises(InterSynError, match="video='avi': expected 'mp4\\+gif'"):
+        result.save(tmp_path / "other", video="avi")
+    assert not (tmp_path / "other").exists() and not (tmp_path / "m.bvh").exists()
 
 
 def test_long_text_truncates_with_warning(pipe):

@@ -402,15 +402,25 @@ class GenerationResult:
     meta: dict = field(default_factory=dict)
     fps: int = FPS
 
+    def _index(self, index: int) -> int:
+        """`index` if it names one of the samples, else a one-line error."""
+        count = self.joints.shape[0]
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < count:
+            raise InterSynError(
+                f"index={index!r}: expected a sample index from 0 to {count - 1} "
+                f"({count} sample{'s' if count > 1 else ''} generated)"
+            )
+        return index
+
     def sample(self, index: int = 0) -> np.ndarray:
         """Joints `(K, T, 22, 3)` of one sample."""
-        return self.joints[index]
+        return self.joints[self._index(index)]
 
     def to_bvh(self, path: str | Path, index: int = 0) -> list[Path]:
         """One BVH per person (`motion.bvh`, `motion_person2.bvh`, …); returns the paths."""
         from intersyn.export.bvh import bvh_paths, write_bvh
 
-        write_bvh(path, self.joints[index], fps=self.fps)
+        write_bvh(path, self.sample(index), fps=self.fps)
         return bvh_paths(path, self.joints.shape[1])
 
     def render(self, path: str | Path, index: int = 0) -> Path:
@@ -423,7 +433,7 @@ class GenerationResult:
 
         captions = [self.meta.get("caption", "")]
         return render_videos(
-            paths, self.joints[index], fps=self.fps, captions=captions, presence=self.presence
+            paths, self.sample(index), fps=self.fps, captions=captions, presence=self.presence
         )
 
     def save(
@@ -437,7 +447,12 @@ class GenerationResult:
         if target.exists() and not target.is_dir():
             raise InterSynError(f"output {target}: is a file; expected a directory path")
         if target.exists() and any(target.iterdir()) and not overwrite:
-            raise InterSynError(f"output {target}: exists and is not empty; pass --overwrite")
+            raise InterSynError(
+                f"output {target}: exists and is not empty; pass overwrite=True (--overwrite)"
+            )
+        kinds = [kind for kind in video.split("+") if kind] if isinstance(video, str) else None
+        if kinds is None or not set(kinds) <= {"mp4", "gif"}:
+            raise InterSynError(f"video={video!r}: expected 'mp4+gif', 'mp4', 'gif' or ''")
         staging = target.parent / f".{target.name}.partial-{time.time_ns()}"
         staging.mkdir(parents=True)
         try:
