@@ -7,8 +7,9 @@ WordNet's sense order, each synset's lemmas, direct hypernyms and lexicographer 
 topic: 38 = verbs of motion), the irregular forms
 (`strode` → `stride`), the verbs mostly used otherwise, and, over all four parts of speech,
 each lemma's antonyms ("different" ↔ "same": word vectors put opposites close, so the reader
-must never read a word as one). Used by `intersyn.text.wordnet`; WordNet's licence travels in
-the table.
+must never read a word as one), and the nouns that name parts of the body (whose look-alikes
+word vectors would read them as: "elbows" → "bows"). Used by `intersyn.text.wordnet`;
+WordNet's licence travels in the table.
 """
 
 from __future__ import annotations
@@ -101,6 +102,34 @@ def antonyms(folder: Path) -> dict[str, list[str]]:
     return {lemma: sorted(opposites) for lemma, opposites in sorted(found.items())}
 
 
+BODY_TOPIC = 8  # WordNet's noun.body: parts of the body
+
+
+def body_nouns(folder: Path) -> dict:
+    """Nouns whose most frequent sense is a part of the body ("palm", "elbow", "spine"; not
+    "person", a body only in its third sense), and the irregular plurals among them ("feet")."""
+    topics = {}
+    for line in (folder / "data.noun").read_text(encoding="latin-1").splitlines():
+        if not line.startswith(" "):
+            fields = line.split(maxsplit=2)
+            topics[fields[0]] = int(fields[1])
+    lemmas = []
+    for line in (folder / "index.noun").read_text(encoding="latin-1").splitlines():
+        if line.startswith(" "):
+            continue
+        fields = line.split()
+        first = fields[6 + int(fields[3])]
+        if "_" not in fields[0] and topics[first] == BODY_TOPIC:
+            lemmas.append(fields[0])
+    body = set(lemmas)
+    plurals = {}
+    for line in (folder / "noun.exc").read_text(encoding="latin-1").splitlines():
+        form, *bases = line.split()
+        if any(b in body for b in bases):
+            plurals[form] = bases
+    return {"lemmas": sorted(lemmas), "plurals": plurals}
+
+
 def mostly_other_uses(folder: Path) -> list[str]:
     """Verb lemmas tagged more often as nouns, adjectives or adverbs than as verbs in WordNet's
     sense-tagged corpus ("light", "ground", "beginning"): their other senses are likelier."""
@@ -148,6 +177,7 @@ def main() -> None:
             w for w in mostly_other_uses(args.wordnet) if w in parts["v"]["lemmas"]
         ],
         "antonyms": antonyms(args.wordnet),
+        "body_nouns": body_nouns(args.wordnet),
     }
     data = gzip.compress(json.dumps(table, separators=(",", ":")).encode(), mtime=0)
     handle, temporary = tempfile.mkstemp(dir=args.out.parent, suffix=".tmp")

@@ -45,6 +45,8 @@ OTHER_RULES = (
     ("er", "e"),
     ("est", "e"),
 )
+# Plural noun endings (the rest of morphy's noun rules), for telling a body part's plural.
+NOUN_RULES = (("s", ""), ("ies", "y"), *OTHER_RULES[:6])
 PARTS_OF_SPEECH = ("v", "r")  # verbs first: motion lives in them
 # WordNet's verb topics (lexicographer files) that describe what a body does: body (29),
 # communication (32: wave, applaud, greet), competition (33: dodge), contact (35: push, hug),
@@ -133,6 +135,7 @@ class WordNetReader:
     ) -> None:
         self.table = load_table() if table is None else table
         self._nominal = set(self.table["mostly_not_verbs"])
+        self._body = body_lemmas(self.table)
         self._hyponym_index: dict[str, list[str]] | None = None  # built on first use
         # lemma → {inflection: vocabulary word}, over the vocabulary's verbs and adverbs; words
         # in `skip` (function words: "is" is a form of "be") are never a reading
@@ -174,11 +177,14 @@ class WordNetReader:
         """For each lemma WordNet knows `word` as: the lemma, `word`'s inflection of it, and its
         body-motion senses among the `MAX_SENSES` most frequent (the senses `related` and
         `alternatives` both read). A verb mostly used otherwise ("light", "pace") counts only
-        `as_verb` (where the sentence puts a verb) or in its -ing / -ed forms."""
+        `as_verb` (where the sentence puts a verb) or in its -ing / -ed forms; so does a word
+        that names a part of the body ("the elbows", "the calves": not "shoves", "has")."""
+        body = not as_verb and is_body_part(word, self._body, self.table)
         for pos, lemma in self.lemmas(word):
             form = inflection(word, lemma)
+            mostly_noun = lemma in self._nominal or body  # "elbows", "calves", "spines"
             if pos not in parts or (
-                pos == "v" and lemma in self._nominal and not as_verb and form in ("base", "s")
+                pos == "v" and mostly_noun and not as_verb and form in ("base", "s")
             ):
                 continue
             keys = self.table["lemmas"][pos][lemma][:MAX_SENSES]
@@ -336,15 +342,33 @@ def is_adverb_spelled_like(word: str, lemma: str, table: dict) -> bool:
     return irregular and word in table["lemmas"]["r"]
 
 
+def body_lemmas(table: dict) -> frozenset[str]:
+    """The nouns whose most frequent sense is a part of the body ("palm", "elbow", "spine";
+    none in tables built before session 45)."""
+    return frozenset(table.get("body_nouns", {}).get("lemmas", ()))
+
+
+def is_body_part(word: str, lemmas: frozenset[str], table: dict) -> bool:
+    """Whether noun `word` or its singular is one of the body-part `lemmas` ("palms", "feet")."""
+    plurals = table.get("body_nouns", {}).get("plurals", {})
+    candidates = {word, *plurals.get(word, ()), *strip_endings(word, NOUN_RULES)}
+    return not candidates.isdisjoint(lemmas)
+
+
 def wordnet_opposites(vocabulary: Sequence[str]) -> Callable[[str], list[str]]:
     """The words of `vocabulary` that a word must never be read as: those WordNet names as its
     opposites ("different" → ["same"]), as word vectors put antonyms close together; adverbs
     spelled like a form of its own verb ("leaving" → ["left"]), and for a word that is no verb
     but a noun made from one (`made_from_verbs`), the forms of that verb ("boxer" → ["boxes"],
     "celebration" → ["celebrate"]: "like a boxes") and any verb's -s / -ed / -ing forms ("a
-    jogger" → "a running"), as word vectors put a word's forms close together."""
+    jogger" → "a running"), as word vectors put a word's forms close together; and for a part
+    of the body, every word that names none ("elbows" → "bows", "shin" → "shoved", "clavicle" →
+    "clapping" were look-alikes in word vectors; "fingers" → "hands" stays)."""
     table = load_table()
     nominal = set(table["mostly_not_verbs"])
+    body = body_lemmas(table)
+    words = sorted({w.lower() for w in vocabulary})
+    not_body = {w for w in words if not is_body_part(w, body, table)}
     antonyms: dict[str, list[str]] = table["antonyms"]
     by_lemma: dict[str, list[str]] = {}  # antonym lemma → vocabulary words
     homographs: dict[str, list[str]] = {}  # verb lemma → vocabulary adverbs spelled like it
@@ -376,6 +400,8 @@ def wordnet_opposites(vocabulary: Sequence[str]) -> Callable[[str], list[str]]:
         found |= {w for base in bases for w in homographs.get(base, ())}
         if not _verb_lemmas(word, table) and (made := made_from_verbs(word, table)):
             found |= inflected | {w for lemma in made for w in verb_forms.get(lemma, ())}
+        if is_body_part(word, body, table):
+            found |= not_body
         return sorted(found - {word})
 
     return opposites
