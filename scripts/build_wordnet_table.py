@@ -105,22 +105,35 @@ def antonyms(folder: Path) -> dict[str, list[str]]:
 BODY_TOPIC = 8  # WordNet's noun.body: parts of the body
 
 
-def body_nouns(folder: Path) -> dict:
+def body_nouns(folder: Path, mostly_nouns: set[str]) -> dict:
     """Nouns whose most frequent sense is a part of the body ("palm", "elbow", "spine"; not
-    "person", a body only in its third sense), and the irregular plurals among them ("feet")."""
+    "person", a body only in its third sense) and that are mostly nouns: no adjective or adverb
+    ("small", "behind", "quick") and, if a verb too, tagged more often otherwise in WordNet's
+    corpus (`mostly_nouns`: "elbow" yes, "come", "tiptoe" and "lash" no); with the irregular
+    plurals among them ("feet")."""
     topics = {}
     for line in (folder / "data.noun").read_text(encoding="latin-1").splitlines():
         if not line.startswith(" "):
             fields = line.split(maxsplit=2)
             topics[fields[0]] = int(fields[1])
+    others = {
+        name: {line.split()[0] for line in (folder / f"index.{name}").read_text(
+            encoding="latin-1").splitlines() if not line.startswith(" ")}
+        for name in ("verb", "adj", "adv")
+    }  # fmt: skip
     lemmas = []
     for line in (folder / "index.noun").read_text(encoding="latin-1").splitlines():
         if line.startswith(" "):
             continue
         fields = line.split()
-        first = fields[6 + int(fields[3])]
-        if "_" not in fields[0] and topics[first] == BODY_TOPIC:
-            lemmas.append(fields[0])
+        lemma, first = fields[0], fields[6 + int(fields[3])]
+        if "_" in lemma or topics[first] != BODY_TOPIC:
+            continue
+        if lemma in others["adj"] or lemma in others["adv"]:
+            continue
+        if lemma in others["verb"] and lemma not in mostly_nouns:
+            continue
+        lemmas.append(lemma)
     body = set(lemmas)
     plurals = {}
     for line in (folder / "noun.exc").read_text(encoding="latin-1").splitlines():
@@ -177,7 +190,7 @@ def main() -> None:
             w for w in mostly_other_uses(args.wordnet) if w in parts["v"]["lemmas"]
         ],
         "antonyms": antonyms(args.wordnet),
-        "body_nouns": body_nouns(args.wordnet),
+        "body_nouns": body_nouns(args.wordnet, set(mostly_other_uses(args.wordnet))),
     }
     data = gzip.compress(json.dumps(table, separators=(",", ":")).encode(), mtime=0)
     handle, temporary = tempfile.mkstemp(dir=args.out.parent, suffix=".tmp")

@@ -241,6 +241,7 @@ def test_save_writes_every_output(pipe, tmp_path):
     ):
         with pytest.raises(InterSynError, match=r"expected a sample index from 0 to 0 \(1 sample"):
             call()
+    assert result.sample(np.int64(0)).shape == result.joints.shape[1:]  # numpy's integers too
     with pytest.raises(InterSynError, match="video='avi': expected 'mp4\\+gif'"):
         result.save(tmp_path / "other", video="avi")
     assert not (tmp_path / "other").exists() and not (tmp_path / "m.bvh").exists()
@@ -274,7 +275,7 @@ def test_long_text_truncates_with_warning(pipe):
         ({}, "nothing to generate"),
         ({"solo": "walk", "seed": "x"}, r"seed='x': expected an integer from -2\^63 to 2\^64 - 1"),
         ({"solo": "walk", "seed": 2**70}, r"seed=1180591620717411303424: expected an integer"),
-        ({"solo": "walk", "num_samples": 10**6}, r"× frames=64: 128,000,000 person-frames"),
+        ({"solo": "walk", "num_samples": 10**6}, r"people drawn 2 × frames=64: 128,000,000 person"),
         ({"solo": "walk", "frames": 10**6, "candidates": 1}, "expected at most 400,000 per call"),
         ({"solo": "walk", "steps": 0}, "steps=0"),
         ({"solo": "walk", "cleanup": "smooth"}, "cleanup='smooth': expected a CleanupConfig"),
@@ -584,7 +585,7 @@ def test_longer_than_the_window(pipe):
     assert several.joints.shape == (3, 2, 150, 22, 3) and np.isfinite(several.joints).all()
 
 
-def test_longer_than_the_window_with_more_than_two_people(pipe):
+def test_longer_than_the_window_with_more_than_two_people(pipe, monkeypatch):
     """Every partner of a long motion continues across windows as the first one does: each
     window samples person x and the first partner, then the others with person x fixed."""
     request = dict(
@@ -603,13 +604,32 @@ def test_longer_than_the_window_with_more_than_two_people(pipe):
     np.testing.assert_allclose(three.joints[0, :2, :48], two.joints[0, :, :48], atol=1e-4)
     assert not np.allclose(three.joints[0, 2, 40:], three.joints[0, 1, 40:], atol=1e-2)
     assert three.meta["people"] == 3
+    # The third person's draw in each later window fixes person x everywhere and its own
+    # overlap (frames 48-63 and 86-111, their feature rows but the last).
+    masks = []
+    original = pipe._denoise
+
+    def spy(*args, **kwargs):
+        inpaint = kwargs.get("inpaint", args[7] if len(args) > 7 else None)
+        masks.append(None if inpaint is None else inpaint[1][0, :, :, 0].clone())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(pipe, "_denoise", spy)
+    alone = {k: v for k, v in request.items() if k not in ("solo", "interaction_start")}
+    pipe(**alone, people=3)  # the interaction alone: partners present from the first frame
+    assert len(masks) == 6 and masks[0] is None  # three windows, two draws each
+    assert masks[1][0].all() and not masks[1][1].any()  # window 1: person x fixed only
+    for window, shared in ((1, 15), (2, 25)):
+        pair, third = masks[2 * window], masks[2 * window + 1]
+        assert pair[:, :shared].all() and not pair[:, shared:].any()
+        assert third[0].all() and third[1, :shared].all() and not third[1, shared:].any()
 
 
 def test_long_motions_continue_the_overlap_without_a_seam(pipe, monkeypatch):
     """A window that keeps its in-painted overlap and walks on from it continues the motion
     made so far: no step where windows meet. Until session 45 the overlap's last feature row
-    was read against a frame not made yet (zeros), so every long motion jumped 4–11 m back
-    towards the start at the end of its first window."""
+    was read against a frame not made yet (zeros), so every long motion jumped metres (1–11 m)
+    back towards the start at the end of its first window."""
     from intersyn.data.procedural import generate_solo_clip
     from intersyn.kinematics.pair import pair_to_features
 
@@ -631,6 +651,21 @@ def test_long_motions_continue_the_overlap_without_a_seam(pipe, monkeypatch):
     steps_m = np.linalg.norm(np.diff(pelvis, axis=0)[:, [0, 2]], axis=-1)
     assert np.linalg.norm(pelvis[-1, [0, 2]]) > 2.0  # it walked on
     assert steps_m.max() < 0.2, (steps_m.argmax(), steps_m.max())
+
+    # Every partner of three people continues its own overlap too.
+    def all_walk_on(layouts, people, *args, known=None, **kwargs):
+        out = walk_on(layouts, people, *args, known=None, **kwargs)
+        out[:, 1:] = steady
+        return out if known is None else np.where(known[1][..., None], known[0], out)
+
+    monkeypatch.setattr(pipe, "_sample", all_walk_on)
+    trio = pipe(
+        interaction="people walk together", people=3, frames=150, steps=2, candidates=1,
+        cleanup=None, min_distance=0.0,
+    )  # fmt: skip
+    pelvises = trio.joints[0, :, :, 0]
+    steps_m = np.linalg.norm(np.diff(pelvises, axis=1)[..., [0, 2]], axis=-1)
+    assert steps_m.max() < 0.2, np.unravel_index(steps_m.argmax(), steps_m.shape)
 
 
 def test_only_a_long_motion_s_last_window_is_told_that_the_motion_ends(pipe, monkeypatch):

@@ -402,6 +402,16 @@ def test_config_overrides():
         with pytest.raises(InterSynError, match=f"--set '{entry}': expected {kind}, got "):
             apply_overrides(cfg, [entry])
     assert apply_overrides(cfg, ["ins.lr=1"]).ins.lr == 1.0
+    with pytest.raises(InterSynError, match="expected a whole number or null, got 'x'"):
+        apply_overrides(cfg, ["diffusion.rec_max_step=x"])
+    huge = "ins.lr=1" + "0" * 400  # beyond a float: refused, not an OverflowError
+    with pytest.raises(InterSynError, match="expected a number"):
+        apply_overrides(cfg, [huge])
+    # Optional entries take null back; sequences take JSON lists (README, Training).
+    assert apply_overrides(cfg, ["diffusion.rec_max_step=300"]).diffusion.rec_max_step == 300
+    assert apply_overrides(cfg, ["diffusion.rec_max_step=null"]).diffusion.rec_max_step is None
+    layouts = apply_overrides(cfg, ['data.layouts=[["s-i", "ts0-random-ti"]]']).data.layouts
+    assert [tuple(layout) for layout in layouts] == [("s-i", "ts0-random-ti")]
     assert isinstance(apply_overrides(cfg, ["ins.lr=1"]).ins.lr, float)
     with pytest.raises(InterSynError, match="organisation '1': expected alternating"):
         apply_overrides(cfg, ["data.interleave.organisation=1"])  # text where text is: as written

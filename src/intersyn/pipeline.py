@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import importlib.resources
+import operator
 import shutil
 import time
 import warnings
@@ -91,9 +92,11 @@ MAX_MIN_DISTANCE = 2.0  # m: farther than people who shake hands stand (0.5-0.7 
 # Samples drawn in one batch (each with its candidates): more are drawn batch after batch, so a
 # request for many samples does not hold them all in the denoiser at once.
 SAMPLES_PER_BATCH = 16
-# The most person-frames (samples × candidates × people, 2 at least, × frames) one call draws:
-# some 0.2 GB of float64 joints; a request beyond it (10 000 samples, a million frames) is
-# refused in one line instead of failing inside torch's allocator.
+# The most person-frames (samples × candidates × people drawn, 2 at least, × frames) one call
+# samples: some 11 minutes on a 2-core CPU (the README request, 1 176 of them, takes 2 s), and
+# one batch of them at most 0.2 GB of float64 joints. A request beyond it (10 000 samples, a
+# million frames) is refused in one line instead of running for hours or failing inside
+# torch's allocator.
 MAX_PERSON_FRAMES = 400_000
 
 
@@ -405,12 +408,16 @@ class GenerationResult:
     def _index(self, index: int) -> int:
         """`index` if it names one of the samples, else a one-line error."""
         count = self.joints.shape[0]
-        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < count:
+        try:  # any integer, numpy's included (np.argmax(...))
+            position = None if isinstance(index, bool) else operator.index(index)
+        except TypeError:
+            position = None
+        if position is None or not 0 <= position < count:
             raise InterSynError(
                 f"index={index!r}: expected a sample index from 0 to {count - 1} "
                 f"({count} sample{'s' if count > 1 else ''} generated)"
             )
-        return index
+        return position
 
     def sample(self, index: int = 0) -> np.ndarray:
         """Joints `(K, T, 22, 3)` of one sample."""
@@ -751,7 +758,10 @@ class InterSynPipeline:
         read as training words (one WordNet relates to them, else the nearest by word vectors;
         listed in `meta["word_substitutions"]`), and with more than one candidate some are
         drawn under the nearest training captions (`candidate_layouts`; each candidate's
-        caption in `meta["candidate_captions"]`), unless `keep_words`.
+        caption in `meta["candidate_captions"]`), unless `keep_words`. Words no reading is found
+        for are used as written and listed in `meta["unknown_words"]`; a text with no training
+        word at all warns (`UnknownTextWarning`). Samples are drawn `SAMPLES_PER_BATCH` at a time
+        from one generator; one call samples at most `MAX_PERSON_FRAMES` person-frames.
         """
         solo = _clean_text(solo, "solo")
         interaction = _clean_text(interaction, "interaction")
@@ -791,8 +801,9 @@ class InterSynPipeline:
         drawn = num_samples * candidates * max(people, 2) * frames
         if drawn > MAX_PERSON_FRAMES:
             raise InterSynError(
-                f"num_samples={num_samples} × candidates={candidates} × people={max(people, 2)} "
-                f"× frames={frames}: {drawn:,} person-frames to sample; expected at most "
+                f"num_samples={num_samples} × candidates={candidates} × people drawn "
+                f"{max(people, 2)} × frames={frames}: {drawn:,} person-frames to sample; "
+                "expected at most "
                 f"{MAX_PERSON_FRAMES:,} per call (ask for fewer, or call again with another seed)"
             )
         how = _guidance(
@@ -1372,8 +1383,9 @@ class InterSynPipeline:
                 )
                 # The motion so far, frames [start, start + shared), in that frame: its
                 # shared - 1 feature rows (a row needs its frame and the next; frame
-                # start + shared is not made yet, and reading it as zeros put a 4–11 m step
-                # into every long motion at the end of the first window until session 45).
+                # start + shared is not made yet, and reading it as zeros put a step of metres
+                # (1–11 m) into every long motion at the end of the first window until session
+                # 45).
                 head = torch.from_numpy(world[:, :, start : start + shared])
                 local = rot.quat_rotate(
                     facing[:, None, None, None, :], head - origin[:, None, None, None, :]
@@ -1433,7 +1445,7 @@ class InterSynPipeline:
     def _keep_world_apart(
         self, world: np.ndarray, presence: np.ndarray, min_distance: float
     ) -> np.ndarray:
-        """Joints `world (N, 2, T, 22, 3)` (`presence (2, T)`) with people kept `min_distance`
+        """Joints `world (N, P, T, 22, 3)` (`presence (P, T)`) with people kept `min_distance`
         apart over the whole motion. Each window of a long motion was, but then continuing
         partners are moved onto where they were (`_continue_partners`) and the windows are
         cross-faded, which can walk people into each other again: the motion's own features

@@ -185,10 +185,10 @@ class UnseenWordReader:
         )
 
     def knows_any(self, text: str) -> bool:
-        """Whether `text` has a training word that is not a grammar word ("a", "the"): a text
-        without one ("Ein Mensch geht") tells the model nothing it learned."""
+        """Whether `text` has a training word that is not a function word ("a", "the", "in"): a
+        text without one ("Ein Mann geht in den Park") tells the model nothing it learned."""
         return any(
-            w.lower() in self._index and w.lower() not in GRAMMAR_WORDS for w in WORD.findall(text)
+            w.lower() in self._index and w.lower() not in FUNCTION_WORDS for w in WORD.findall(text)
         )
 
     def _fit(self, reading: str, left: str, right: str) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -262,39 +263,57 @@ def apply_overrides(cfg: TrainConfig, overrides: Sequence[str]) -> TrainConfig:
             value = json.loads(raw)
         except json.JSONDecodeError:
             value = raw
-        node = data
+        node, kind = data, TrainConfig
         *parents, leaf = key.strip().split(".")
         for part in parents:
             if not isinstance(node.get(part), dict):
                 raise InterSynError(f"--set {entry!r}: {key!r} is not a config entry")
-            node = node[part]
+            node, kind = node[part], _field_types(kind)[part]
         if leaf not in node:
             raise InterSynError(f"--set {entry!r}: {key!r} is not a config entry")
-        node[leaf] = _of_kind(node[leaf], value, raw, entry)
+        node[leaf] = _of_kind(_field_types(kind)[leaf], value, raw, entry)
     return TrainConfig.from_dict(data)
 
 
-def _of_kind(current: object, value: object, raw: str, entry: str) -> object:
-    """`value` (`raw` parsed as JSON) as the kind of the entry's `current` value: a whole number
-    where it is a float is taken as one, text where it is text is taken as written ("1e-4" stays
-    text for a path); any other mismatch ("ins.lr=abc", "ins.steps=1.5") is refused by name."""
-    if current is None:  # an optional entry: the config's own checks decide
-        return value
-    if isinstance(current, str):
+def _field_types(cls: type) -> dict[str, Any]:
+    """A config dataclass's field types, resolved."""
+    return typing.get_type_hints(cls)
+
+
+def _of_kind(hint: Any, value: object, raw: str, entry: str) -> object:
+    """`value` (`raw` parsed as JSON) as the entry's declared type `hint`: null where the entry
+    is optional, a whole number where it is a float, text as written where it is text ("1e-4"
+    stays text for a path), a list where it is a sequence; any other mismatch ("ins.lr=abc",
+    "ins.steps=1.5") is refused by name. Values are then checked by the configs themselves."""
+    union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+    options = typing.get_args(hint) if union else (hint,)
+    if value is None and type(None) in options:
+        return None
+    kinds = [k for k in options if k is not type(None)]
+    base = (typing.get_origin(kinds[0]) or kinds[0]) if len(kinds) == 1 else None
+    if base is str:
         return value if isinstance(value, str) else raw
-    if isinstance(current, bool):
+    if base is bool:
         expected = isinstance(value, bool)
-    elif isinstance(current, int):
+    elif base is int:
         expected = isinstance(value, int) and not isinstance(value, bool)
-    elif isinstance(current, float):
+    elif base is float:
         expected = isinstance(value, (int, float)) and not isinstance(value, bool)
-        value = float(value) if expected else value
-    else:
-        expected = isinstance(value, type(current))
+        if expected:
+            try:
+                value = float(value)
+            except OverflowError:
+                expected = False
+    elif base in (tuple, list):
+        expected = isinstance(value, list)
+    else:  # anything else: the config's own checks decide
+        expected = True
     if not expected:
         kind = {bool: "true or false", int: "a whole number", float: "a number"}.get(
-            type(current), type(current).__name__
+            base, "a JSON list" if base in (tuple, list) else getattr(base, "__name__", str(base))
         )
+        if type(None) in options:
+            kind += " or null"
         raise InterSynError(f"--set {entry!r}: expected {kind}, got {raw!r}")
     return value
 
