@@ -410,6 +410,10 @@ def test_config_overrides():
     # Optional entries take null back; sequences take JSON lists (README, Training).
     assert apply_overrides(cfg, ["diffusion.rec_max_step=300"]).diffusion.rec_max_step == 300
     assert apply_overrides(cfg, ["diffusion.rec_max_step=null"]).diffusion.rec_max_step is None
+    with pytest.raises(
+        InterSynError, match=r"seed=4294967296: expected an integer from 0 to 2\^32"
+    ):
+        apply_overrides(cfg, ["seed=4294967296"])
     layouts = apply_overrides(cfg, ['data.layouts=[["s-i", "ts0-random-ti"]]']).data.layouts
     assert [tuple(layout) for layout in layouts] == [("s-i", "ts0-random-ti")]
     assert isinstance(apply_overrides(cfg, ["ins.lr=1"]).ins.lr, float)

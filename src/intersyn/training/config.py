@@ -141,6 +141,15 @@ class TrainConfig:
     checkpoint_every: int = 500  # steps between checkpoints (and at the end of each stage)
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        # (torch's generators overflow beyond 2^63; the data and evaluation derive seeds from it)
+        if (
+            isinstance(self.seed, bool)
+            or not isinstance(self.seed, int)
+            or not 0 <= self.seed < 2**32
+        ):
+            raise InterSynError(f"seed={self.seed!r}: expected an integer from 0 to 2^32 - 1")
+
     @property
     def tags_person_texts(self) -> bool:
         """Whether the denoiser is trained on each person's own text (`model.person_texts`,
