@@ -802,9 +802,9 @@ class InterSynPipeline:
         if drawn > MAX_PERSON_FRAMES:
             raise InterSynError(
                 f"num_samples={num_samples} × candidates={candidates} × people drawn "
-                f"{max(people, 2)} × frames={frames}: {drawn:,} person-frames to sample; "
-                "expected at most "
-                f"{MAX_PERSON_FRAMES:,} per call (ask for fewer, or call again with another seed)"
+                f"{max(people, 2)} × frames={frames}: {drawn:,} person-frames to sample; expected "
+                f"at most {MAX_PERSON_FRAMES:,} per call (ask for fewer, or call again with "
+                "another seed)"
             )
         how = _guidance(
             guidance, guidance_max_step, guidance_parallel, self.schedule.num_steps, min_distance
@@ -855,7 +855,7 @@ class InterSynPipeline:
                 how,
                 cleanup,
                 progress,
-            )  # fmt: skip
+            )
             for first in range(0, num_samples, SAMPLES_PER_BATCH)
         ]
         joints = np.concatenate([batch.joints for batch in batches])
