@@ -224,7 +224,7 @@ def test_generation_reads_unseen_words_as_known_ones(tiny_checkpoint, tmp_path, 
     )
 
 
-def test_a_text_without_a_known_word_warns(tiny_checkpoint, tmp_path, capsys):
+def test_a_text_without_a_known_word_warns(tiny_checkpoint, tmp_path, capsys, monkeypatch):
     """A text the model knows no word of ("Ein Mensch geht") would give a motion that does not
     follow it: the user is told, by name of the text, and its words are listed as unknown."""
     from intersyn.pipeline import UnknownTextWarning
@@ -239,6 +239,11 @@ def test_a_text_without_a_known_word_warns(tiny_checkpoint, tmp_path, capsys):
         assert pipe(solo="a person geht", **request).meta["unknown_words"] == ["geht"]
     with pytest.warns(UnknownTextWarning, match=r"^interaction 'zwei Leute tanzen'"):
         pipe(solo="a person walks", interaction="zwei Leute tanzen", **request)
+    # The interaction the pipeline puts in for per-person texts alone is not the user's word.
+    monkeypatch.setattr(type(pipe), "reads_person_texts", property(lambda self: True))
+    roles = pipe(person_text="a person walks", partner_text="a person walks", **request)
+    assert roles.meta["texts"]["interaction"] == "two people interact"
+    assert "interact" not in roles.meta["unknown_words"]
     out = tmp_path / "cli"
     args = ["generate", "--checkpoint", str(tiny_checkpoint), "--solo", "Ein Mensch geht"]
     assert (

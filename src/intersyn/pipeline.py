@@ -775,6 +775,7 @@ class InterSynPipeline:
                 f"{self.checkpoint.name} was not trained on per-person texts; give the "
                 "interaction itself, e.g. --interaction 'two people shake hands'"
             )
+        given_interaction = interaction  # (not the placeholder below, for unknown words)
         if roles and interaction is None:
             interaction = "two people interact"
         frames = self.window if frames is None else frames
@@ -832,7 +833,9 @@ class InterSynPipeline:
             )
         model_layout, substitutions = (layout, []) if keep_words else self.read_layout(layout)
         # (per-person texts a model does not read are dropped with their own warning above)
-        read_texts = {"solo": solo, "interaction": interaction} if unread else texts
+        read_texts = {**texts, "interaction": given_interaction}
+        if unread:
+            read_texts.update(person_text=None, partner_text=None)
         unknown = self._unknown_words(read_texts, keep_words)
 
         if candidates > 1:
