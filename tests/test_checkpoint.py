@@ -57,6 +57,14 @@ def test_plain_torch_file_is_refused(tmp_path):
         load_checkpoint(path)
     with pytest.raises(InterSynError, match="file not found"):
         load_checkpoint(tmp_path / "missing.pt")
+    with pytest.raises(InterSynError, match="is a directory; expected a checkpoint file"):
+        load_checkpoint(tmp_path)
+
+
+def test_a_checkpoint_path_may_start_with_the_home_folder(tmp_path, monkeypatch):
+    save_checkpoint(tmp_path / "run.pt", {"steps": {"ins": 3}})
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert load_checkpoint("~/run.pt")["steps"] == {"ins": 3}
 
 
 def test_interrupted_write_keeps_old_file(tmp_path, monkeypatch):

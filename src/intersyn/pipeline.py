@@ -564,9 +564,7 @@ class InterSynPipeline:
     ) -> InterSynPipeline:
         """The shipped default model (no path) or a checkpoint written by `intersyn train`;
         `ranker`: see `__init__`."""
-        checkpoint = default_checkpoint_path() if path is None else Path(path)
-        if path is not None and not checkpoint.exists():
-            raise InterSynError(f"checkpoint {checkpoint}: file not found")
+        checkpoint = default_checkpoint_path() if path is None else Path(path).expanduser()
         chosen = torch.device(device)
         return cls(load_trained_model(checkpoint, chosen), checkpoint, chosen, ranker)
 

@@ -43,7 +43,12 @@ def save_checkpoint(path: str | os.PathLike[str], payload: dict[str, Any]) -> st
 
 def read_checkpoint_bytes(path: str | os.PathLike[str]) -> tuple[bytes, str]:
     """The verified payload bytes of a checkpoint file and its digest, or a one-line error."""
-    target = Path(path)
+    target = Path(path).expanduser()
+    if target.is_dir():
+        raise InterSynError(
+            f"checkpoint {target}: is a directory; expected a checkpoint file written by "
+            "`intersyn train` (e.g. RUN/checkpoints/final.pt)"
+        )
     if not target.is_file():
         raise InterSynError(f"checkpoint {target}: file not found")
     raw = target.read_bytes()
