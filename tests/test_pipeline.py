@@ -205,7 +205,7 @@ def test_evaluation_sampling_can_switch_the_interaction_text_rule_off(pipe, monk
     assert encoded == [2, 1]  # the whole caption and the interaction's, then the whole alone
 
 
-def test_save_writes_every_output(pipe, tmp_path):
+def test_save_writes_every_output(pipe, tmp_path, monkeypatch):
     result = pipe(solo="a person walks", interaction="two people shake hands", seed=3)
     out = result.save(tmp_path / "out")
     names = sorted(p.name for p in out.iterdir())
@@ -244,6 +244,10 @@ def test_save_writes_every_output(pipe, tmp_path):
     assert result.sample(np.int64(0)).shape == result.joints.shape[1:]  # numpy's integers too
     with pytest.raises(InterSynError, match="video='avi': expected 'mp4\\+gif'"):
         result.save(tmp_path / "other", video="avi")
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))  # "~" is the user's home folder, not a folder "~"
+    assert result.save("~/saved", video="") == home / "saved"
+    assert result.to_bvh("~/m.bvh")[0] == home / "m.bvh" and (home / "m.bvh").is_file()
     assert not (tmp_path / "other").exists() and not (tmp_path / "m.bvh").exists()
 
 

@@ -427,12 +427,13 @@ class GenerationResult:
         """One BVH per person (`motion.bvh`, `motion_person2.bvh`, …); returns the paths."""
         from intersyn.export.bvh import bvh_paths, write_bvh
 
+        path = Path(path).expanduser()
         write_bvh(path, self.sample(index), fps=self.fps)
         return bvh_paths(path, self.joints.shape[1])
 
     def render(self, path: str | Path, index: int = 0) -> Path:
         """Stick-figure video (`.mp4` or `.gif`) with captions and a frame counter."""
-        return self._render_videos([path], index)[0]
+        return self._render_videos([Path(path).expanduser()], index)[0]
 
     def _render_videos(self, paths: list[str | Path], index: int) -> list[Path]:
         """Several videos of one sample, each frame drawn once (`render_videos`)."""
@@ -450,7 +451,7 @@ class GenerationResult:
 
         One sample: files directly in `directory`; several: `sample_000/`, `sample_001/`, ...
         """
-        target = Path(directory)
+        target = Path(directory).expanduser()
         if target.exists() and not target.is_dir():
             raise InterSynError(f"output {target}: is a file; expected a directory path")
         if target.exists() and any(target.iterdir()) and not overwrite:
