@@ -107,3 +107,19 @@ def test_a_seed_torch_cannot_take_is_one_line(tmp_path, capsys, command, seed):
     err = capsys.readouterr().err
     assert exited.value.code == 2 and "Traceback" not in err
     assert f"argument --seed: '{seed}': expected an integer from 0 to 2^32 - 1" in err
+
+
+def test_a_system_error_is_one_line(monkeypatch, capsys):
+    """A full disk or an unwritable folder (any OSError) ends in the system's own words on one
+    line, exit code 2 (until session 45 only missing-file and permission errors did)."""
+    import errno
+
+    import intersyn.cli.convert as convert
+
+    def full_disk(args):
+        raise OSError(errno.ENOSPC, "No space left on device", "out.npy")
+
+    monkeypatch.setattr(convert, "run", full_disk)
+    assert main(["convert", "joints-to-features", "in.npy", "out.npy"]) == 2
+    err = capsys.readouterr().err
+    assert err == "intersyn convert: error: [Errno 28] No space left on device: 'out.npy'\n"

@@ -67,9 +67,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InterSynError as exc:
         print(f"intersyn {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError) as exc:
-        print(f"intersyn {args.command}: error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print(f"intersyn {args.command}: interrupted", file=sys.stderr)
         return 130
@@ -79,6 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by the closed pipe
+    except OSError as exc:  # a missing or unwritable path, a full disk: the system's own words
+        print(f"intersyn {args.command}: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
