@@ -410,6 +410,17 @@ def test_config_overrides():
     # Optional entries take null back; sequences take JSON lists (README, Training).
     assert apply_overrides(cfg, ["diffusion.rec_max_step=300"]).diffusion.rec_max_step == 300
     assert apply_overrides(cfg, ["diffusion.rec_max_step=null"]).diffusion.rec_max_step is None
+    # Values torch would refuse mid-run (a negative learning rate) or misuse silently (a zero
+    # gradient clip trains nothing; an EMA decay of 1 keeps the initial weights).
+    for entry, message in (
+        ("ins.lr=-1", "lr=-1.0: expected a number > 0"),
+        ("ins.grad_clip=0", "grad_clip=0.0: expected a number > 0"),
+        ("rec.ema_decay=1", "ema_decay=1.0: expected a number from 0 up to 1"),
+        ("ins.weight_decay=-0.1", "weight_decay=-0.1: expected a number >= 0"),
+        ("ins.warmup_steps=-1", "warmup_steps=-1: expected a whole number >= 0"),
+    ):
+        with pytest.raises(InterSynError, match=message):
+            apply_overrides(cfg, [entry])
     with pytest.raises(
         InterSynError, match=r"seed=4294967296: expected an integer from 0 to 2\^32"
     ):

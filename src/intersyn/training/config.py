@@ -118,6 +118,20 @@ class OptimConfig:
             raise InterSynError(
                 f"added_layer_lr_scale={self.added_layer_lr_scale!r}: expected a number > 0"
             )
+        # Values torch's optimiser, clipping and EMA would refuse mid-run, or misuse silently.
+        numbers = (
+            ("lr", self.lr, 0.0, math.inf, "a number > 0", False),
+            ("weight_decay", self.weight_decay, 0.0, math.inf, "a number >= 0", True),
+            ("grad_clip", self.grad_clip, 0.0, math.inf, "a number > 0", False),
+            ("ema_decay", self.ema_decay, 0.0, 1.0, "a number from 0 up to 1", True),
+        )
+        for name, value, low, high, expected, low_ok in numbers:
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not number or not (low <= value if low_ok else low < value) or not value < high:
+                raise InterSynError(f"{name}={value!r}: expected {expected}")
+        for name, value in (("steps", self.steps), ("warmup_steps", self.warmup_steps)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise InterSynError(f"{name}={value!r}: expected a whole number >= 0")
 
 
 @dataclass(frozen=True)
