@@ -418,6 +418,9 @@ def test_config_overrides():
         ("rec.ema_decay=1", "ema_decay=1.0: expected a number from 0 up to 1"),
         ("ins.weight_decay=-0.1", "weight_decay=-0.1: expected a number >= 0"),
         ("ins.warmup_steps=-1", "warmup_steps=-1: expected a whole number >= 0"),
+        ("data.batch_size=0", "data.batch_size=0: expected a whole number >= 1"),
+        ("log_every=0", "log_every=0: expected a whole number >= 1"),  # (a modulo by zero)
+        ("data.interleaved_fraction=1.5", "interleaved_fraction=1.5: expected a number from 0"),
     ):
         with pytest.raises(InterSynError, match=message):
             apply_overrides(cfg, [entry])

@@ -89,6 +89,25 @@ class DataConfig:
         for organisation, timing in layouts:  # fail at load, not mid-training
             dataclasses.replace(self.interleave, organisation=organisation, timing=timing)
         object.__setattr__(self, "layouts", layouts)
+        _check_whole("data.batch_size", self.batch_size, 1)
+        _check_whole("data.workers", self.workers, 0)
+        _check_whole("data.stats_samples", self.stats_samples, 1)
+        fraction = self.interleaved_fraction
+        if (
+            isinstance(fraction, bool)
+            or not isinstance(fraction, (int, float))
+            or not 0 <= fraction <= 1
+        ):
+            raise InterSynError(
+                f"data.interleaved_fraction={fraction!r}: expected a number from 0 to 1"
+            )
+
+
+def _check_whole(name: str, value: object, low: int) -> None:
+    """A one-line error unless `value` is a whole number >= `low` (checked at load: a zero
+    batch or logging interval would fail deep inside the run)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise InterSynError(f"{name}={value!r}: expected a whole number >= {low}")
 
 
 @dataclass(frozen=True)
@@ -129,9 +148,8 @@ class OptimConfig:
             number = isinstance(value, (int, float)) and not isinstance(value, bool)
             if not number or not (low <= value if low_ok else low < value) or not value < high:
                 raise InterSynError(f"{name}={value!r}: expected {expected}")
-        for name, value in (("steps", self.steps), ("warmup_steps", self.warmup_steps)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise InterSynError(f"{name}={value!r}: expected a whole number >= 0")
+        _check_whole("steps", self.steps, 0)
+        _check_whole("warmup_steps", self.warmup_steps, 0)
 
 
 @dataclass(frozen=True)
@@ -156,6 +174,8 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        for name in ("log_every", "checkpoint_every", "text_max_tokens"):
+            _check_whole(name, getattr(self, name), 1)
         # (torch's generators overflow beyond 2^63; the data and evaluation derive seeds from it)
         if (
             isinstance(self.seed, bool)
