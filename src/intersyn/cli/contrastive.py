@@ -13,14 +13,15 @@ Config = TypeVar("Config")
 
 
 def seed(text: str) -> int:
-    """An argparse type: a seed from 0 to 2^32 - 1, which torch's and numpy's generators take
-    and the seeds derived from it too (`intersyn evaluate` draws replication r with seed
-    1000 × seed + r; beyond 2^63 torch failed with "Overflow when unpacking long long")."""
+    """An argparse type: a seed a run takes (`intersyn.training.config.SEEDS`: beyond 2^63
+    torch failed with "Overflow when unpacking long long" after the data had loaded)."""
+    from intersyn.training.config import SEEDS
+
     try:
         value = int(text)
     except ValueError:
         value = -1
-    if not 0 <= value < 2**32:
+    if not 0 <= value < SEEDS:
         raise argparse.ArgumentTypeError(f"{text!r}: expected an integer from 0 to 2^32 - 1")
     return value
 

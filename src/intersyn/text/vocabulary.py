@@ -18,7 +18,7 @@ model read.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -179,17 +179,12 @@ class UnseenWordReader:
         """The words of `text` (lower-case, each once, in order) that are neither training
         words nor function words: what the model reads only by their subword pieces, if at
         all. Ask it of a text as `rewrite` left it: the words no reading was found for."""
-        words = (w.lower() for w in WORD.findall(text))
-        return list(
-            dict.fromkeys(w for w in words if w not in self._index and w not in FUNCTION_WORDS)
-        )
+        return list(dict.fromkeys(w for w in _content_words(text) if w not in self._index))
 
     def knows_any(self, text: str) -> bool:
         """Whether `text` has a training word that is not a function word ("a", "the", "in"): a
         text without one ("Ein Mann geht in den Park") tells the model nothing it learned."""
-        return any(
-            w.lower() in self._index and w.lower() not in FUNCTION_WORDS for w in WORD.findall(text)
-        )
+        return any(w in self._index for w in _content_words(text))
 
     def _fit(self, reading: str, left: str, right: str) -> int:
         """How many training word pairs `reading` forms with its neighbours (0, 1 or 2)."""
@@ -249,6 +244,11 @@ class UnseenWordReader:
         # Each distinct substitution once, in order of appearance.
         used = list(dict.fromkeys(chosen[k] for k in sorted(chosen)))
         return ARTICLE_WORD.sub(replace, text), used
+
+
+def _content_words(text: str) -> Iterator[str]:
+    """The lower-case words of `text` that are not function words, in order."""
+    return (w for w in (m.lower() for m in WORD.findall(text)) if w not in FUNCTION_WORDS)
 
 
 def _follows_subject(before: list[str]) -> bool:

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
@@ -135,7 +136,7 @@ class WordNetReader:
     ) -> None:
         self.table = load_table() if table is None else table
         self._nominal = set(self.table["mostly_not_verbs"])
-        self._body = body_lemmas(self.table)
+        self._body = BodyNouns.of(self.table)
         self._hyponym_index: dict[str, list[str]] | None = None  # built on first use
         # lemma → {inflection: vocabulary word}, over the vocabulary's verbs and adverbs; words
         # in `skip` (function words: "is" is a form of "be") are never a reading
@@ -179,7 +180,7 @@ class WordNetReader:
         `alternatives` both read). A verb mostly used otherwise ("light", "pace") counts only
         `as_verb` (where the sentence puts a verb) or in its -ing / -ed forms; so does a word
         that names a part of the body ("the elbows", "the calves": not "shoves", "has")."""
-        body = not as_verb and is_body_part(word, self._body, self.table)
+        body = not as_verb and word in self._body
         for pos, lemma in self.lemmas(word):
             form = inflection(word, lemma)
             mostly_noun = lemma in self._nominal or body  # "elbows", "calves", "spines"
@@ -342,17 +343,25 @@ def is_adverb_spelled_like(word: str, lemma: str, table: dict) -> bool:
     return irregular and word in table["lemmas"]["r"]
 
 
-def body_lemmas(table: dict) -> frozenset[str]:
+@dataclass(frozen=True)
+class BodyNouns:
     """The nouns whose most frequent sense is a part of the body ("palm", "elbow", "spine";
-    none in tables built before session 45)."""
-    return frozenset(table.get("body_nouns", {}).get("lemmas", ()))
+    none in tables built before session 45), and their irregular plurals ("feet")."""
 
+    lemmas: frozenset[str]
+    plurals: Mapping[str, Sequence[str]]
 
-def is_body_part(word: str, lemmas: frozenset[str], table: dict) -> bool:
-    """Whether noun `word` or its singular is one of the body-part `lemmas` ("palms", "feet")."""
-    plurals = table.get("body_nouns", {}).get("plurals", {})
-    candidates = {word, *plurals.get(word, ()), *strip_endings(word, NOUN_RULES)}
-    return not candidates.isdisjoint(lemmas)
+    @classmethod
+    def of(cls, table: dict) -> BodyNouns:
+        body = table.get("body_nouns", {})
+        return cls(frozenset(body.get("lemmas", ())), body.get("plurals", {}))
+
+    def __contains__(self, word: object) -> bool:
+        """Whether noun `word` or its singular names a part of the body ("palms", "feet")."""
+        if not isinstance(word, str):
+            return False
+        candidates = {word, *self.plurals.get(word, ()), *strip_endings(word, NOUN_RULES)}
+        return not candidates.isdisjoint(self.lemmas)
 
 
 def wordnet_opposites(vocabulary: Sequence[str]) -> Callable[[str], list[str]]:
@@ -366,15 +375,15 @@ def wordnet_opposites(vocabulary: Sequence[str]) -> Callable[[str], list[str]]:
     "clapping" were look-alikes in word vectors; "fingers" → "hands" stays)."""
     table = load_table()
     nominal = set(table["mostly_not_verbs"])
-    body = body_lemmas(table)
+    body = BodyNouns.of(table)
     words = sorted({w.lower() for w in vocabulary})
-    not_body = {w for w in words if not is_body_part(w, body, table)}
+    not_body = {w for w in words if w not in body}
     antonyms: dict[str, list[str]] = table["antonyms"]
     by_lemma: dict[str, list[str]] = {}  # antonym lemma → vocabulary words
     homographs: dict[str, list[str]] = {}  # verb lemma → vocabulary adverbs spelled like it
     verb_forms: dict[str, list[str]] = {}  # verb lemma → vocabulary words that are its verb forms
     inflected: set[str] = set()  # vocabulary words that are a verb's -s / -ed / -ing form
-    for word in sorted({w.lower() for w in vocabulary}):
+    for word in words:
         for lemma in base_forms(word, table) & antonyms.keys():
             by_lemma.setdefault(lemma, []).append(word)
         for lemma in table["exceptions"]["v"].get(word, ()):
@@ -400,7 +409,7 @@ def wordnet_opposites(vocabulary: Sequence[str]) -> Callable[[str], list[str]]:
         found |= {w for base in bases for w in homographs.get(base, ())}
         if not _verb_lemmas(word, table) and (made := made_from_verbs(word, table)):
             found |= inflected | {w for lemma in made for w in verb_forms.get(lemma, ())}
-        if is_body_part(word, body, table):
+        if word in body:
             found |= not_body
         return sorted(found - {word})
 

@@ -92,15 +92,18 @@ class DataConfig:
         _check_whole("data.batch_size", self.batch_size, 1)
         _check_whole("data.workers", self.workers, 0)
         _check_whole("data.stats_samples", self.stats_samples, 1)
-        fraction = self.interleaved_fraction
-        if (
-            isinstance(fraction, bool)
-            or not isinstance(fraction, (int, float))
-            or not 0 <= fraction <= 1
-        ):
-            raise InterSynError(
-                f"data.interleaved_fraction={fraction!r}: expected a number from 0 to 1"
-            )
+        _check_number(
+            "data.interleaved_fraction",
+            self.interleaved_fraction,
+            "a number from 0 to 1",
+            lambda v: 0 <= v <= 1,
+        )
+
+
+def _check_number(name: str, value: object, expected: str, within: Callable[[float], bool]) -> None:
+    """A one-line error unless `value` is a real number (not a bool) `within` holds for."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not within(value):
+        raise InterSynError(f"{name}={value!r}: expected {expected}")
 
 
 def _check_whole(name: str, value: object, low: int) -> None:
@@ -128,28 +131,20 @@ class OptimConfig:
     added_layer_lr_scale: float = 1.0
 
     def __post_init__(self) -> None:
-        scale = self.added_layer_lr_scale
-        if (
-            isinstance(scale, bool)
-            or not isinstance(scale, (int, float))
-            or not 0 < scale < math.inf
-        ):
-            raise InterSynError(
-                f"added_layer_lr_scale={self.added_layer_lr_scale!r}: expected a number > 0"
-            )
         # Values torch's optimiser, clipping and EMA would refuse mid-run, or misuse silently.
-        numbers = (
-            ("lr", self.lr, 0.0, math.inf, "a number > 0", False),
-            ("weight_decay", self.weight_decay, 0.0, math.inf, "a number >= 0", True),
-            ("grad_clip", self.grad_clip, 0.0, math.inf, "a number > 0", False),
-            ("ema_decay", self.ema_decay, 0.0, 1.0, "a number from 0 up to 1", True),
+        for name in ("added_layer_lr_scale", "lr", "grad_clip"):
+            _check_number(name, getattr(self, name), "a number > 0", lambda v: 0 < v < math.inf)
+        _check_number(
+            "weight_decay", self.weight_decay, "a number >= 0", lambda v: 0 <= v < math.inf
         )
-        for name, value, low, high, expected, low_ok in numbers:
-            number = isinstance(value, (int, float)) and not isinstance(value, bool)
-            if not number or not (low <= value if low_ok else low < value) or not value < high:
-                raise InterSynError(f"{name}={value!r}: expected {expected}")
+        _check_number("ema_decay", self.ema_decay, "a number from 0 up to 1", lambda v: 0 <= v < 1)
         _check_whole("steps", self.steps, 0)
         _check_whole("warmup_steps", self.warmup_steps, 0)
+
+
+# Seeds a run takes: 0 … SEEDS - 1. torch's generators overflow beyond 2^63, and the data and
+# the evaluation derive further seeds from a run's (`intersyn evaluate`: 1000 × seed + r).
+SEEDS = 2**32
 
 
 @dataclass(frozen=True)
@@ -176,11 +171,10 @@ class TrainConfig:
     def __post_init__(self) -> None:
         for name in ("log_every", "checkpoint_every", "text_max_tokens"):
             _check_whole(name, getattr(self, name), 1)
-        # (torch's generators overflow beyond 2^63; the data and evaluation derive seeds from it)
         if (
             isinstance(self.seed, bool)
             or not isinstance(self.seed, int)
-            or not 0 <= self.seed < 2**32
+            or not 0 <= self.seed < SEEDS
         ):
             raise InterSynError(f"seed={self.seed!r}: expected an integer from 0 to 2^32 - 1")
 
@@ -311,16 +305,11 @@ def apply_overrides(cfg: TrainConfig, overrides: Sequence[str]) -> TrainConfig:
         for part in parents:
             if not isinstance(node.get(part), dict):
                 raise InterSynError(f"--set {entry!r}: {key!r} is not a config entry")
-            node, kind = node[part], _field_types(kind)[part]
+            node, kind = node[part], typing.get_type_hints(kind)[part]
         if leaf not in node:
             raise InterSynError(f"--set {entry!r}: {key!r} is not a config entry")
-        node[leaf] = _of_kind(_field_types(kind)[leaf], value, raw, entry)
+        node[leaf] = _of_kind(typing.get_type_hints(kind)[leaf], value, raw, entry)
     return TrainConfig.from_dict(data)
-
-
-def _field_types(cls: type) -> dict[str, Any]:
-    """A config dataclass's field types, resolved."""
-    return typing.get_type_hints(cls)
 
 
 def _of_kind(hint: Any, value: object, raw: str, entry: str) -> object:
